@@ -1,0 +1,45 @@
+/**
+ * Last-used tracking, debounced and off the request path: the authorizer records uses in memory
+ * and a timer writes them in batches. A failing `touch` is ignored; it can never change a decision.
+ * @module
+ */
+
+const MAX_PENDING = 100_000
+
+export class Toucher {
+  readonly #touch: (id: string, at: number) => Promise<void>
+  readonly #interval: number
+  readonly #pending = new Map<string, number>()
+  #timer: ReturnType<typeof setTimeout> | undefined
+
+  constructor(touch: (id: string, at: number) => Promise<void>, intervalMs: number) {
+    this.#touch = touch
+    this.#interval = intervalMs
+  }
+
+  record(id: string, at: number): void {
+    if (this.#pending.size >= MAX_PENDING && !this.#pending.has(id)) return
+    this.#pending.set(id, at)
+    if (this.#timer === undefined) {
+      this.#timer = setTimeout(() => void this.flush(), this.#interval)
+      // Never keep a process alive just to write last-used times.
+      ;(this.#timer as { unref?: () => void }).unref?.()
+    }
+  }
+
+  async flush(): Promise<void> {
+    if (this.#timer !== undefined) clearTimeout(this.#timer)
+    this.#timer = undefined
+    const batch = [...this.#pending]
+    this.#pending.clear()
+    await Promise.all(
+      batch.map(async ([id, at]) => {
+        try {
+          await this.#touch(id, at)
+        } catch {
+          // Last-used time is informational; a store error here must not surface anywhere.
+        }
+      }),
+    )
+  }
+}

@@ -1,0 +1,776 @@
+/**
+ * `createAuthorizer`: the decision engine. Everything a server needs to decide one request,
+ * with no framework involved.
+ *
+ * The checks run in a fixed order, and the first failure decides:
+ * transport → extraction → format/checksum → store lookup → active/group/owner →
+ * expiry/rotation → tenant → client address → permission → explicit grant → rate limit.
+ * @module
+ */
+import { collectHeaders, type HeaderValues } from './_headers.js'
+import { Breaker, type BreakerOptions } from './_breaker.js'
+import { Toucher } from './_touch.js'
+import { codeOf, messageOf, STATUS_OF } from './decision.js'
+import { quote, rangeError, typeError } from './errors.js'
+import { parseKey } from './keys/format.js'
+import { createHasher, type Pepper } from './keys/hash.js'
+import { allowlistHas, compileAllowlist, type Allowlist } from './net/_ip.js'
+import { createNetPolicy, type NetPolicy } from './net/proxy.js'
+import { KeyPrincipal } from './principal.js'
+import { insightAppSecRoles, type ParsedPermission, type PermissionSet, type Roles } from './roles.js'
+import type { BearerError, Extraction, Scheme, TokenIdentity } from './schemes/_scheme.js'
+import { apiKeyHeader } from './schemes/api-key.js'
+import type {
+  AllowDecision,
+  AuthRequest,
+  Decision,
+  DecisionEvent,
+  DenyDecision,
+  DenyReason,
+  KeyGroup,
+  KeyRecord,
+  KeyStore,
+  Need,
+  OwnerRecord,
+  RateLimiter,
+  RateLimitSpec,
+} from './types.js'
+
+/** Options of {@link createAuthorizer}. Validated when the authorizer is created. */
+export interface AuthorizerOptions {
+  /**
+   * Where keys are looked up (required).
+   * @example new MemoryKeyStore()
+   */
+  store: KeyStore
+  /**
+   * The credential schemes accepted. A request presenting two of them is refused (400).
+   * @default [schemes.apiKeyHeader()]
+   * @example [schemes.apiKeyHeader(), schemes.bearer()]
+   */
+  schemes?: readonly Scheme[]
+  /**
+   * The role matrix.
+   * @default insightAppSecRoles
+   * @example defineRoles({ levels: ['read', 'write'], roles: { viewer: ['reports:read'] } })
+   */
+  roles?: Roles
+  /**
+   * HMAC key for hashing keys; must match the `KeyManager`'s. At least 32 bytes.
+   * @default undefined (plain SHA-256)
+   * @example process.env.KEYWARD_PEPPER
+   */
+  pepper?: Pepper
+  /**
+   * The tenant a request addresses (from its host, path or a header). When set, a key is only
+   * accepted in its own tenant; a request whose tenant is `undefined` is refused.
+   * @default undefined (single-tenant: key tenants are not compared)
+   * @example (req) => new URL(req.url ?? '/', 'http://x').pathname.split('/')[2]
+   */
+  tenant?: (request: AuthRequest) => string | undefined
+  /**
+   * CIDRs of the proxies whose `X-Forwarded-For`/`X-Forwarded-Proto` are believed.
+   * @default undefined (none: forwarded headers are ignored)
+   * @example ['10.0.0.0/8']
+   */
+  trustProxy?: readonly string[]
+  /**
+   * Refuse plain HTTP (403 `insecure_transport`) before any key is looked at.
+   * @default false
+   * @example true
+   */
+  requireTls?: boolean
+  /**
+   * Every route's operation must be granted to the key explicitly, for every key kind (admins and
+   * Org keys too), as AttackForge's Self-Service API does. A route that names no operation is denied.
+   * @default false
+   * @example true
+   */
+  explicitGrants?: boolean
+  /**
+   * Per-key rate limiter.
+   * @default undefined (no limit)
+   * @example tokenBucket({ capacity: 100, refillPerSecond: 10 })
+   */
+  rateLimiter?: RateLimiter
+  /**
+   * `realm` of the `WWW-Authenticate` challenges (RFC 9110 §11.5).
+   * @default 'api'
+   * @example 'acme-api'
+   */
+  realm?: string
+  /**
+   * A store call that takes longer fails the request with 503 (fail closed).
+   * @default 2000
+   * @example 500
+   */
+  storeTimeoutMs?: number
+  /**
+   * Circuit breaker on store failures, or `false` to disable.
+   * @default { threshold: 5, cooldownMs: 2000 }
+   * @example { threshold: 10, cooldownMs: 5000 }
+   */
+  breaker?: BreakerOptions | false
+  /**
+   * Tell clients that a key is disabled or expired (codes `key_disabled`/`key_expired`) instead
+   * of the generic `invalid_credentials`.
+   * @default false
+   * @example true
+   */
+  exposeReasons?: boolean
+  /**
+   * Receives every decision, allowed or denied, for logs and audit. Never holds a key, a hash or
+   * a query string. Exceptions thrown here are swallowed.
+   * @default undefined
+   * @example (e) => logger.info(e)
+   */
+  onDecision?: (event: DecisionEvent) => void
+  /**
+   * How often last-used times are written to the store (`touch`), in milliseconds; 0 disables.
+   * @default 60_000
+   * @example 5_000
+   */
+  touchIntervalMs?: number
+  /**
+   * Clock, epoch milliseconds.
+   * @default Date.now
+   * @example () => clock.now
+   */
+  now?: () => number
+}
+
+/** A validated, pre-parsed `Need`, from `authorizer.need()`. */
+export interface CompiledNeed {
+  readonly permissions: readonly string[]
+  readonly operation?: string
+  /** @internal */
+  readonly parsed: readonly ParsedPermission[]
+}
+
+/** The object returned by {@link createAuthorizer}. */
+export interface Authorizer {
+  /**
+   * Decides one request. Resolves to a `Decision`; it only rejects on misuse (an invalid `need`,
+   * a request that is not an object), never because of what the client sent.
+   */
+  authorize(request: AuthRequest, need?: Need | CompiledNeed): Promise<Decision>
+  /** Validates and pre-parses a `need` once (adapters do this when a route is defined). */
+  need(need?: Need | CompiledNeed): CompiledNeed
+  /** The role matrix in use. */
+  readonly roles: Roles
+  /** The realm of the challenges. */
+  readonly realm: string
+  /** The configured schemes. */
+  readonly schemes: readonly Scheme[]
+  /** Writes pending last-used times and stops the timer. */
+  close(): Promise<void>
+}
+
+interface Compiled {
+  allow: Allowlist | undefined
+  scopes: PermissionSet | undefined
+  grants: ReadonlySet<string>
+  grantList: readonly string[]
+  effRole: string | undefined
+  eff: PermissionSet | undefined
+}
+
+/** What the post-authentication checks need, whatever the scheme. */
+interface Subject {
+  keyId: string
+  kind: 'user' | 'org'
+  tenant: string | undefined
+  owner: string | undefined
+  role: string | undefined
+  group: string | undefined
+  perms: PermissionSet
+  grants: ReadonlySet<string>
+  grantList: readonly string[]
+  lists: (Allowlist | undefined)[]
+  rateLimit: RateLimitSpec | undefined
+  metadata: Readonly<Record<string, unknown>> | undefined
+}
+
+const FAIL = Symbol('store failure')
+type Failed = { readonly [FAIL]: true; readonly retryAfterSec: number; readonly detail: string }
+
+const NEED_FIELDS: ReadonlySet<string> = new Set(['permission', 'operation'])
+const EMPTY_NEED: CompiledNeed = Object.freeze({ permissions: [], parsed: [] })
+
+/** Query and fragment never reach logs: keys in URLs must not be written anywhere. */
+function pathOf(url: string | undefined): string | undefined {
+  if (typeof url !== 'string') return undefined
+  let end = url.length
+  const q = url.indexOf('?')
+  if (q >= 0) end = q
+  const h = url.indexOf('#')
+  if (h >= 0 && h < end) end = h
+  let path = url.slice(0, end)
+  const scheme = path.indexOf('://')
+  if (scheme > 0 && scheme < 10) {
+    const slash = path.indexOf('/', scheme + 3)
+    path = slash < 0 ? '/' : path.slice(slash)
+  }
+  return path.length > 2048 ? path.slice(0, 2048) : path
+}
+
+/**
+ * Creates an authorizer. All options are validated here: a bad CIDR, an unknown scheme object,
+ * a missing store or a bad number throws a `TypeError`/`RangeError` naming the field.
+ *
+ * @example
+ * ```ts
+ * import { createAuthorizer, schemes, MemoryKeyStore, KeyManager } from 'keyward'
+ *
+ * const store = new MemoryKeyStore()
+ * const manager = new KeyManager(store)
+ * const { key } = await manager.issue({ kind: 'user', owner: 'ana', role: 'Read Write' })
+ *
+ * const authorizer = createAuthorizer({ store, schemes: [schemes.apiKeyHeader()] })
+ * const decision = await authorizer.authorize(
+ *   { method: 'POST', url: '/scans', headers: { 'x-api-key': key }, remoteAddress: '127.0.0.1' },
+ *   'scans:manage',
+ * )
+ * decision.allow // true
+ * ```
+ */
+export function createAuthorizer(options: AuthorizerOptions): Authorizer {
+  if (options === null || typeof options !== 'object') throw typeError('options', 'must be an object')
+  const o = options
+  const store = o.store
+  if (store === null || typeof store !== 'object' || typeof store.findByHash !== 'function') {
+    throw typeError('store', 'is required and must implement findByHash(hash)')
+  }
+  const schemeList = o.schemes === undefined ? [apiKeyHeader()] : o.schemes
+  if (!Array.isArray(schemeList) || schemeList.length === 0) throw typeError('schemes', 'must be a non-empty array of schemes')
+  const names = new Set<string>()
+  schemeList.forEach((s: Scheme, i) => {
+    if (s === null || typeof s !== 'object' || typeof s.extract !== 'function' || typeof s.challenge !== 'function' || !Array.isArray(s.headers)) {
+      throw typeError(`schemes[${i}]`, 'is not a scheme (use the schemes.* factories)')
+    }
+    if (names.has(s.name)) throw rangeError(`schemes[${i}]`, `scheme ${quote(s.name)} is configured twice`)
+    names.add(s.name)
+  })
+  const roles = o.roles ?? insightAppSecRoles
+  if (roles === null || typeof roles !== 'object' || typeof roles.permissionsOf !== 'function') throw typeError('roles', 'must come from defineRoles()')
+  if (o.tenant !== undefined && typeof o.tenant !== 'function') throw typeError('tenant', 'must be a function (request) => string | undefined')
+  const bool = (v: unknown, f: string): boolean => {
+    if (v === undefined) return false
+    if (typeof v !== 'boolean') throw typeError(f, 'must be a boolean')
+    return v
+  }
+  const requireTls = bool(o.requireTls, 'requireTls')
+  const explicitGrants = bool(o.explicitGrants, 'explicitGrants')
+  const exposeReasons = bool(o.exposeReasons, 'exposeReasons')
+  const realm = o.realm ?? 'api'
+  if (typeof realm !== 'string' || !/^[\x20-\x7e]{1,128}$/.test(realm) || /["\\]/.test(realm)) {
+    throw rangeError('realm', 'must be 1-128 printable ASCII characters without quotes or backslashes')
+  }
+  const timeoutMs = o.storeTimeoutMs ?? 2000
+  if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0 || timeoutMs > 600_000) {
+    throw rangeError('storeTimeoutMs', 'must be a number of milliseconds above 0 and at most 600000')
+  }
+  const touchMs = o.touchIntervalMs ?? 60_000
+  if (typeof touchMs !== 'number' || !Number.isFinite(touchMs) || touchMs < 0) throw rangeError('touchIntervalMs', 'must be ≥ 0')
+  if (o.rateLimiter !== undefined && (o.rateLimiter === null || typeof o.rateLimiter.consume !== 'function')) {
+    throw typeError('rateLimiter', 'must implement consume(key)')
+  }
+  if (o.onDecision !== undefined && typeof o.onDecision !== 'function') throw typeError('onDecision', 'must be a function')
+  if (o.now !== undefined && typeof o.now !== 'function') throw typeError('now', 'must be a function')
+  let breaker: Breaker | undefined
+  if (o.breaker !== false) {
+    const b = o.breaker ?? {}
+    if (b === null || typeof b !== 'object') throw typeError('breaker', 'must be an object or false')
+    const threshold = b.threshold ?? 5
+    const cooldownMs = b.cooldownMs ?? 2000
+    if (!Number.isInteger(threshold) || threshold < 1) throw rangeError('breaker.threshold', 'must be an integer ≥ 1')
+    if (typeof cooldownMs !== 'number' || !Number.isFinite(cooldownMs) || cooldownMs <= 0) throw rangeError('breaker.cooldownMs', 'must be > 0')
+    breaker = new Breaker({ threshold, cooldownMs })
+  }
+  const net: NetPolicy = createNetPolicy(o.trustProxy, 'trustProxy')
+  const hasher = createHasher(o.pepper)
+  const now = o.now ?? Date.now
+  const tenantOf = o.tenant
+  const onDecision = o.onDecision
+  const limiter = o.rateLimiter
+  const toucher = touchMs > 0 && typeof store.touch === 'function' ? new Toucher((id, at) => store.touch!(id, at), touchMs) : undefined
+  const schemesFrozen: readonly Scheme[] = Object.freeze([...schemeList])
+
+  const headerNames = new Set<string>()
+  for (const s of schemesFrozen) for (const h of s.headers) headerNames.add(h.toLowerCase())
+  if (net.trusting) {
+    headerNames.add('x-forwarded-for')
+    headerNames.add('x-forwarded-proto')
+  }
+
+  // ---- needs ---------------------------------------------------------------------------------
+  const needCache = new Map<string, CompiledNeed>()
+  const compiledNeeds = new WeakSet<CompiledNeed>()
+  function compileNeed(need: Need | CompiledNeed | undefined): CompiledNeed {
+    if (need === undefined) return EMPTY_NEED
+    if (typeof need === 'object' && need !== null && compiledNeeds.has(need as CompiledNeed)) return need as CompiledNeed
+    if (typeof need === 'string') {
+      const hit = needCache.get(need)
+      if (hit) return hit
+    }
+    let perms: readonly unknown[] = []
+    let operation: string | undefined
+    if (typeof need === 'string') perms = [need]
+    else if (need !== null && typeof need === 'object' && !Array.isArray(need)) {
+      for (const k of Object.keys(need)) if (!NEED_FIELDS.has(k)) throw rangeError('need', `unknown field ${quote(k)}`)
+      const p = (need as { permission?: unknown }).permission
+      if (p !== undefined) perms = typeof p === 'string' ? [p] : Array.isArray(p) ? p : [p]
+      const op = (need as { operation?: unknown }).operation
+      if (op !== undefined) {
+        if (typeof op !== 'string' || !/^[\x21-\x7e](?:[\x20-\x7e]{0,198}[\x21-\x7e])?$/.test(op)) {
+          throw rangeError('need.operation', 'must be 1-200 printable ASCII characters')
+        }
+        operation = op
+      }
+    } else throw typeError('need', 'must be a permission string or { permission?, operation? }')
+    const parsed = perms.map((p, i) => {
+      if (typeof p !== 'string') throw typeError(`need.permission[${i}]`, 'must be a string')
+      const r = roles.lookup(p)
+      if (!r) throw rangeError(`need.permission[${i}]`, `${quote(p)} is not a permission of the role matrix`)
+      return r
+    })
+    const compiled: CompiledNeed = Object.freeze({
+      permissions: Object.freeze(perms as string[]),
+      parsed: Object.freeze(parsed),
+      ...(operation === undefined ? {} : { operation }),
+    })
+    compiledNeeds.add(compiled)
+    if (typeof need === 'string' && needCache.size < 1000) needCache.set(need, compiled)
+    return compiled
+  }
+
+  // ---- per-record compiled data (allowlists and scopes are parsed once per record object) -----
+  const compiledRecords = new WeakMap<object, Compiled>()
+  const NOTHING = roles.toSet([], 'none')
+  function compileRecord(r: KeyRecord): Compiled {
+    let c = compiledRecords.get(r)
+    if (c) return c
+    let allow: Allowlist | undefined
+    if (r.allowedIps !== undefined) {
+      try {
+        allow = compileAllowlist(r.allowedIps, 'allowedIps')
+      } catch {
+        allow = compileAllowlist([], 'allowedIps') // a corrupt stored list admits nobody
+      }
+    }
+    let scopes: PermissionSet | undefined
+    if (r.scopes !== undefined) {
+      try {
+        scopes = roles.toSet(r.scopes, 'scopes')
+      } catch {
+        scopes = NOTHING // corrupt scopes grant nothing
+      }
+    }
+    const grantList = Array.isArray(r.grants) ? Object.freeze(r.grants.filter((g): g is string => typeof g === 'string')) : []
+    c = { allow, scopes, grants: new Set(grantList), grantList, effRole: undefined, eff: undefined }
+    compiledRecords.set(r, c)
+    return c
+  }
+  const groupLists = new WeakMap<object, Allowlist | undefined>()
+  function groupAllowlist(g: KeyGroup): Allowlist | undefined {
+    if (groupLists.has(g)) return groupLists.get(g)
+    let allow: Allowlist | undefined
+    if (g.allowedIps !== undefined) {
+      try {
+        allow = compileAllowlist(g.allowedIps, 'allowedIps')
+      } catch {
+        allow = compileAllowlist([], 'allowedIps')
+      }
+    }
+    groupLists.set(g, allow)
+    return allow
+  }
+  function effective(r: KeyRecord, c: Compiled, role: string | undefined): PermissionSet {
+    if (c.eff !== undefined && c.effRole === role) return c.eff
+    const base = r.kind === 'org' ? roles.all : (role !== undefined && roles.permissionsOf(role)) || NOTHING
+    const eff = c.scopes ? base.intersect(c.scopes) : base
+    c.effRole = role
+    c.eff = eff
+    return eff
+  }
+
+  // ---- store calls: timeout + breaker, fail closed ---------------------------------------------
+  async function guarded<T>(call: () => Promise<T>): Promise<T | Failed> {
+    if (breaker) {
+      const wait = breaker.blockedFor(now())
+      if (wait > 0) return { [FAIL]: true, retryAfterSec: Math.max(1, Math.ceil(wait / 1000)), detail: 'circuit_open' }
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined
+    try {
+      const result = await Promise.race([
+        call(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('timeout')), timeoutMs)
+        }),
+      ])
+      breaker?.success()
+      return result
+    } catch (e) {
+      breaker?.failure(now())
+      const detail = e instanceof Error && e.message === 'timeout' ? 'timeout' : 'store_error'
+      return { [FAIL]: true, retryAfterSec: breaker && breaker.blockedFor(now()) > 0 ? Math.ceil(breaker.cooldownMs / 1000) : 1, detail }
+    } finally {
+      if (timer !== undefined) clearTimeout(timer)
+    }
+  }
+  const failed = (v: unknown): v is Failed => typeof v === 'object' && v !== null && FAIL in v
+
+  // ---- decision assembly -------------------------------------------------------------------------
+  interface Ctx {
+    request: AuthRequest
+    values: HeaderValues
+    at: number
+    t0: number
+    need: CompiledNeed
+    scheme?: Scheme
+    keyId?: string
+    tenant?: string
+    client?: { text: string | undefined; addr: unknown }
+  }
+
+  function client(ctx: Ctx) {
+    if (!ctx.client) {
+      const remote = typeof ctx.request.remoteAddress === 'string' ? ctx.request.remoteAddress : undefined
+      ctx.client = net.clientAddress(remote, ctx.values.get('x-forwarded-for'))
+    }
+    return ctx.client as ReturnType<NetPolicy['clientAddress']>
+  }
+
+  function emit(ctx: Ctx, d: Decision, detail?: string): Decision {
+    if (onDecision) {
+      const event: DecisionEvent = {
+        allow: d.allow,
+        status: d.status,
+        ...(d.allow ? {} : { code: d.code, reason: d.reason }),
+        ...(detail === undefined ? {} : { detail }),
+        ...(ctx.keyId === undefined ? {} : { keyId: ctx.keyId }),
+        ...(ctx.tenant === undefined ? {} : { tenant: ctx.tenant }),
+        ...(ctx.scheme === undefined ? {} : { scheme: ctx.scheme.name }),
+        ...(() => {
+          const ip = client(ctx).text
+          return ip === undefined ? {} : { clientIp: ip }
+        })(),
+        method: typeof ctx.request.method === 'string' ? ctx.request.method.slice(0, 32) : '',
+        ...(() => {
+          const path = pathOf(ctx.request.url)
+          return path === undefined ? {} : { path }
+        })(),
+        ...(ctx.need.operation === undefined ? {} : { operation: ctx.need.operation }),
+        durationMs: performance.now() - ctx.t0,
+        at: ctx.at,
+      }
+      try {
+        onDecision(event)
+      } catch {
+        // Logging must never change or break a decision.
+      }
+    }
+    return d
+  }
+
+  function challenges(presenting: Scheme | undefined, error: BearerError | undefined): string {
+    const seen = new Set<string>()
+    const out: string[] = []
+    for (const s of schemesFrozen) {
+      if (seen.has(s.challengeScheme)) continue
+      seen.add(s.challengeScheme)
+      const withError = error !== undefined && s.bearerErrors && presenting !== undefined && presenting.challengeScheme === s.challengeScheme
+      out.push(s.challenge(realm, withError ? error : undefined))
+    }
+    return out.join(', ')
+  }
+
+  function deny(ctx: Ctx, reason: DenyReason, extra?: { subject?: string; retryAfterSec?: number; detail?: string; headers?: Record<string, string> }): Decision {
+    const code = codeOf(reason, exposeReasons)
+    const status = STATUS_OF[code]
+    const headers: Record<string, string> = { ...extra?.headers }
+    const presenting = ctx.scheme
+    if (status === 401) {
+      headers['www-authenticate'] = challenges(presenting, code === 'missing_credentials' ? undefined : 'invalid_token')
+    } else if (presenting?.bearerErrors && (status === 400 || code === 'insufficient_permission')) {
+      // RFC 6750 §3.1: the Bearer challenge carries invalid_request on 400 and insufficient_scope on 403.
+      headers['www-authenticate'] = presenting.challenge(realm, status === 400 ? 'invalid_request' : 'insufficient_scope')
+    }
+    if (extra?.retryAfterSec !== undefined) headers['retry-after'] = String(extra.retryAfterSec)
+    const d: DenyDecision = { allow: false, status, code, reason, message: messageOf(code, reason, extra?.subject), headers }
+    return emit(ctx, d, extra?.detail ?? (reason === 'insufficient_permission' || reason === 'operation_not_granted' ? extra?.subject : undefined))
+  }
+
+  function storeDown(ctx: Ctx, f: Failed): Decision {
+    return deny(ctx, 'store_unavailable', { retryAfterSec: f.retryAfterSec, detail: f.detail })
+  }
+
+  // ---- extraction --------------------------------------------------------------------------------
+  const RANK = { partial: 0, key: 1, pair: 2, token: 3, malformed: -1 } as const
+  function subset(a: readonly string[], b: readonly string[]): boolean {
+    return a.every((x) => b.includes(x))
+  }
+  function extract(values: HeaderValues): { found: [Scheme, Extraction][]; malformed?: Scheme } {
+    let found: [Scheme, Extraction][] = []
+    for (const s of schemesFrozen) {
+      let e: Extraction | undefined
+      try {
+        e = s.extract(values)
+      } catch {
+        e = { type: 'malformed', sources: s.headers }
+      }
+      if (e !== undefined) found.push([s, e])
+    }
+    if (found.length > 1) {
+      // One header can look like several schemes' (Contrast's Authorization is also Basic; a JWT
+      // is also a bearer token). The most specific reading of the same headers wins: a reading
+      // of more headers beats one of fewer, a verified token beats an opaque key, anything beats
+      // half a credential. What is left after that is really two credentials: a conflict.
+      found = found.filter(([, e]) =>
+        !found.some(([, f]) => f !== e && subset(e.sources, f.sources) && (f.sources.length > e.sources.length || RANK[f.type] > RANK[e.type])),
+      )
+    }
+    const bad = found.find(([, e]) => e.type === 'malformed')
+    return bad ? { found, malformed: bad[0] } : { found }
+  }
+
+  // ---- the shared post-authentication checks -----------------------------------------------------
+  async function finish(ctx: Ctx, subject: Subject): Promise<Decision> {
+    ctx.keyId = subject.keyId
+    ctx.tenant = subject.tenant
+    if (tenantOf) {
+      const wanted = tenantOf(ctx.request)
+      if (typeof wanted !== 'string' || subject.tenant !== wanted) return deny(ctx, 'tenant_mismatch')
+    }
+    for (const list of subject.lists) {
+      if (list !== undefined && !allowlistHas(list, client(ctx).addr as Parameters<typeof allowlistHas>[1])) {
+        return deny(ctx, 'ip_not_allowed')
+      }
+    }
+    const need = ctx.need
+    for (let i = 0; i < need.parsed.length; i++) {
+      const p = need.parsed[i]!
+      if (!subject.perms.holds(p.resource, p.level)) return deny(ctx, 'insufficient_permission', { subject: need.permissions[i] })
+    }
+    if (explicitGrants) {
+      const op = need.operation
+      if (op === undefined || !subject.grants.has(op)) {
+        return deny(ctx, 'operation_not_granted', op === undefined ? { detail: 'route names no operation' } : { subject: op })
+      }
+    }
+    const headers: Record<string, string> = {}
+    if (limiter) {
+      let r
+      try {
+        r = await limiter.consume(subject.keyId, subject.rateLimit)
+      } catch {
+        return deny(ctx, 'store_unavailable', { retryAfterSec: 1, detail: 'rate_limiter' })
+      }
+      headers['ratelimit-limit'] = String(r.limit)
+      headers['ratelimit-remaining'] = String(r.remaining)
+      headers['ratelimit-reset'] = String(r.resetSec)
+      if (!r.allowed) return deny(ctx, 'rate_limited', { retryAfterSec: r.retryAfterSec ?? 1, headers })
+    }
+    const principal = new KeyPrincipal(
+      {
+        keyId: subject.keyId,
+        kind: subject.kind,
+        tenant: subject.tenant,
+        owner: subject.owner,
+        role: subject.role,
+        group: subject.group,
+        scheme: ctx.scheme!.name,
+        grants: subject.grantList,
+        metadata: subject.metadata,
+      },
+      subject.perms,
+    )
+    const d: AllowDecision = { allow: true, status: 200, principal, headers }
+    return emit(ctx, d)
+  }
+
+  /** Status checks on one record: active, group, owner, expiry, rotation. */
+  async function checkRecord(ctx: Ctx, r: KeyRecord, hash: string): Promise<{ deny: Decision } | { group: KeyGroup | undefined; owner: OwnerRecord | undefined }> {
+    if (r.active !== true) return { deny: deny(ctx, 'key_disabled') }
+    let group: KeyGroup | undefined
+    if (r.group !== undefined) {
+      const g = typeof store.findGroup === 'function' ? await guarded(() => store.findGroup!(r.group!)) : undefined
+      if (failed(g)) return { deny: storeDown(ctx, g) }
+      // A group that is missing, or a store that cannot say, disables the key: fail closed.
+      if (g === undefined || g.active !== true || (g.tenant !== undefined && g.tenant !== r.tenant)) return { deny: deny(ctx, 'group_disabled') }
+      group = g
+    }
+    let owner: OwnerRecord | undefined
+    if (r.owner !== undefined && typeof store.findOwner === 'function') {
+      const ow = await guarded(() => store.findOwner!(r.owner!))
+      if (failed(ow)) return { deny: storeDown(ctx, ow) }
+      if (ow !== undefined && ow.active !== true) return { deny: deny(ctx, 'owner_disabled') }
+      owner = ow
+    }
+    const at = ctx.at
+    if (r.expiresAt !== undefined && !(typeof r.expiresAt === 'number' && at < r.expiresAt)) return { deny: deny(ctx, 'key_expired') }
+    if (r.hash !== hash) {
+      // Matched the previous hash of a rotated key: valid only during the grace period.
+      const until = r.previousExpiresAt
+      if (r.previousHash !== hash || typeof until !== 'number' || at >= until) return { deny: deny(ctx, 'key_rotated') }
+    }
+    return { group, owner }
+  }
+
+  function subjectOf(r: KeyRecord, group: KeyGroup | undefined, owner: OwnerRecord | undefined, extraLists: (Allowlist | undefined)[] = []): Subject {
+    const c = compileRecord(r)
+    const role = r.kind === 'user' ? (owner?.role ?? r.role) : undefined
+    const lists = [c.allow, group ? groupAllowlist(group) : undefined, ...extraLists]
+    return {
+      keyId: r.id,
+      kind: r.kind === 'org' ? 'org' : 'user',
+      tenant: r.tenant,
+      owner: r.owner,
+      role,
+      group: r.group,
+      perms: effective(r, c, role),
+      grants: c.grants,
+      grantList: c.grantList,
+      lists,
+      rateLimit: r.rateLimit,
+      metadata: r.metadata,
+    }
+  }
+
+  /** `undefined` if the key's checksum is fine (or it is not keyward-shaped), else the deny. */
+  function checksumDeny(ctx: Ctx, key: string): Decision | undefined {
+    const parsed = parseKey(key)
+    return parsed !== undefined && !parsed.valid ? deny(ctx, 'bad_checksum') : undefined
+  }
+
+  async function single(ctx: Ctx, key: string): Promise<Decision> {
+    const bad = checksumDeny(ctx, key)
+    if (bad) return bad
+    const hash = hasher(key)
+    const r = await guarded(() => store.findByHash(hash))
+    if (failed(r)) return storeDown(ctx, r)
+    // A tenant (organization) key grants nothing on its own: alone, it is as good as unknown.
+    if (r === undefined || r === null || r.kind === 'tenant' || (r.kind !== 'user' && r.kind !== 'org')) return deny(ctx, 'unknown_key')
+    ctx.keyId = r.id
+    ctx.tenant = r.tenant
+    const checked = await checkRecord(ctx, r, hash)
+    if ('deny' in checked) return checked.deny
+    return finish(ctx, subjectOf(r, checked.group, checked.owner))
+  }
+
+  async function pair(ctx: Ctx, e: Extract<Extraction, { type: 'pair' }>): Promise<Decision> {
+    const bad = checksumDeny(ctx, e.tenantKey) ?? checksumDeny(ctx, e.key)
+    if (bad) return bad
+    const th = hasher(e.tenantKey)
+    const uh = hasher(e.key)
+    // Both lookups always run, so a wrong half costs the same time as a wrong whole.
+    const [tr, ur] = await Promise.all([guarded(() => store.findByHash(th)), guarded(() => store.findByHash(uh))])
+    if (failed(tr)) return storeDown(ctx, tr)
+    if (failed(ur)) return storeDown(ctx, ur)
+    if (!tr || !ur || tr.kind !== 'tenant' || ur.kind !== 'user') return deny(ctx, 'unknown_key')
+    ctx.keyId = ur.id
+    ctx.tenant = ur.tenant
+    if (ur.owner !== e.user) return deny(ctx, 'user_mismatch')
+    if (tr.tenant === undefined || tr.tenant !== ur.tenant) return deny(ctx, 'tenant_mismatch')
+    const tc = await checkRecord(ctx, tr, th)
+    if ('deny' in tc) return tc.deny
+    const uc = await checkRecord(ctx, ur, uh)
+    if ('deny' in uc) return uc.deny
+    const orgLists = [compileRecord(tr).allow, tc.group ? groupAllowlist(tc.group) : undefined]
+    return finish(ctx, subjectOf(ur, uc.group, uc.owner, orgLists))
+  }
+
+  async function token(ctx: Ctx, scheme: Scheme, tokenText: string): Promise<Decision> {
+    let outcome
+    try {
+      outcome = await scheme.verify!(tokenText, { now: ctx.at })
+    } catch {
+      outcome = { ok: false as const, reason: 'invalid_token' as const }
+    }
+    if (!outcome.ok) {
+      return outcome.reason === 'store_unavailable'
+        ? deny(ctx, 'store_unavailable', { retryAfterSec: 1, detail: outcome.detail ?? 'jwks' })
+        : deny(ctx, 'invalid_token', outcome.detail === undefined ? undefined : { detail: outcome.detail })
+    }
+    const id: TokenIdentity = outcome.identity
+    let perms = id.kind === 'org' ? roles.all : (id.role !== undefined && roles.permissionsOf(id.role)) || NOTHING
+    if (id.scopes !== undefined) {
+      const valid = id.scopes.filter((s) => roles.lookup(s) !== undefined)
+      let scoped: PermissionSet
+      try {
+        scoped = roles.toSet(valid, 'scopes')
+      } catch {
+        scoped = NOTHING
+      }
+      perms = perms.intersect(scoped)
+    }
+    const grantList = Object.freeze([...(id.grants ?? [])])
+    return finish(ctx, {
+      keyId: id.keyId,
+      kind: id.kind,
+      tenant: id.tenant,
+      owner: id.owner,
+      role: id.kind === 'user' ? id.role : undefined,
+      group: id.group,
+      perms,
+      grants: new Set(grantList),
+      grantList,
+      lists: [],
+      rateLimit: id.rateLimit,
+      metadata: id.metadata,
+    })
+  }
+
+  async function authorize(request: AuthRequest, need?: Need | CompiledNeed): Promise<Decision> {
+    if (request === null || typeof request !== 'object') throw typeError('request', 'must be an object')
+    const ctx: Ctx = {
+      request,
+      values: collectHeaders(request.headers, headerNames),
+      at: now(),
+      t0: performance.now(),
+      need: compileNeed(need),
+    }
+    // 1. Transport, before anything else: a key sent in clear is not even looked at.
+    if (requireTls && !net.isSecure(request.secure, typeof request.remoteAddress === 'string' ? request.remoteAddress : undefined, ctx.values.get('x-forwarded-proto'))) {
+      return deny(ctx, 'insecure_transport')
+    }
+    // 2. Extraction.
+    const { found, malformed } = extract(ctx.values)
+    if (malformed) {
+      ctx.scheme = malformed
+      return deny(ctx, 'malformed_credentials')
+    }
+    const usable = found.filter(([, e]) => e.type !== 'partial')
+    if (usable.length === 0) return deny(ctx, 'missing_credentials')
+    if (found.length > 1) return deny(ctx, 'conflicting_credentials')
+    const [scheme, e] = usable[0]!
+    ctx.scheme = scheme
+    let d: Decision
+    switch (e.type) {
+      case 'key':
+        d = await single(ctx, e.key)
+        break
+      case 'pair':
+        d = await pair(ctx, e)
+        break
+      case 'token':
+        d = typeof scheme.verify === 'function' ? await token(ctx, scheme, e.token) : deny(ctx, 'invalid_token')
+        break
+      default:
+        d = deny(ctx, 'malformed_credentials')
+    }
+    if (d.allow && toucher && e.type !== 'token') toucher.record(d.principal.keyId, ctx.at)
+    return d
+  }
+
+  return Object.freeze({
+    authorize,
+    need: compileNeed,
+    roles,
+    realm,
+    schemes: schemesFrozen,
+    close: async () => {
+      await toucher?.flush()
+    },
+  })
+}

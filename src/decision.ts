@@ -1,0 +1,125 @@
+/**
+ * Deny decisions and their HTTP rendering: status, code, client-safe message, and the RFC 9457
+ * problem document.
+ * @module
+ */
+import type { DenyCode, DenyDecision, DenyReason } from './types.js'
+
+/** Status of each client-visible code. */
+export const STATUS_OF: Readonly<Record<DenyCode, DenyDecision['status']>> = Object.freeze({
+  invalid_request: 400,
+  missing_credentials: 401,
+  invalid_credentials: 401,
+  key_disabled: 401,
+  key_expired: 401,
+  insecure_transport: 403,
+  ip_not_allowed: 403,
+  insufficient_permission: 403,
+  operation_not_granted: 403,
+  rate_limited: 429,
+  service_unavailable: 503,
+})
+
+const TITLES: Readonly<Record<DenyCode, string>> = Object.freeze({
+  invalid_request: 'Invalid request',
+  missing_credentials: 'Missing credentials',
+  invalid_credentials: 'Invalid credentials',
+  key_disabled: 'Key disabled',
+  key_expired: 'Key expired',
+  insecure_transport: 'Insecure transport',
+  ip_not_allowed: 'Address not allowed',
+  insufficient_permission: 'Insufficient permission',
+  operation_not_granted: 'Operation not granted',
+  rate_limited: 'Too many requests',
+  service_unavailable: 'Service unavailable',
+})
+
+const MESSAGES: Readonly<Record<DenyCode, string>> = Object.freeze({
+  invalid_request: 'The credentials in the request are malformed.',
+  missing_credentials: 'An API key is required.',
+  invalid_credentials: 'The API key is not valid.',
+  key_disabled: 'The API key is disabled.',
+  key_expired: 'The API key has expired.',
+  insecure_transport: 'HTTPS is required.',
+  ip_not_allowed: 'The API key may not be used from this address.',
+  insufficient_permission: 'The API key lacks a required permission.',
+  operation_not_granted: 'This operation has not been granted to the API key.',
+  rate_limited: 'Too many requests for this API key.',
+  service_unavailable: 'Authorization is temporarily unavailable. Retry later.',
+})
+
+/** Reason → code, with `exposeReasons` off (the default) and on. */
+export function codeOf(reason: DenyReason, exposeReasons: boolean): DenyCode {
+  switch (reason) {
+    case 'malformed_credentials':
+    case 'conflicting_credentials':
+      return 'invalid_request'
+    case 'missing_credentials':
+      return 'missing_credentials'
+    case 'key_disabled':
+    case 'group_disabled':
+    case 'owner_disabled':
+      return exposeReasons ? 'key_disabled' : 'invalid_credentials'
+    case 'key_expired':
+    case 'key_rotated':
+      return exposeReasons ? 'key_expired' : 'invalid_credentials'
+    case 'unknown_key':
+    case 'bad_checksum':
+    case 'tenant_mismatch':
+    case 'user_mismatch':
+    case 'invalid_token':
+      return 'invalid_credentials'
+    case 'store_unavailable':
+      return 'service_unavailable'
+    default:
+      return reason
+  }
+}
+
+/** The client-safe message for a deny. Never built from request data. */
+export function messageOf(code: DenyCode, reason: DenyReason, subject?: string): string {
+  if (reason === 'conflicting_credentials') return 'Credentials were presented in more than one way; send exactly one.'
+  // The permission or operation named here comes from the route's configuration, never from the
+  // request, so naming it (as Stripe does) tells the caller what to ask for without echoing input.
+  if (subject !== undefined && code === 'insufficient_permission') return `The API key lacks the permission "${subject}".`
+  if (subject !== undefined && code === 'operation_not_granted') return `The operation "${subject}" has not been granted to the API key.`
+  return MESSAGES[code]
+}
+
+/** An HTTP response for a deny: what every adapter sends, byte for byte. */
+export interface DenyResponse {
+  readonly status: number
+  /** Lower-case header names: the decision's headers plus `content-type` and `cache-control`. */
+  readonly headers: Readonly<Record<string, string>>
+  /** RFC 9457 `application/problem+json`: `{ type, title, status, detail, code }`. */
+  readonly body: string
+}
+
+/**
+ * Renders a deny decision as an RFC 9457 problem document. The body holds no secret, no stack
+ * and no request input; `reason` is not in it (it is for logs). Every adapter sends exactly this.
+ *
+ * @example
+ * ```ts
+ * const decision = await authorizer.authorize(request, 'scans:read')
+ * if (!decision.allow) {
+ *   const { status, headers, body } = renderDeny(decision)
+ *   return new Response(body, { status, headers })
+ * }
+ * ```
+ */
+export function renderDeny(decision: DenyDecision): DenyResponse {
+  const { status, code, message } = decision
+  const body = JSON.stringify({
+    type: `urn:keyward:error:${code}`,
+    title: Object.hasOwn(TITLES, code) ? TITLES[code] : 'Forbidden',
+    status,
+    detail: message,
+    code,
+  })
+  return {
+    status,
+    headers: { ...decision.headers, 'content-type': 'application/problem+json', 'cache-control': 'no-store' },
+    body,
+  }
+}

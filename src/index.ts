@@ -1,0 +1,60 @@
+/**
+ * keyward: in-process API-key authentication and authorization.
+ *
+ * Every export is named here explicitly; nothing is re-exported wholesale, so the public surface
+ * is exactly this file (a test snapshots it).
+ * @module
+ */
+export { createAuthorizer } from './authorize.js'
+export type { Authorizer, AuthorizerOptions, CompiledNeed } from './authorize.js'
+export type { BreakerOptions } from './_breaker.js'
+export { renderDeny } from './decision.js'
+export type { DenyResponse } from './decision.js'
+export { ConflictError, KeywardError, NotFoundError, INVALID_OPTION } from './errors.js'
+export { generateKey, parseKey } from './keys/format.js'
+export type { GenerateKeyOptions, ParsedKey } from './keys/format.js'
+export { hashKey } from './keys/hash.js'
+export type { Pepper } from './keys/hash.js'
+export { tokenBucket } from './ratelimit/token-bucket.js'
+export type { TokenBucketOptions } from './ratelimit/token-bucket.js'
+export { defineRoles, insightAppSecRoles } from './roles.js'
+export type { PermissionSet, ParsedPermission, Roles, RolesDefinition } from './roles.js'
+export { schemes } from './schemes/index.js'
+export type { ApiKeyHeaderOptions } from './schemes/api-key.js'
+export type { BearerError, Extraction, Scheme, TokenIdentity, TokenOutcome } from './schemes/_scheme.js'
+export { KeyManager } from './stores/manager.js'
+export type {
+  GroupOptions,
+  GroupPatch,
+  ImportOptions,
+  IssuedKey,
+  IssueOptions,
+  KeyManagerOptions,
+  KeyPatch,
+  RotateOptions,
+  StoreChange,
+} from './stores/manager.js'
+export { MemoryKeyStore } from './stores/memory.js'
+export type {
+  AllowDecision,
+  AuthRequest,
+  Decision,
+  DecisionEvent,
+  DenyCode,
+  DenyDecision,
+  DenyReason,
+  GroupFilter,
+  HeaderRecord,
+  KeyFilter,
+  KeyGroup,
+  KeyKind,
+  KeyRecord,
+  KeyStore,
+  ManagedKeyStore,
+  Need,
+  OwnerRecord,
+  Principal,
+  RateLimiter,
+  RateLimitResult,
+  RateLimitSpec,
+} from './types.js'

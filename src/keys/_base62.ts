@@ -1,0 +1,43 @@
+/**
+ * Base62 (`0-9A-Za-z`), the alphabet of GitHub-style tokens: no characters that need escaping
+ * in URLs, headers or shells, and a double-click selects the whole key.
+ * @module
+ */
+
+export const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
+
+/** Encodes a non-negative integer below 2^53, left-padded with `0` to `width`. */
+export function encodeBase62Int(n: number, width: number): string {
+  let out = ''
+  do {
+    out = BASE62[n % 62]! + out
+    n = Math.floor(n / 62)
+  } while (n > 0)
+  return out.padStart(width, '0')
+}
+
+/**
+ * `length` uniformly random base62 characters from `randomBytes`. Rejection sampling (bytes ≥ 248
+ * are dropped) avoids the modulo bias a plain `byte % 62` would have.
+ */
+export function randomBase62(length: number, randomBytes: (n: number) => Uint8Array): string {
+  let out = ''
+  while (out.length < length) {
+    const buf = randomBytes(length + 8)
+    for (let i = 0; i < buf.length && out.length < length; i++) {
+      const b = buf[i]!
+      if (b < 248) out += BASE62[b % 62]
+    }
+  }
+  return out
+}
+
+/** True if every character is in the base62 alphabet. */
+export function isBase62(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    const ok = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)
+    if (!ok) return false
+  }
+  return true
+}

@@ -1,0 +1,125 @@
+/**
+ * The key format: `<prefix>_<environment?>_<32 base62 random><6 base62 CRC-32>`.
+ *
+ * Like GitHub's tokens: a fixed prefix lets secret scanners find leaked keys, and the checksum
+ * lets them (and us) tell a real-looking key from a typo or a guess without any lookup.
+ * 32 base62 characters carry 32·log2(62) ≈ 190 bits from the CSPRNG, above the 128 required.
+ * @module
+ */
+import { randomBytes } from '@noble/hashes/utils.js'
+import { quote, rangeError, typeError } from '../errors.js'
+import { encodeBase62Int, isBase62, randomBase62 } from './_base62.js'
+import { crc32 } from './_crc32.js'
+
+/** Number of random base62 characters in a key. */
+export const RANDOM_LENGTH = 32
+/** Number of base62 characters of the CRC-32 checksum (62^6 > 2^32). */
+export const CHECKSUM_LENGTH = 6
+/** The default key prefix. */
+export const DEFAULT_PREFIX = 'kw'
+
+const PREFIX_RE = /^[a-z][a-z0-9]{0,15}$/
+const ENV_RE = /^[a-z0-9]{1,16}$/
+
+/** Options of {@link generateKey}. */
+export interface GenerateKeyOptions {
+  /**
+   * Lower-case letters and digits, starting with a letter, at most 16 characters. Pick one per
+   * product so secret scanners can tell your keys apart.
+   * @default 'kw'
+   * @example 'acme'
+   */
+  prefix?: string
+  /**
+   * Environment tag between prefix and secret, e.g. `live` or `test`. Lower-case letters and
+   * digits, at most 16. Omitted: no environment segment.
+   * @default undefined
+   * @example 'live'
+   */
+  environment?: string
+}
+
+/** A key that has keyward's shape. */
+export interface ParsedKey {
+  /** `true` when the checksum matches; a key with a bad checksum can never be valid. */
+  readonly valid: boolean
+  readonly prefix: string
+  readonly environment?: string
+}
+
+/** The checksum of everything before it: CRC-32 in base62, left-padded to 6. */
+function checksum(body: string): string {
+  return encodeBase62Int(crc32(body), CHECKSUM_LENGTH)
+}
+
+function validatePrefix(value: unknown, field: string): string {
+  if (typeof value !== 'string') throw typeError(field, 'must be a string')
+  if (!PREFIX_RE.test(value)) {
+    throw rangeError(field, `${quote(value)} must be 1-16 lower-case letters or digits, starting with a letter`)
+  }
+  return value
+}
+
+function validateEnvironment(value: unknown, field: string): string {
+  if (typeof value !== 'string') throw typeError(field, 'must be a string')
+  if (!ENV_RE.test(value)) throw rangeError(field, `${quote(value)} must be 1-16 lower-case letters or digits`)
+  return value
+}
+
+/** Validates generateKey options; exported for KeyManager, which checks them at construction. */
+export function validateKeyOptions(options: GenerateKeyOptions, path = ''): void {
+  if (options.prefix !== undefined) validatePrefix(options.prefix, `${path}prefix`)
+  if (options.environment !== undefined) validateEnvironment(options.environment, `${path}environment`)
+}
+
+/**
+ * Generates a new API key from the platform CSPRNG (`crypto.getRandomValues`).
+ *
+ * @example
+ * ```ts
+ * import { generateKey, hashKey } from 'keyward'
+ * const key = generateKey({ prefix: 'acme', environment: 'live' })
+ * // 'acme_live_3kTMd2kP0bV7tq9yXw1ZcRn4LhQe8sUa1x0K7B'
+ * const hash = hashKey(key) // store this, show `key` once
+ * ```
+ */
+export function generateKey(options: GenerateKeyOptions = {}): string {
+  if (options === null || typeof options !== 'object') throw typeError('options', 'must be an object')
+  const prefix = options.prefix === undefined ? DEFAULT_PREFIX : validatePrefix(options.prefix, 'prefix')
+  const env = options.environment === undefined ? undefined : validateEnvironment(options.environment, 'environment')
+  const body = `${prefix}_${env === undefined ? '' : `${env}_`}${randomBase62(RANDOM_LENGTH, randomBytes)}`
+  return body + checksum(body)
+}
+
+/**
+ * Reads a key's shape and verifies its checksum, without any store lookup.
+ *
+ * Returns `undefined` when `key` does not have keyward's shape at all (an imported legacy key
+ * such as a UUID: those are only checked by lookup). Returns `{ valid: false }` when it has the
+ * shape but the checksum is wrong: a typo or a forged key, which can be rejected at once.
+ *
+ * @example
+ * ```ts
+ * import { parseKey } from 'keyward'
+ * parseKey('kw_live_…')        // { valid: true, prefix: 'kw', environment: 'live' }
+ * parseKey('0b9c…-uuid')       // undefined: not a keyward key
+ * ```
+ */
+export function parseKey(key: string): ParsedKey | undefined {
+  if (typeof key !== 'string') return undefined
+  const tailLen = RANDOM_LENGTH + CHECKSUM_LENGTH
+  // Shortest: `a_` + tail; longest: 16 + `_` + 16 + `_` + tail.
+  if (key.length < tailLen + 2 || key.length > tailLen + 34) return undefined
+  const cut = key.length - tailLen
+  if (key.charCodeAt(cut - 1) !== 0x5f /* _ */) return undefined
+  const tail = key.slice(cut)
+  if (!isBase62(tail)) return undefined
+  const head = key.slice(0, cut - 1)
+  const us = head.indexOf('_')
+  const prefix = us === -1 ? head : head.slice(0, us)
+  const environment = us === -1 ? undefined : head.slice(us + 1)
+  if (!PREFIX_RE.test(prefix)) return undefined
+  if (environment !== undefined && !ENV_RE.test(environment)) return undefined
+  const valid = key.slice(key.length - CHECKSUM_LENGTH) === checksum(key.slice(0, key.length - CHECKSUM_LENGTH))
+  return environment === undefined ? { valid, prefix } : { valid, prefix, environment }
+}

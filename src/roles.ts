@@ -1,0 +1,274 @@
+/**
+ * Roles and permissions.
+ *
+ * A permission is `resource:level`, e.g. `scans:manage`. Levels are ordered, and a higher level
+ * implies every lower one on the same resource (`scans:manage` satisfies `scans:read`). There are
+ * no wildcards: a role lists what it may do. Role names are looked up in a `Map`, so a name that
+ * happens to be `__proto__` or `constructor` grants nothing.
+ * @module
+ */
+import { quote, rangeError, typeError } from './errors.js'
+
+const RESOURCE_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
+const LEVEL_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/
+
+/**
+ * An immutable set of permissions: for each resource, the highest level held.
+ * `has('scans:read')` is true when the set holds `scans:read` or any higher level.
+ */
+export class PermissionSet {
+  /** @internal resource → level index */
+  readonly #levels: ReadonlyMap<string, number>
+  readonly #roles: Roles
+  #list: readonly string[] | undefined
+
+  /** @internal */
+  constructor(roles: Roles, levels: ReadonlyMap<string, number>) {
+    this.#roles = roles
+    this.#levels = levels
+  }
+
+  /** Whether `permission` is held. An unknown resource or level, or a malformed string, is `false`. */
+  has(permission: string): boolean {
+    const p = this.#roles.lookup(permission)
+    if (p === undefined) return false
+    const held = this.#levels.get(p.resource)
+    return held !== undefined && held >= p.level
+  }
+
+  /** @internal fast path for pre-parsed permissions */
+  holds(resource: string, level: number): boolean {
+    const held = this.#levels.get(resource)
+    return held !== undefined && held >= level
+  }
+
+  /** The permissions held, one per resource at its highest level, sorted. */
+  list(): readonly string[] {
+    if (this.#list === undefined) {
+      const out: string[] = []
+      for (const [r, l] of this.#levels) out.push(`${r}:${this.#roles.levels[l]}`)
+      this.#list = Object.freeze(out.sort())
+    }
+    return this.#list
+  }
+
+  /** The permissions held both here and in `other` (per resource, the lower level). */
+  intersect(other: PermissionSet): PermissionSet {
+    const out = new Map<string, number>()
+    for (const [r, l] of this.#levels) {
+      const o = other.#levels.get(r)
+      if (o !== undefined) out.set(r, Math.min(l, o))
+    }
+    return new PermissionSet(this.#roles, out)
+  }
+}
+
+/** A parsed permission. */
+export interface ParsedPermission {
+  readonly resource: string
+  /** Index into `Roles.levels`. */
+  readonly level: number
+}
+
+/** Input of {@link defineRoles}. */
+export interface RolesDefinition {
+  /**
+   * Level names from lowest to highest; a higher level implies the lower ones.
+   * @example ['read', 'manage', 'administer']
+   */
+  levels: readonly string[]
+  /**
+   * Role name → permissions (`resource:level`), one per resource.
+   * @example { 'Read Only': ['scans:read'], 'Read Write': ['scans:manage'] }
+   */
+  roles: Readonly<Record<string, readonly string[]>>
+}
+
+/** A compiled role matrix, from {@link defineRoles}. */
+export interface Roles {
+  /** Level names, lowest first. */
+  readonly levels: readonly string[]
+  /** Every resource named by any role. */
+  readonly resources: readonly string[]
+  /** Role names, in definition order. */
+  readonly names: readonly string[]
+  /** Whether `role` is defined (own names only; `__proto__` is not a role). */
+  has(role: string): boolean
+  /** The permissions of `role`, or `undefined` if there is no such role. */
+  permissionsOf(role: string): PermissionSet | undefined
+  /** Every permission of the matrix: what an Org key holds (per resource, the highest level any role has). */
+  readonly all: PermissionSet
+  /** Parses `resource:level` against this matrix; `undefined` if malformed or unknown. */
+  lookup(permission: string): ParsedPermission | undefined
+  /** Parses and validates permission strings; throws a `RangeError` naming `field` if one is invalid. */
+  toSet(permissions: readonly unknown[], field: string): PermissionSet
+}
+
+function parseShape(permission: string): [string, string] | undefined {
+  const i = permission.indexOf(':')
+  if (i <= 0 || i !== permission.lastIndexOf(':')) return undefined
+  const resource = permission.slice(0, i)
+  const level = permission.slice(i + 1)
+  if (!RESOURCE_RE.test(resource) || !LEVEL_RE.test(level)) return undefined
+  return [resource, level]
+}
+
+/**
+ * Defines a role matrix. Validates everything at once and throws a `TypeError`/`RangeError`
+ * naming the field on any mistake (unknown level, malformed or wildcard permission, a resource
+ * listed twice in one role, duplicate level).
+ *
+ * @example
+ * ```ts
+ * import { defineRoles } from 'keyward'
+ * const roles = defineRoles({
+ *   levels: ['read', 'write'],
+ *   roles: {
+ *     viewer: ['reports:read', 'users:read'],
+ *     editor: ['reports:write', 'users:read'],
+ *   },
+ * })
+ * roles.permissionsOf('editor')?.has('reports:read') // true: write implies read
+ * ```
+ */
+export function defineRoles(definition: RolesDefinition): Roles {
+  if (definition === null || typeof definition !== 'object') throw typeError('roles', 'must be an object')
+  const { levels, roles } = definition
+  if (!Array.isArray(levels) || levels.length === 0) throw typeError('levels', 'must be a non-empty array of level names')
+  const levelIndex = new Map<string, number>()
+  levels.forEach((l, i) => {
+    if (typeof l !== 'string' || !LEVEL_RE.test(l)) throw rangeError(`levels[${i}]`, `${quote(l)} is not a valid level name`)
+    if (levelIndex.has(l)) throw rangeError(`levels[${i}]`, `${quote(l)} is listed twice`)
+    levelIndex.set(l, i)
+  })
+  if (roles === null || typeof roles !== 'object') throw typeError('roles', 'must be an object of role name → permissions')
+
+  const cache = new Map<string, ParsedPermission | null>()
+  const lookup = (permission: string): ParsedPermission | undefined => {
+    if (typeof permission !== 'string') return undefined
+    const hit = cache.get(permission)
+    if (hit !== undefined) return hit ?? undefined
+    const shape = parseShape(permission)
+    const level = shape && levelIndex.get(shape[1])
+    const parsed = shape && level !== undefined ? Object.freeze({ resource: shape[0], level }) : undefined
+    // Bounded: this cache only ever sees permission strings from configuration and routes, but
+    // `has()` may be called with request-derived strings by a careless caller.
+    if (cache.size < 10_000) cache.set(permission, parsed ?? null)
+    return parsed
+  }
+
+  const table = new Map<string, PermissionSet>()
+  const resources = new Set<string>()
+  const allLevels = new Map<string, number>()
+  const compiled: Roles = {
+    levels: Object.freeze([...levels]),
+    get resources() {
+      return Object.freeze([...resources])
+    },
+    names: [],
+    has: (role) => typeof role === 'string' && table.has(role),
+    permissionsOf: (role) => (typeof role === 'string' ? table.get(role) : undefined),
+    all: undefined as unknown as PermissionSet,
+    lookup,
+    toSet(permissions, field) {
+      if (!Array.isArray(permissions)) throw typeError(field, 'must be an array of permission strings')
+      const out = new Map<string, number>()
+      permissions.forEach((p, i) => {
+        if (typeof p !== 'string') throw typeError(`${field}[${i}]`, 'must be a string')
+        const parsed = lookup(p)
+        if (!parsed) {
+          throw rangeError(`${field}[${i}]`, `${quote(p)} is not a permission of this role matrix (resource:level, levels ${levels.join(' < ')})`)
+        }
+        if (out.has(parsed.resource)) throw rangeError(`${field}[${i}]`, `resource ${quote(parsed.resource)} is listed twice`)
+        out.set(parsed.resource, parsed.level)
+      })
+      return new PermissionSet(compiled, out)
+    },
+  }
+
+  const names: string[] = []
+  for (const name of Object.keys(roles)) {
+    if (name.length === 0 || name.length > 64) throw rangeError('roles', `role name ${quote(name)} must be 1-64 characters`)
+    const perms = roles[name]
+    if (!Array.isArray(perms)) throw typeError(`roles[${quote(name)}]`, 'must be an array of permission strings')
+    const levelsOf = new Map<string, number>()
+    perms.forEach((p, i) => {
+      const field = `roles[${quote(name)}][${i}]`
+      if (typeof p !== 'string') throw typeError(field, 'must be a string')
+      const shape = parseShape(p)
+      if (!shape) throw rangeError(field, `${quote(p)} is not resource:level (no wildcards)`)
+      const level = levelIndex.get(shape[1])
+      if (level === undefined) throw rangeError(field, `unknown level ${quote(shape[1])} (levels: ${levels.join(', ')})`)
+      if (levelsOf.has(shape[0])) throw rangeError(field, `resource ${quote(shape[0])} is listed twice`)
+      levelsOf.set(shape[0], level)
+      resources.add(shape[0])
+      allLevels.set(shape[0], Math.max(allLevels.get(shape[0]) ?? -1, level))
+    })
+    table.set(name, new PermissionSet(compiled, levelsOf))
+    names.push(name)
+  }
+  ;(compiled as { names: readonly string[] }).names = Object.freeze(names)
+  ;(compiled as { all: PermissionSet }).all = new PermissionSet(compiled, allLevels)
+  return Object.freeze(compiled)
+}
+
+/**
+ * The Rapid7 InsightAppSec preset: roles `Product Admin`, `Read Write`, `Read Only` over levels
+ * `read < manage < administer`, exactly the matrix of the product design. Org keys hold every
+ * permission of the matrix.
+ *
+ * @example
+ * ```ts
+ * import { createAuthorizer, insightAppSecRoles } from 'keyward'
+ * insightAppSecRoles.permissionsOf('Read Write')?.has('scans:manage') // true
+ * insightAppSecRoles.permissionsOf('Read Only')?.has('scans:manage')  // false
+ * ```
+ */
+export const insightAppSecRoles: Roles = /* @__PURE__ */ defineRoles({
+  levels: ['read', 'manage', 'administer'],
+  roles: {
+    'Product Admin': [
+      'apps:manage',
+      'attack-templates:read',
+      'targets:manage',
+      'scan-configs:manage',
+      'scans:manage',
+      'vulnerabilities:manage',
+      'vulnerability-comments:administer',
+      'engines:manage',
+      'engine-groups:manage',
+      'schedules:manage',
+      'blackouts:manage',
+      'global-blackouts:manage',
+      'files:manage',
+    ],
+    'Read Write': [
+      'apps:manage',
+      'attack-templates:read',
+      'targets:read',
+      'scan-configs:manage',
+      'scans:manage',
+      'vulnerabilities:manage',
+      'vulnerability-comments:manage',
+      'engines:read',
+      'engine-groups:read',
+      'schedules:manage',
+      'blackouts:manage',
+      'files:manage',
+    ],
+    'Read Only': [
+      'apps:read',
+      'attack-templates:read',
+      'targets:read',
+      'scan-configs:read',
+      'scans:read',
+      'vulnerabilities:read',
+      'vulnerability-comments:read',
+      'engines:read',
+      'engine-groups:read',
+      'schedules:read',
+      'blackouts:read',
+      'files:read',
+    ],
+  },
+})

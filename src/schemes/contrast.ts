@@ -1,0 +1,57 @@
+/**
+ * Contrast's dual header: `API-Key: <organization key>` and
+ * `Authorization: base64(username:service-key)`, with or without the `Basic ` word.
+ * @module
+ */
+import { hasBadBytes, trimOws } from '../_headers.js'
+import { decodeUserPass, isToken68, keyValue, splitAuthorization } from './_grammar.js'
+import { quoted, type Extraction, type Scheme } from './_scheme.js'
+
+/**
+ * Contrast's two-part credential. Both parts must be right and belong together: the organization
+ * key (a `tenant` key) and the user's service key (a `user` key owned by that user name) must
+ * share the tenant. Any mismatch, and a locked user, is 401 `invalid_credentials`. One part alone
+ * is 401 `missing_credentials`.
+ *
+ * @example
+ * ```ts
+ * createAuthorizer({ store, schemes: [schemes.contrast()] })
+ * // curl -H "API-Key: <org key>" -H "Authorization: $(printf 'ana@acme.test:<service key>' | base64)" …
+ * ```
+ */
+export function contrast(): Scheme {
+  const both = ['api-key', 'authorization']
+  const malformed: Extraction = { type: 'malformed', sources: both }
+  return {
+    name: 'contrast',
+    headers: both,
+    challengeScheme: 'contrast',
+    bearerErrors: false,
+    challenge: (realm) => `Contrast realm=${quoted(realm)}, header="API-Key"`,
+    extract(values) {
+      const apiKeys = values.get('api-key')
+      const auths = values.get('authorization')
+      // Which Authorization values are ours: `Basic <token68>`, or a bare token68 (Contrast's samples).
+      let token: string | undefined
+      let ours = false
+      if (auths !== undefined) {
+        const p = splitAuthorization(auths[0]!)
+        if (p.scheme === 'basic') [ours, token] = [true, p.rest]
+        else if (p.rest.length === 0 && isToken68(p.scheme)) [ours, token] = [true, trimOws(auths[0]!)]
+        else if (auths.length > 1) ours = true
+      }
+      if (apiKeys === undefined) return ours ? { type: 'partial', sources: ['authorization'] } : undefined
+      if (apiKeys.length > 1 || (ours && auths!.length > 1)) return malformed
+      const tenantKey = keyValue(apiKeys[0]!)
+      if (tenantKey === undefined) return { type: 'malformed', sources: ['api-key'] }
+      if (!ours) return { type: 'partial', sources: ['api-key'] }
+      if (hasBadBytes(auths![0]!)) return malformed
+      const creds = token === undefined ? undefined : decodeUserPass(token)
+      if (!creds || creds.user.length === 0) return malformed
+      const key = keyValue(creds.pass)
+      const user = keyValue(creds.user)
+      if (key === undefined || user === undefined) return malformed
+      return { type: 'pair', tenantKey, user, key, sources: both }
+    },
+  }
+}

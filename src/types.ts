@@ -1,0 +1,292 @@
+/**
+ * Public types shared by the core, the stores and the adapters.
+ *
+ * Times are milliseconds since the Unix epoch (what `Date.now()` returns) everywhere.
+ * @module
+ */
+
+/**
+ * What a key is.
+ * - `user`: acts for its owner (On Behalf Of) with a role (In Role), possibly the owner's current role.
+ * - `org`: an organization-wide super key (Rapid7's Org key): every permission of the role matrix,
+ *   within its own tenant.
+ * - `tenant`: an organization key that identifies a tenant but grants nothing on its own
+ *   (Contrast's `API-Key`); it is only accepted together with a user's service key.
+ */
+export type KeyKind = 'user' | 'org' | 'tenant'
+
+/** A per-key rate limit that overrides the limiter's default for that key. */
+export interface RateLimitSpec {
+  /** Burst size: how many requests may be made at once. */
+  capacity: number
+  /** Sustained rate: tokens added back per second. */
+  refillPerSecond: number
+}
+
+/**
+ * A stored API key. It never holds the key itself, only its hash.
+ *
+ * Records handed out by stores are treated as immutable: a store replaces a record on every
+ * write instead of changing it in place, so what the authorizer derived from it (compiled
+ * allowlists, permission sets) can be cached per record object.
+ */
+export interface KeyRecord {
+  /** Stable identifier, safe to log and show. Not secret. */
+  id: string
+  /** `hashKey(key, pepper)` of the current key. */
+  hash: string
+  kind: KeyKind
+  /** The tenant the key belongs to (Ivanti tenant, Contrast organization). */
+  tenant?: string
+  /** Key group id (Ivanti key groups). A deactivated or missing group disables the key. */
+  group?: string
+  /** On Behalf Of: the user the key acts for. */
+  owner?: string
+  /** In Role: the role the key acts with, unless the store's owner directory says otherwise. */
+  role?: string
+  /** When set, effective permissions are the role's permissions intersected with these. */
+  scopes?: string[]
+  /** Operations explicitly granted to this key (AttackForge per-method access). */
+  grants?: string[]
+  /** Extra allowed client addresses: canonical IPv4/IPv6, each optionally with a CIDR suffix. */
+  allowedIps?: string[]
+  /** Activated on/off. */
+  active: boolean
+  /** Expiry time; keys are static unless this is set. */
+  expiresAt?: number
+  /** Per-key rate limit override. */
+  rateLimit?: RateLimitSpec
+  description?: string
+  /** Free-form data copied to the principal. Must not hold secrets. */
+  metadata?: Record<string, unknown>
+  createdAt: number
+  updatedAt?: number
+  lastUsedAt?: number
+  /** After `rotate`: hash of the key that was replaced. It keeps working until `previousExpiresAt`. */
+  previousHash?: string
+  /** End of the rotation grace period of `previousHash`. */
+  previousExpiresAt?: number
+}
+
+/** A key group (Ivanti key groups). */
+export interface KeyGroup {
+  id: string
+  name: string
+  description?: string
+  tenant?: string
+  /** A deactivated group disables every key in it. */
+  active: boolean
+  /** Addresses allowed for every key of the group; a key with its own list must pass both. */
+  allowedIps?: string[]
+  createdAt: number
+  updatedAt?: number
+}
+
+/** What the store knows about a key's owner at the time of the request. */
+export interface OwnerRecord {
+  /** The owner's current role; a user key acts with it instead of its own `role`. */
+  role?: string
+  /** A locked or deactivated owner disables all of its keys. */
+  active: boolean
+}
+
+/**
+ * Where keys are looked up. Only hashes are ever passed in or stored.
+ * Every method may reject; the authorizer then fails closed with 503.
+ */
+export interface KeyStore {
+  /** The record whose `hash` (or, during a rotation grace, `previousHash`) is `hash`. */
+  findByHash(hash: string): Promise<KeyRecord | undefined>
+  findGroup?(id: string): Promise<KeyGroup | undefined>
+  /** The owner's current role and active flag. `undefined`: the owner is not in the directory. */
+  findOwner?(id: string): Promise<OwnerRecord | undefined>
+  /** Record last use. Called debounced and off the request path; failures are ignored. */
+  touch?(id: string, at: number): Promise<void>
+}
+
+/** Filter for listing keys. All given fields must match. */
+export interface KeyFilter {
+  tenant?: string
+  group?: string
+  owner?: string
+  kind?: KeyKind
+  active?: boolean
+}
+
+/** Filter for listing groups. */
+export interface GroupFilter {
+  tenant?: string
+}
+
+/**
+ * A store that `KeyManager` can write to. `MemoryKeyStore` implements it, and so do the
+ * optional Postgres store and `cachedStore` (which forwards writes and invalidates).
+ */
+export interface ManagedKeyStore extends KeyStore {
+  getKey(id: string): Promise<KeyRecord | undefined>
+  /** Insert a new record. Rejects if the id or the hash already exists. */
+  insertKey(record: KeyRecord): Promise<void>
+  /** Replace an existing record (same id). Rejects if it does not exist. */
+  updateKey(record: KeyRecord): Promise<void>
+  deleteKey(id: string): Promise<boolean>
+  listKeys(filter?: KeyFilter): Promise<KeyRecord[]>
+  getGroup(id: string): Promise<KeyGroup | undefined>
+  insertGroup(group: KeyGroup): Promise<void>
+  updateGroup(group: KeyGroup): Promise<void>
+  deleteGroup(id: string): Promise<boolean>
+  listGroups(filter?: GroupFilter): Promise<KeyGroup[]>
+  /** Create or replace an owner directory entry. */
+  putOwner?(id: string, owner: OwnerRecord): Promise<void>
+  deleteOwner?(id: string): Promise<boolean>
+}
+
+/** Header values as Node gives them (`req.headersDistinct` or `req.headers`), or a Fetch `Headers`. */
+export type HeaderRecord = Record<string, string | string[] | undefined>
+
+/** The part of an HTTP request the authorizer reads. Adapters build it from their framework's request. */
+export interface AuthRequest {
+  /** HTTP method, e.g. `GET`. */
+  method: string
+  /** Request target (path and query) or absolute URL. Only the path is ever logged; the query is never read. */
+  url?: string
+  /** Request headers. Use a record of arrays (Node's `headersDistinct`) so duplicates are seen. */
+  headers: Headers | HeaderRecord
+  /** The socket's peer address (`req.socket.remoteAddress`). */
+  remoteAddress?: string
+  /** `true` if the connection itself is TLS. */
+  secure?: boolean
+}
+
+/**
+ * What a route needs: a permission string (`scans:manage`), or permissions (all required)
+ * and/or an operation name (for explicit grants).
+ */
+export type Need =
+  | string
+  | {
+      permission?: string | readonly string[]
+      operation?: string
+    }
+
+/** The authenticated caller. Never holds the key or its hash. */
+export interface Principal {
+  readonly keyId: string
+  readonly kind: 'user' | 'org'
+  readonly tenant?: string
+  readonly owner?: string
+  readonly role?: string
+  readonly group?: string
+  /** The scheme that authenticated the request, e.g. `api-key`, `bearer`, `contrast`, `jwt`. */
+  readonly scheme: string
+  /** Operations explicitly granted. */
+  readonly grants: readonly string[]
+  /** Effective permissions (`resource:level`, the highest level per resource). */
+  readonly permissions: readonly string[]
+  readonly metadata?: Readonly<Record<string, unknown>>
+  /** Whether the principal holds `permission` (a higher level implies the lower ones). */
+  can(permission: string): boolean
+}
+
+/** Client-visible deny codes. */
+export type DenyCode =
+  | 'invalid_request'
+  | 'missing_credentials'
+  | 'invalid_credentials'
+  | 'key_disabled'
+  | 'key_expired'
+  | 'insecure_transport'
+  | 'ip_not_allowed'
+  | 'insufficient_permission'
+  | 'operation_not_granted'
+  | 'rate_limited'
+  | 'service_unavailable'
+
+/** Precise deny reasons, for logs and `onDecision` only. */
+export type DenyReason =
+  | 'malformed_credentials'
+  | 'conflicting_credentials'
+  | 'missing_credentials'
+  | 'unknown_key'
+  | 'bad_checksum'
+  | 'tenant_mismatch'
+  | 'user_mismatch'
+  | 'invalid_token'
+  | 'key_disabled'
+  | 'group_disabled'
+  | 'owner_disabled'
+  | 'key_expired'
+  | 'key_rotated'
+  | 'insecure_transport'
+  | 'ip_not_allowed'
+  | 'insufficient_permission'
+  | 'operation_not_granted'
+  | 'rate_limited'
+  | 'store_unavailable'
+
+/** An allowed request. */
+export interface AllowDecision {
+  readonly allow: true
+  readonly status: 200
+  readonly principal: Principal
+  /** Response headers to add (lower-case names), e.g. `ratelimit-remaining`. */
+  readonly headers: Record<string, string>
+}
+
+/** A denied request. Render it with `renderDeny`. */
+export interface DenyDecision {
+  readonly allow: false
+  readonly status: 400 | 401 | 403 | 429 | 503
+  /** What the client may see. */
+  readonly code: DenyCode
+  /** Precise cause, for logs only. Never send it to the client unless you mean to. */
+  readonly reason: DenyReason
+  /** A generic, client-safe sentence. Never contains user input or secrets. */
+  readonly message: string
+  /** Response headers (lower-case names): `www-authenticate` on 401, `retry-after` on 429/503. */
+  readonly headers: Record<string, string>
+}
+
+export type Decision = AllowDecision | DenyDecision
+
+/** What `onDecision` receives for every decision. Never holds a key, a hash or a query string. */
+export interface DecisionEvent {
+  readonly allow: boolean
+  readonly status: number
+  readonly code?: DenyCode
+  readonly reason?: DenyReason
+  /** Extra detail for logs, e.g. `circuit_open`, `timeout`, the missing permission. Never secret. */
+  readonly detail?: string
+  readonly keyId?: string
+  readonly tenant?: string
+  readonly scheme?: string
+  /** The client address as resolved (after trusted proxies), when it could be. */
+  readonly clientIp?: string
+  readonly method: string
+  /** The request path without its query string. */
+  readonly path?: string
+  /** The operation the route named, if any. */
+  readonly operation?: string
+  /** Wall time spent in `authorize`, in milliseconds. */
+  readonly durationMs: number
+  /** `now()` at the start of the decision. */
+  readonly at: number
+}
+
+/** Result of one rate-limit consumption. */
+export interface RateLimitResult {
+  allowed: boolean
+  /** Burst capacity of the bucket (`RateLimit-Limit`). */
+  limit: number
+  /** Whole requests left now (`RateLimit-Remaining`). */
+  remaining: number
+  /** Seconds until the bucket is full again (`RateLimit-Reset`). */
+  resetSec: number
+  /** When denied: seconds until one request is allowed (`Retry-After`). */
+  retryAfterSec?: number
+}
+
+/** A per-key rate limiter. `tokenBucket()` is the in-memory one. */
+export interface RateLimiter {
+  /** Take one request from `key`'s budget. `override` is the key record's own limit, if any. */
+  consume(key: string, override?: RateLimitSpec): RateLimitResult | Promise<RateLimitResult>
+}

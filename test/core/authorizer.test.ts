@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest'
+import { createAuthorizer, MemoryKeyStore, schemes } from '../../src/index.js'
+import { harness } from '../_support/core.js'
+
+describe('createAuthorizer validation', () => {
+  const store = new MemoryKeyStore()
+  it.each([
+    [{}, TypeError, /store/],
+    [{ store: {} }, TypeError, /store/],
+    [{ store, schemes: [] }, TypeError, /schemes/],
+    [{ store, schemes: [{}] }, TypeError, /schemes\[0\]/],
+    [{ store, roles: {} }, TypeError, /roles/],
+    [{ store, trustProxy: ['10.0.0.1/8'] }, RangeError, /trustProxy\[0\]/],
+    [{ store, trustProxy: '10.0.0.0/8' }, TypeError, /trustProxy/],
+    [{ store, requireTls: 'yes' }, TypeError, /requireTls/],
+    [{ store, realm: 'a"b' }, RangeError, /realm/],
+    [{ store, storeTimeoutMs: 0 }, RangeError, /storeTimeoutMs/],
+    [{ store, breaker: { threshold: 0 } }, RangeError, /breaker.threshold/],
+    [{ store, pepper: 'short' }, RangeError, /pepper/],
+    [{ store, tenant: 'acme' }, TypeError, /tenant/],
+    [{ store, rateLimiter: {} }, TypeError, /rateLimiter/],
+  ])('refuses bad options %# with an error naming the field', (options, type, message) => {
+    expect(() => createAuthorizer(options as never)).toThrow(type)
+    expect(() => createAuthorizer(options as never)).toThrow(message)
+  })
+
+  it('does not mutate the caller\'s options', () => {
+    const options = Object.freeze({ store, schemes: Object.freeze([schemes.bearer()]), trustProxy: Object.freeze(['10.0.0.0/8']) })
+    expect(() => createAuthorizer(options)).not.toThrow()
+  })
+
+  it('rejects a request that is not an object (misuse), but never rejects for what a client sent', async () => {
+    const a = createAuthorizer({ store })
+    await expect(a.authorize(null as never)).rejects.toThrow(TypeError)
+    await expect(a.authorize({ method: 'GET', headers: { 'x-api-key': '\u0000' } })).resolves.toMatchObject({ allow: false, status: 400 })
+  })
+
+  it('pre-compiles needs once and refuses unknown permissions when a route is defined', () => {
+    const a = createAuthorizer({ store })
+    const n = a.need({ permission: ['scans:read', 'apps:manage'], operation: 'listScans' })
+    expect(n.permissions).toEqual(['scans:read', 'apps:manage'])
+    expect(a.need(n)).toBe(n)
+    expect(() => a.need('scans:write')).toThrow(/need.permission\[0\]/)
+    expect(() => a.need({ operation: '' })).toThrow(/need.operation/)
+  })
+})
+
+describe('onDecision', () => {
+  it('receives every decision with key id, reason, tenant, scheme, client IP, path and duration', async () => {
+    const h = harness()
+    const { key, id } = await h.issue({ kind: 'user', owner: 'a', role: 'Read Only', tenant: 't' })
+    const auth = h.authorizer({ tenant: () => 't' })
+    await auth({ method: 'POST', url: `/api/scans?token=${key}#frag`, headers: { 'x-api-key': key }, remoteAddress: '::ffff:127.0.0.1' }, 'scans:manage')
+    const e = h.events.at(-1)!
+    expect(e).toMatchObject({ allow: false, status: 403, code: 'insufficient_permission', reason: 'insufficient_permission', detail: 'scans:manage', keyId: id, tenant: 't', scheme: 'api-key', clientIp: '127.0.0.1', method: 'POST', path: '/api/scans' })
+    expect(e.durationMs).toBeGreaterThanOrEqual(0)
+    expect(JSON.stringify(e)).not.toContain(key)
+  })
+
+  it('logs the path of an absolute URL without its query', async () => {
+    const h = harness()
+    await h.authorizer()({ url: 'https://api.example.test/v1/keys?api_key=secret', headers: {} })
+    expect(h.events.at(-1)?.path).toBe('/v1/keys')
+  })
+
+  it('keeps deciding when the listener throws', async () => {
+    const h = harness()
+    const { key } = await h.issue({ kind: 'org' })
+    const auth = h.authorizer({ onDecision: () => { throw new Error('logger down') } })
+    expect((await auth({ headers: { 'x-api-key': key } })).allow).toBe(true)
+  })
+})

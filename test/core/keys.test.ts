@@ -1,0 +1,132 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { generateKey, hashKey, parseKey } from '../../src/index.js'
+import { crc32 } from '../../src/keys/_crc32.js'
+import { nativeHasher, nobleHasher } from '../../src/keys/hash.js'
+
+// Vectors computed independently with Python's zlib/hashlib/hmac (see test names).
+const PEPPER = 'p'.repeat(32) + 'epper'
+const VECTORS: [string, string, string][] = [
+  ['kw_test_0000000000000000000000000000000000000', 'KFHoOR3Ud0P-Uhx71kNa9eeeahCi2VN3zfEgXjjO6dQ', '1-kCeDbnjeQsMnekdqpxllO9KIFYjZARtAUD69JTpKA'],
+  ['3f0e8a52-6a1c-4c57-9d5e-2a8c1f0b7e44', '9PHSvCl1RN9StTpHoafDhjnAN_DliH_a7mwHXiErugs', 'nMuGcZst3VAFfBe1H5U-dy9FodYslVJwdKS_XJsq6ys'],
+  ['abc', 'ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0', 'B1Iejs9AD1oy6wxrT1266PvX499UV7acvmAVBsF6lbY'],
+]
+
+describe('generateKey', () => {
+  it('produces prefix, environment, 32 random base62 characters and a 6-character checksum', () => {
+    const key = generateKey({ prefix: 'acme', environment: 'live' })
+    expect(key).toMatch(/^acme_live_[0-9A-Za-z]{38}$/)
+    expect(parseKey(key)).toEqual({ valid: true, prefix: 'acme', environment: 'live' })
+  })
+
+  it('defaults to the kw prefix and no environment segment', () => {
+    expect(generateKey()).toMatch(/^kw_[0-9A-Za-z]{38}$/)
+  })
+
+  it('never repeats and uses the whole base62 alphabet', () => {
+    const keys = Array.from({ length: 5000 }, () => generateKey())
+    expect(new Set(keys).size).toBe(keys.length)
+    const chars = new Set(keys.flatMap((k) => [...k.slice(3, 35)]))
+    expect(chars.size).toBe(62)
+  })
+
+  it('refuses bad prefixes and environments with errors naming the field', () => {
+    expect(() => generateKey({ prefix: 'Acme' })).toThrow(/prefix/)
+    expect(() => generateKey({ prefix: '' })).toThrow(RangeError)
+    expect(() => generateKey({ prefix: 'a_b' })).toThrow(/prefix/)
+    expect(() => generateKey({ environment: 'li ve' })).toThrow(/environment/)
+    expect(() => generateKey({ prefix: 7 as unknown as string })).toThrow(TypeError)
+  })
+})
+
+describe('parseKey', () => {
+  it('accepts checksum vectors computed with Python zlib.crc32', () => {
+    expect(parseKey('kw_live_abcdefghijklmnopqrstuvwxyzABCDEF0DoMtH')).toEqual({ valid: true, prefix: 'kw', environment: 'live' })
+    expect(parseKey('kw_0123456789ABCDEFGHIJKLMNOPQRSTUV2jnASr')).toEqual({ valid: true, prefix: 'kw' })
+    expect(parseKey('acme_test_ZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZ2mNGvw')).toEqual({ valid: true, prefix: 'acme', environment: 'test' })
+  })
+
+  it('computes the standard CRC-32 check value', () => {
+    expect(crc32('123456789')).toBe(0xcbf43926)
+  })
+
+  it('flags a single changed character as a checksum mismatch', () => {
+    expect(parseKey('kw_live_abcdefghijklmnopqrstuvwxyzABCDEG0DoMtH')?.valid).toBe(false)
+    expect(parseKey('kw_live_abcdefghijklmnopqrstuvwxyzABCDEF0DoMtI')?.valid).toBe(false)
+  })
+
+  it('returns undefined for keys that do not have the keyward shape', () => {
+    for (const k of ['3f0e8a52-6a1c-4c57-9d5e-2a8c1f0b7e44', '', 'kw_short', 'KW_live_abcdefghijklmnopqrstuvwxyzABCDEF0DoMtH', 'kw_live_abcdefghijklmnopqrstuvwxyzABCDE-0DoMtH']) {
+      expect(parseKey(k)).toBeUndefined()
+    }
+  })
+
+  it('round-trips every generated key (property)', () => {
+    fc.assert(
+      fc.property(fc.stringMatching(/^[a-z][a-z0-9]{0,15}$/), fc.option(fc.stringMatching(/^[a-z0-9]{1,16}$/), { nil: undefined }), (prefix, environment) => {
+        const key = generateKey({ prefix, environment })
+        const parsed = parseKey(key)
+        expect(parsed).toEqual(environment === undefined ? { valid: true, prefix } : { valid: true, prefix, environment })
+      }),
+      { seed: 42, numRuns: 300 },
+    )
+  })
+
+  it('never throws and never calls a mutated key valid (property)', () => {
+    const base = generateKey({ environment: 'live' })
+    fc.assert(
+      fc.property(fc.nat({ max: base.length - 1 }), fc.constantFrom(...'0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'), (i, c) => {
+        fc.pre(base[i] !== c)
+        const mutated = base.slice(0, i) + c + base.slice(i + 1)
+        const p = parseKey(mutated)
+        // CRC-32 detects every single-character substitution.
+        expect(p === undefined || p.valid === false).toBe(true)
+      }),
+      { seed: 7, numRuns: 500 },
+    )
+    fc.assert(fc.property(fc.string({ unit: 'binary' }), (s) => void parseKey(s)), { seed: 8, numRuns: 2000 })
+  })
+})
+
+describe('hashKey', () => {
+  it('matches SHA-256 vectors computed with Python hashlib', () => {
+    for (const [key, sha] of VECTORS) expect(hashKey(key)).toBe(sha)
+  })
+
+  it('matches HMAC-SHA-256 vectors computed with Python hmac', () => {
+    for (const [key, , mac] of VECTORS) expect(hashKey(key, PEPPER)).toBe(mac)
+  })
+
+  it('gives identical output on the native and the @noble/hashes paths (property)', () => {
+    const native = nativeHasher()
+    const nativePeppered = nativeHasher(PEPPER)
+    const longPepper = new Uint8Array(100).fill(7) // longer than the SHA-256 block: hashed first (RFC 2104 §2)
+    const nativeLong = nativeHasher(longPepper)
+    expect(native).toBeDefined()
+    fc.assert(
+      fc.property(fc.string({ minLength: 1, maxLength: 600 }), (key) => {
+        expect(native!(key)).toBe(nobleHasher()(key))
+        expect(nativePeppered!(key)).toBe(nobleHasher(PEPPER)(key))
+        expect(nativeLong!(key)).toBe(nobleHasher(longPepper)(key))
+      }),
+      { seed: 3, numRuns: 500 },
+    )
+  })
+
+  it('refuses a pepper shorter than 32 bytes without echoing it', () => {
+    let message = ''
+    try {
+      hashKey('abc', 'short-secret-value')
+    } catch (e) {
+      message = (e as Error).message
+      expect(e).toBeInstanceOf(RangeError)
+    }
+    expect(message).toMatch(/pepper/)
+    expect(message).not.toContain('short-secret-value')
+  })
+
+  it('refuses empty and non-string keys', () => {
+    expect(() => hashKey('')).toThrow(RangeError)
+    expect(() => hashKey(undefined as unknown as string)).toThrow(TypeError)
+  })
+})

@@ -1,0 +1,170 @@
+/**
+ * Every scheme, through authorize(): where each reads the key, and the grammar each refuses.
+ */
+import { describe, expect, it } from 'vitest'
+import { schemes, type Scheme } from '../../src/index.js'
+import { basicOf, harness, seen } from '../_support/core.js'
+
+async function withKey(list: Scheme[]) {
+  const h = harness()
+  const { key, id } = await h.issue({ kind: 'user', owner: 'ana', role: 'Read Only' })
+  return { h, key, id, auth: h.authorizer({ schemes: list }) }
+}
+
+describe('apiKeyHeader', () => {
+  it('reads X-Api-Key case-insensitively and trims only SP and HTAB', async () => {
+    const { key, auth } = await withKey([schemes.apiKeyHeader()])
+    expect((await auth({ headers: { 'X-API-KEY': ` \t${key}\t ` } })).allow).toBe(true)
+    expect(seen(await auth({ headers: { 'x-api-key': `\u00a0${key}` } })).reason).toBe('malformed_credentials')
+    expect(seen(await auth({ headers: { 'x-api-key': `${key}\u2003` } })).reason).toBe('malformed_credentials')
+  })
+
+  it('reads a custom header and ignores X-Api-Key then', async () => {
+    const { key, auth } = await withKey([schemes.apiKeyHeader({ header: 'X-Acme-Key' })])
+    expect((await auth({ headers: { 'x-acme-key': key } })).allow).toBe(true)
+    expect(seen(await auth({ headers: { 'x-api-key': key } })).reason).toBe('missing_credentials')
+  })
+
+  it.each([
+    ['an empty value', ''],
+    ['only whitespace', ' \t '],
+    ['an inner space', 'kw_abc def'],
+    ['a control character', 'kw_abc\u0000'],
+    ['a DEL character', 'kw_abc\u007f'],
+    ['a non-ASCII character', 'kw_abcé'],
+    ['a value over 512 characters', 'k'.repeat(513)],
+    ['two values joined by a Headers object', 'kw_a, kw_b'],
+  ])('refuses %s with 400', async (_, value) => {
+    const { auth } = await withKey([schemes.apiKeyHeader()])
+    expect(seen(await auth({ headers: { 'x-api-key': value } }))).toEqual({ status: 400, code: 'invalid_request', reason: 'malformed_credentials' })
+  })
+
+  it('refuses a duplicated header, as an array or as two differently-cased fields', async () => {
+    const { key, auth } = await withKey([schemes.apiKeyHeader()])
+    expect(seen(await auth({ headers: { 'x-api-key': [key, key] } })).reason).toBe('malformed_credentials')
+    expect(seen(await auth({ headers: { 'x-api-key': key, 'X-Api-Key': key } })).reason).toBe('malformed_credentials')
+  })
+
+  it('reads a Fetch Headers object, where duplicates arrive joined', async () => {
+    const { key, auth } = await withKey([schemes.apiKeyHeader()])
+    expect((await auth({ headers: new Headers({ 'x-api-key': key }) })).allow).toBe(true)
+    const dup = new Headers()
+    dup.append('x-api-key', key)
+    dup.append('x-api-key', key)
+    expect(seen(await auth({ headers: dup })).reason).toBe('malformed_credentials')
+  })
+
+  it('never reads a key from the query string', async () => {
+    const { key, auth } = await withKey([schemes.apiKeyHeader()])
+    expect(seen(await auth({ url: `/api/scans?api_key=${key}&x-api-key=${key}`, headers: {} })).reason).toBe('missing_credentials')
+  })
+
+  it('refuses header names that are not tokens or that belong to other schemes', () => {
+    expect(() => schemes.apiKeyHeader({ header: 'X Api' })).toThrow(/header/)
+    expect(() => schemes.apiKeyHeader({ header: 'Authorization' })).toThrow(/header/)
+    expect(() => schemes.apiKeyHeader({ header: 'X-Forwarded-For' })).toThrow(RangeError)
+  })
+})
+
+describe('ssapi', () => {
+  it('reads X-SSAPI-KEY and reports the ssapi scheme', async () => {
+    const { key, auth } = await withKey([schemes.ssapi()])
+    const d = await auth({ headers: { 'X-SSAPI-KEY': key } })
+    expect(d.allow && d.principal.scheme).toBe('ssapi')
+    expect(seen(await auth({ headers: { 'x-api-key': key } })).reason).toBe('missing_credentials')
+  })
+})
+
+describe('restApiKey', () => {
+  it('reads Authorization: rest_api_key=<id> with a case-insensitive scheme name', async () => {
+    const { h, auth } = await withKey([schemes.restApiKey()])
+    const ref = '3f0e8a52-6a1c-4c57-9d5e-2a8c1f0b7e44'
+    await h.manager.import({ key: ref, kind: 'user', owner: 'svc', role: 'Read Only' })
+    for (const value of [`rest_api_key=${ref}`, `REST_API_KEY=${ref}`, ` rest_api_key = ${ref} `]) {
+      const d = await auth({ headers: { authorization: value } })
+      expect(d.allow && d.principal.scheme).toBe('rest-api-key')
+    }
+  })
+
+  it.each([
+    ['an empty value', 'rest_api_key='],
+    ['a quoted value', 'rest_api_key="abc-def-123"'],
+    ['a repeated value', 'rest_api_key=abc,rest_api_key=def'],
+    ['a value list', 'rest_api_key=abc;def'],
+    ['a missing equals sign', 'rest_api_key abc'],
+    ['an inner space', 'rest_api_key=abc def'],
+  ])('refuses %s with 400', async (_, value) => {
+    const { auth } = await withKey([schemes.restApiKey()])
+    expect(seen(await auth({ headers: { authorization: value } })).reason).toBe('malformed_credentials')
+  })
+
+  it('ignores an Authorization header of another scheme', async () => {
+    const { key, auth } = await withKey([schemes.restApiKey()])
+    expect(seen(await auth({ headers: { authorization: `Bearer ${key}` } })).reason).toBe('missing_credentials')
+  })
+})
+
+describe('bearer', () => {
+  it('reads Authorization: Bearer <key> with any case of the scheme word', async () => {
+    const { key, auth } = await withKey([schemes.bearer()])
+    for (const v of [`Bearer ${key}`, `bearer ${key}`, `BEARER   ${key}`]) expect((await auth({ headers: { authorization: v } })).allow).toBe(true)
+  })
+
+  it.each([['Bearer'], ['Bearer '], ['Bearer a b'], ['Bearer a=b'], ['Bearer a,b'], ['Bearer "abc"']])('refuses %j with 400', async (value) => {
+    const { auth } = await withKey([schemes.bearer()])
+    expect(seen(await auth({ headers: { authorization: value } })).reason).toBe('malformed_credentials')
+  })
+})
+
+describe('basic', () => {
+  it('takes the key as the user name with an empty password (curl -u key:)', async () => {
+    const { key, auth } = await withKey([schemes.basic()])
+    expect((await auth({ headers: { authorization: basicOf(key, '') } })).allow).toBe(true)
+  })
+
+  it('takes the key as the password under any user name (curl -u api:key)', async () => {
+    const { key, auth } = await withKey([schemes.basic()])
+    expect((await auth({ headers: { authorization: basicOf('api', key) } })).allow).toBe(true)
+    expect((await auth({ headers: { authorization: basicOf('', key) } })).allow).toBe(true)
+  })
+
+  it('splits at the first colon, so a colon in the password is part of the key', async () => {
+    const { key, auth } = await withKey([schemes.basic()])
+    expect(seen(await auth({ headers: { authorization: basicOf('api', `${key}:x`) } })).reason).toBe('unknown_key')
+  })
+
+  it.each([
+    ['no colon', `Basic ${Buffer.from('justakey').toString('base64')}`],
+    ['invalid base64', 'Basic !!!!'],
+    ['bad padding', 'Basic YWJj='],
+    ['a control byte in the credentials', `Basic ${Buffer.from('api:a\u0001b').toString('base64')}`],
+    ['non-ASCII credentials', `Basic ${Buffer.from('api:kéy').toString('base64')}`],
+    ['empty user and password', `Basic ${Buffer.from(':').toString('base64')}`],
+  ])('refuses %s with 400', async (_, value) => {
+    const { auth } = await withKey([schemes.basic()])
+    expect(seen(await auth({ headers: { authorization: value } })).reason).toBe('malformed_credentials')
+  })
+})
+
+describe('several schemes together', () => {
+  it('leaves an Authorization of an unconfigured scheme alone', async () => {
+    const { key, auth } = await withKey([schemes.apiKeyHeader()])
+    expect((await auth({ headers: { 'x-api-key': key, authorization: 'Bearer something' } })).allow).toBe(true)
+  })
+
+  it('treats one Basic header as Basic, not as half of a Contrast pair', async () => {
+    const { key, auth } = await withKey([schemes.contrast(), schemes.basic()])
+    const d = await auth({ headers: { authorization: basicOf(key, '') } })
+    expect(d.allow && d.principal.scheme).toBe('basic')
+  })
+
+  it('refuses a duplicated Authorization header', async () => {
+    const { key, auth } = await withKey([schemes.bearer()])
+    expect(seen(await auth({ headers: { authorization: [`Bearer ${key}`, `Bearer ${key}`] } })).reason).toBe('malformed_credentials')
+  })
+
+  it('refuses configuring the same scheme twice', async () => {
+    const h = harness()
+    expect(() => h.authorizer({ schemes: [schemes.bearer(), schemes.bearer()] })).toThrow(/configured twice/)
+  })
+})
