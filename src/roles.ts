@@ -150,7 +150,9 @@ export function defineRoles(definition: RolesDefinition): Roles {
     if (hit !== undefined) return hit ?? undefined
     const shape = parseShape(permission)
     const level = shape && levelIndex.get(shape[1])
-    const parsed = shape && level !== undefined ? Object.freeze({ resource: shape[0], level }) : undefined
+    // A resource no role names is not a permission of this matrix: nobody, not even an Org key,
+    // could ever hold it, so a route or scope naming it is a configuration mistake to report.
+    const parsed = shape && level !== undefined && resources.has(shape[0]) ? Object.freeze({ resource: shape[0], level }) : undefined
     // Bounded: this cache only ever sees permission strings from configuration and routes, but
     // `has()` may be called with request-derived strings by a careless caller.
     if (cache.size < 10_000) cache.set(permission, parsed ?? null)

@@ -252,6 +252,21 @@ export class KeyManager {
     return g
   }
 
+  /**
+   * The group a key of `tenant` may join. A group of another tenant gets the same error as an
+   * absent one, so a caller cannot probe other tenants' group ids.
+   */
+  async #groupForKey(groupId: string, tenant: string | undefined): Promise<KeyGroup> {
+    const g = await this.#store.getGroup(F.id(groupId, 'group'))
+    if (!g || g.tenant !== tenant) throw new NotFoundError(`group ${groupId} does not exist`)
+    return g
+  }
+
+  /** Runs `fn` holding the lock of `groupId` (if any), so a group cannot be deleted while a key joins it. */
+  async #inGroup<T>(groupId: unknown, fn: () => Promise<T>): Promise<T> {
+    return typeof groupId === 'string' ? this.#locked(`group:${groupId}`, fn) : fn()
+  }
+
   /** Validates issue/import fields into a record without id/hash. */
   async #buildRecord(input: Record<string, unknown>, now: number): Promise<Omit<KeyRecord, 'id' | 'hash'>> {
     const kind = F.kind(input.kind)
@@ -273,11 +288,7 @@ export class KeyManager {
       if (r.scopes !== undefined) throw rangeError('scopes', 'does not apply to tenant keys: they grant nothing')
       if (r.grants !== undefined) throw rangeError('grants', 'does not apply to tenant keys: they grant nothing')
     }
-    if (input.group !== undefined) {
-      const g = await this.#mustGetGroup(input.group as string)
-      if (g.tenant !== r.tenant) throw rangeError('group', `belongs to another tenant than the key`)
-      r.group = g.id
-    }
+    if (input.group !== undefined) r.group = (await this.#groupForKey(input.group as string, r.tenant)).id
     return r
   }
 
@@ -292,13 +303,15 @@ export class KeyManager {
   async issue(options: IssueOptions): Promise<IssuedKey> {
     const input = object(options, 'options')
     F.onlyFields(input, ISSUE_FIELDS, 'options')
-    const now = this.#now()
-    const base = await this.#buildRecord(input, now)
-    const key = generateKey({ prefix: this.#prefix, environment: this.#environment })
-    const record = { ...base, id: newId('key'), hash: this.#hash(key) } as KeyRecord
-    await this.#store.insertKey(record)
-    this.#emit({ type: 'key', id: record.id, hashes: [record.hash] })
-    return { key, record: (await this.#store.getKey(record.id)) ?? record }
+    return this.#inGroup(input.group, async () => {
+      const now = this.#now()
+      const base = await this.#buildRecord(input, now)
+      const key = generateKey({ prefix: this.#prefix, environment: this.#environment })
+      const record = { ...base, id: newId('key'), hash: this.#hash(key) } as KeyRecord
+      await this.#store.insertKey(record)
+      this.#emit({ type: 'key', id: record.id, hashes: [record.hash] })
+      return { key, record: (await this.#store.getKey(record.id)) ?? record }
+    })
   }
 
   /**
@@ -325,14 +338,16 @@ export class KeyManager {
     }
     const parsed = parseKey(key)
     if (parsed && !parsed.valid) throw rangeError('key', 'has keyward\'s shape but a wrong checksum')
-    const now = this.#now()
-    const base = await this.#buildRecord(input, now)
-    const hash = this.#hash(key)
-    if (await this.#store.findByHash(hash)) throw new ConflictError('this key is already registered')
-    const record = { ...base, id: newId('key'), hash } as KeyRecord
-    await this.#store.insertKey(record)
-    this.#emit({ type: 'key', id: record.id, hashes: [hash] })
-    return (await this.#store.getKey(record.id)) ?? record
+    return this.#inGroup(input.group, async () => {
+      const now = this.#now()
+      const base = await this.#buildRecord(input, now)
+      const hash = this.#hash(key)
+      if (await this.#store.findByHash(hash)) throw new ConflictError('this key is already registered')
+      const record = { ...base, id: newId('key'), hash } as KeyRecord
+      await this.#store.insertKey(record)
+      this.#emit({ type: 'key', id: record.id, hashes: [hash] })
+      return (await this.#store.getKey(record.id)) ?? record
+    })
   }
 
   /** The key record (without any secret), or `undefined`. */
@@ -378,7 +393,7 @@ export class KeyManager {
   async update(keyId: string, patch: KeyPatch): Promise<KeyRecord> {
     const p = object(patch, 'patch')
     F.onlyFields(p, PATCH_FIELDS, 'patch')
-    return this.#modify(keyId, async (old, now) => {
+    return this.#inGroup(p.group, () => this.#modify(keyId, async (old, now) => {
       const r: KeyRecord = { ...old }
       if (p.owner !== undefined) r.owner = F.owner(p.owner)
       if (p.role !== undefined) r.role = p.role === null ? undefined : F.role(p.role, this.#roles)
@@ -396,14 +411,10 @@ export class KeyManager {
       }
       if (p.group !== undefined) {
         if (p.group === null) r.group = undefined
-        else {
-          const g = await this.#mustGetGroup(p.group as string)
-          if (g.tenant !== r.tenant) throw rangeError('group', 'belongs to another tenant than the key')
-          r.group = g.id
-        }
+        else r.group = (await this.#groupForKey(p.group as string, r.tenant)).id
       }
       return r
-    })
+    }))
   }
 
   /** Turns a key on. */

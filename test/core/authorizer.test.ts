@@ -42,6 +42,8 @@ describe('createAuthorizer validation', () => {
     expect(a.need(n)).toBe(n)
     expect(() => a.need('scans:write')).toThrow(/need.permission\[0\]/)
     expect(() => a.need({ operation: '' })).toThrow(/need.operation/)
+    // A resource that no role names could never be held, not even by an Org key.
+    expect(() => a.need('keys:administer')).toThrow(/need.permission\[0\]/)
   })
 })
 

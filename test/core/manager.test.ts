@@ -54,10 +54,33 @@ describe('KeyManager.issue', () => {
     expect(h.store.size).toBe(0)
   })
 
-  it('refuses a group of another tenant', async () => {
+  it('refuses a group of another tenant exactly as an absent group, so ids cannot be probed', async () => {
     const h = harness()
     const g = await h.manager.createGroup({ name: 'G', tenant: 'a' })
-    await expect(h.manager.issue({ kind: 'org', tenant: 'b', group: g.id })).rejects.toThrow(/group/)
+    const foreign = await h.manager.issue({ kind: 'org', tenant: 'b', group: g.id }).catch((e: Error) => e)
+    const absent = await h.manager.issue({ kind: 'org', tenant: 'b', group: 'grp_absent' }).catch((e: Error) => e)
+    expect(foreign).toBeInstanceOf(NotFoundError)
+    expect(String(foreign).replace(g.id, 'ID')).toBe(String(absent).replace('grp_absent', 'ID'))
+  })
+
+  it('refuses scopes naming a resource that is not in the role matrix', async () => {
+    const h = harness()
+    await expect(h.manager.issue({ kind: 'org', scopes: ['users:read'] })).rejects.toThrow(/scopes\[0\]/)
+  })
+
+  it('never leaves a key in a group deleted while the key was being issued', async () => {
+    const h = harness()
+    const g = await h.manager.createGroup({ name: 'G' })
+    const getGroup = h.store.getGroup.bind(h.store)
+    h.store.getGroup = async (id) => {
+      await new Promise((r) => setTimeout(r, 20))
+      return getGroup(id)
+    }
+    const [issued, deleted] = await Promise.allSettled([h.manager.issue({ kind: 'org', group: g.id }), h.manager.deleteGroup(g.id)])
+    // Either the key joined the group first (then the group could not be deleted), or the
+    // group was deleted first (then the key could not join it): never both.
+    expect([issued.status, deleted.status]).not.toEqual(['fulfilled', 'fulfilled'])
+    if (issued.status === 'fulfilled') expect(await getGroup(g.id)).toBeDefined()
   })
 })
 

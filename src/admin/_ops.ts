@@ -1,0 +1,385 @@
+/**
+ * The admin API's operations, one per route, and the policy every one of them applies:
+ *
+ * - Tenant scope: the caller's tenant (its principal's `tenant`; `undefined` for a tenant-less
+ *   key) scopes everything. Keys and groups of any other tenant are answered exactly like absent
+ *   ids (the same 404 body), lists only hold the caller's tenant, and creations are forced into it.
+ * - Self-modification: the key making the request may not change, deactivate or delete itself,
+ *   nor deactivate or re-address its own group; it may rotate itself.
+ * - No escalation: an administrator that is not an `org` key (one admitted by the `permission`
+ *   option) manages only `user` keys whose rights (role or owner's directory role, narrowed by
+ *   scopes, and explicit grants) it holds itself, and may not edit, activate or deactivate groups.
+ * @module
+ */
+import { INVALID_OPTION, NotFoundError, rangeError } from '../errors.js'
+import type { Roles } from '../roles.js'
+import type { KeyManager } from '../stores/manager.js'
+import * as F from '../stores/_fields.js'
+import type { KeyFilter, KeyGroup, KeyKind, KeyRecord, Principal } from '../types.js'
+import { empty, json, NOT_FOUND, Problem } from './_http.js'
+import { groupView, keyView } from './_serialize.js'
+
+/** What an operation sees of the request. */
+export interface OpContext {
+  readonly principal: Principal
+  /** The caller's tenant: the scope of the call. */
+  readonly tenant: string | undefined
+  readonly params: ReadonlyMap<string, string>
+  /** The validated-to-be-an-object JSON body (only the route's fields); `{}` for routes without a body. */
+  readonly body: Readonly<Record<string, unknown>>
+  readonly query: URLSearchParams
+  /** `<base>/api`, for `Location` headers. */
+  readonly apiBase: string
+  /** The key or group id the call acted on, for the audit event. Set by the operation. */
+  target?: string
+}
+
+/** What operations need from the handler. */
+export interface OpDeps {
+  readonly manager: KeyManager
+  /** The authorizer's role matrix: rights are compared in the matrix that enforces them. */
+  readonly roles: Roles
+  /** Serialises check-then-write sequences on one id within this handler. */
+  readonly lock: <T>(id: string, fn: () => Promise<T>) => Promise<T>
+}
+
+export type Operation = (ctx: OpContext, deps: OpDeps) => Promise<Response>
+
+/** Rights-relevant fields of a key, as it is or as it would be after a change. */
+interface Rights {
+  kind: KeyKind
+  role?: string | undefined
+  scopes?: readonly string[] | undefined
+  owner?: string | undefined
+  grants?: readonly string[] | undefined
+}
+
+const isValidation = (e: unknown): boolean =>
+  (e instanceof TypeError || e instanceof RangeError) && (e as { code?: unknown }).code === INVALID_OPTION
+
+const byCreation = <T extends { createdAt: number; id: string }>(a: T, b: T): number =>
+  a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+
+function param(ctx: OpContext, name: string): string {
+  const v = ctx.params.get(name)
+  // The router only matches a route when every template parameter is present.
+  if (v === undefined) throw NOT_FOUND()
+  return v
+}
+
+/** The key if it exists in the caller's tenant; otherwise the same 404 whatever the reason. */
+async function visibleKey(ctx: OpContext, deps: OpDeps, id: string): Promise<KeyRecord> {
+  ctx.target = id
+  let r: KeyRecord | undefined
+  try {
+    r = await deps.manager.get(id)
+  } catch (e) {
+    // An id that could never exist (bad characters, too long) is simply absent.
+    if (isValidation(e)) throw NOT_FOUND()
+    throw e
+  }
+  if (r === undefined || r.tenant !== ctx.tenant) throw NOT_FOUND()
+  return r
+}
+
+async function visibleGroup(ctx: OpContext, deps: OpDeps, id: string): Promise<KeyGroup> {
+  ctx.target = id
+  let g: KeyGroup | undefined
+  try {
+    g = await deps.manager.getGroup(id)
+  } catch (e) {
+    if (isValidation(e)) throw NOT_FOUND()
+    throw e
+  }
+  if (g === undefined || g.tenant !== ctx.tenant) throw NOT_FOUND()
+  return g
+}
+
+/**
+ * A `group` named in a key body must be a group of the caller's tenant. Another tenant's group
+ * is refused with the same message as an absent one, so group ids cannot be probed.
+ */
+async function checkGroupField(ctx: OpContext, deps: OpDeps, value: unknown): Promise<void> {
+  const id = F.id(value, 'group')
+  const g = await deps.manager.getGroup(id)
+  if (g === undefined || g.tenant !== ctx.tenant) throw rangeError('group', 'no such group')
+}
+
+/** A body `tenant` may only repeat the caller's own tenant; the record is put there either way. */
+function checkTenantField(ctx: OpContext): void {
+  const t = ctx.body.tenant
+  if (t === undefined) return
+  const value = F.tenant(t)
+  if (ctx.tenant === undefined) throw rangeError('tenant', 'must be omitted: the caller has no tenant')
+  if (value !== ctx.tenant) throw rangeError('tenant', "must be omitted or equal to the caller's tenant")
+}
+
+function withTenant(body: Readonly<Record<string, unknown>>, tenant: string | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...body }
+  delete out.tenant
+  if (tenant !== undefined) out.tenant = tenant
+  return out
+}
+
+function notSelf(ctx: OpContext, keyId: string): void {
+  if (ctx.principal.keyId === keyId) {
+    throw new Problem(403, 'self_modification', 'The key making this request cannot change, deactivate or delete itself; use another administrator key (rotating it is allowed).')
+  }
+}
+
+const exceeds = (): Problem =>
+  new Problem(403, 'exceeds_caller_rights', 'The caller may not manage a key with rights beyond its own, an org or tenant key, or a group.')
+
+/** Whether a non-org administrator holds every right the key has (or would have). */
+async function withinRights(principal: Principal, deps: OpDeps, r: Rights): Promise<boolean> {
+  if (principal.kind === 'org') return true
+  if (r.kind !== 'user') return false
+  let role = r.role
+  const store = deps.manager.store
+  if (r.owner !== undefined && typeof store.findOwner === 'function') {
+    // The key will act with its owner's directory role when there is one (as the authorizer does).
+    const o = await store.findOwner(r.owner)
+    if (o?.role !== undefined) role = o.role
+  }
+  let held: readonly string[] = []
+  if (role !== undefined) {
+    const perms = deps.roles.permissionsOf(role)
+    if (perms === undefined) return false
+    try {
+      held = (r.scopes === undefined ? perms : perms.intersect(deps.roles.toSet(r.scopes, 'scopes'))).list()
+    } catch {
+      return false
+    }
+  }
+  if (!held.every((p) => principal.can(p))) return false
+  const own = new Set(principal.grants)
+  return (r.grants ?? []).every((g) => own.has(g))
+}
+
+async function mustBeWithinRights(ctx: OpContext, deps: OpDeps, r: Rights): Promise<void> {
+  if (!(await withinRights(ctx.principal, deps, r))) throw exceeds()
+}
+
+function mustBeOrg(ctx: OpContext): void {
+  if (ctx.principal.kind !== 'org') throw exceeds()
+}
+
+/** The rights a key would have after `patch`, validated with the same field validators as `KeyManager`. */
+function patchedRights(old: KeyRecord, patch: Readonly<Record<string, unknown>>, roles: Roles): Rights {
+  const r: Rights = { kind: old.kind, role: old.role, scopes: old.scopes, owner: old.owner, grants: old.grants }
+  if (patch.role !== undefined) r.role = patch.role === null ? undefined : F.role(patch.role, roles)
+  if (patch.scopes !== undefined) r.scopes = patch.scopes === null ? undefined : F.scopes(patch.scopes, roles)
+  if (patch.owner !== undefined) r.owner = F.owner(patch.owner)
+  if (patch.grants !== undefined) r.grants = F.operations(patch.grants)
+  return r
+}
+
+function parseQuery(ctx: OpContext, allowed: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>()
+  for (const [k, v] of ctx.query) {
+    if (!allowed.includes(k)) throw rangeError(k.length > 64 ? 'query' : k, 'unknown query parameter')
+    if (out.has(k)) throw rangeError(k, 'must be given at most once')
+    out.set(k, v)
+  }
+  return out
+}
+
+// ---- operations ------------------------------------------------------------------------------
+
+const getSession: Operation = async (ctx, deps) => {
+  const p = ctx.principal
+  return json(200, {
+    keyId: p.keyId,
+    kind: p.kind,
+    ...(p.tenant === undefined ? {} : { tenant: p.tenant }),
+    ...(p.owner === undefined ? {} : { owner: p.owner }),
+    ...(p.role === undefined ? {} : { role: p.role }),
+    ...(p.group === undefined ? {} : { group: p.group }),
+    permissions: p.permissions,
+    grants: p.grants,
+    roles: deps.roles.names,
+  })
+}
+
+const listGroups: Operation = async (ctx, deps) => {
+  parseQuery(ctx, [])
+  const groups = await deps.manager.listGroups(ctx.tenant === undefined ? {} : { tenant: ctx.tenant })
+  // Filtered again: a tenant-less caller asked for "all", and a store might ignore the filter.
+  return json(200, { items: groups.filter((g) => g.tenant === ctx.tenant).sort(byCreation).map(groupView) })
+}
+
+const createGroup: Operation = async (ctx, deps) => {
+  checkTenantField(ctx)
+  const g = await deps.manager.createGroup(withTenant(ctx.body, ctx.tenant) as unknown as Parameters<KeyManager['createGroup']>[0])
+  ctx.target = g.id
+  return json(201, groupView(g), { location: `${ctx.apiBase}/groups/${encodeURIComponent(g.id)}` })
+}
+
+const getGroup: Operation = async (ctx, deps) => json(200, groupView(await visibleGroup(ctx, deps, param(ctx, 'groupId'))))
+
+const updateGroup: Operation = async (ctx, deps) => {
+  const g = await visibleGroup(ctx, deps, param(ctx, 'groupId'))
+  mustBeOrg(ctx)
+  if (ctx.principal.group === g.id && (ctx.body.active !== undefined || ctx.body.allowedIps !== undefined)) {
+    throw new Problem(403, 'self_modification', "The caller cannot deactivate or change the allowed addresses of its own key's group.")
+  }
+  return json(200, groupView(await deps.manager.updateGroup(g.id, ctx.body as Parameters<KeyManager['updateGroup']>[1])))
+}
+
+const deleteGroup: Operation = async (ctx, deps) => {
+  const g = await visibleGroup(ctx, deps, param(ctx, 'groupId'))
+  let done: boolean
+  try {
+    done = await deps.manager.deleteGroup(g.id)
+  } catch (e) {
+    if (e instanceof Error && (e as { code?: unknown }).code === 'KEYWARD_CONFLICT') {
+      throw new Problem(409, 'conflict', 'The group still has keys; move or delete them first.')
+    }
+    throw e
+  }
+  if (!done) throw NOT_FOUND()
+  return empty(204)
+}
+
+const activateGroup: Operation = async (ctx, deps) => {
+  const g = await visibleGroup(ctx, deps, param(ctx, 'groupId'))
+  mustBeOrg(ctx)
+  return json(200, groupView(await deps.manager.activateGroup(g.id)))
+}
+
+const deactivateGroup: Operation = async (ctx, deps) => {
+  const g = await visibleGroup(ctx, deps, param(ctx, 'groupId'))
+  mustBeOrg(ctx)
+  if (ctx.principal.group === g.id) throw new Problem(403, 'self_modification', "The caller cannot deactivate its own key's group.")
+  return json(200, groupView(await deps.manager.deactivateGroup(g.id)))
+}
+
+const listKeys: Operation = async (ctx, deps) => {
+  const q = parseQuery(ctx, ['tenant', 'group', 'owner', 'kind', 'active'])
+  const filter: KeyFilter = {}
+  const tenant = q.get('tenant')
+  // Another tenant's name filters down to nothing, exactly like a tenant that has no keys.
+  if (tenant !== undefined && F.tenant(tenant) !== ctx.tenant) return json(200, { items: [] })
+  if (ctx.tenant !== undefined) filter.tenant = ctx.tenant
+  const group = q.get('group')
+  if (group !== undefined) filter.group = F.id(group, 'group')
+  const owner = q.get('owner')
+  if (owner !== undefined) filter.owner = F.owner(owner)
+  const kind = q.get('kind')
+  if (kind !== undefined) filter.kind = F.kind(kind)
+  const active = q.get('active')
+  if (active !== undefined) {
+    if (active !== 'true' && active !== 'false') throw rangeError('active', "must be 'true' or 'false'")
+    filter.active = active === 'true'
+  }
+  const keys = await deps.manager.list(filter)
+  return json(200, { items: keys.filter((k) => k.tenant === ctx.tenant).sort(byCreation).map(keyView) })
+}
+
+const createKey: Operation = async (ctx, deps) => {
+  const b = ctx.body
+  const kind = F.kind(b.kind)
+  checkTenantField(ctx)
+  if (b.group !== undefined) await checkGroupField(ctx, deps, b.group)
+  if (ctx.principal.kind !== 'org') {
+    await mustBeWithinRights(ctx, deps, {
+      kind,
+      role: b.role === undefined ? undefined : F.role(b.role, deps.roles),
+      scopes: b.scopes === undefined ? undefined : F.scopes(b.scopes, deps.roles),
+      owner: b.owner === undefined ? undefined : F.owner(b.owner),
+      grants: b.grants === undefined ? undefined : F.operations(b.grants),
+    })
+  }
+  const issued = await deps.manager.issue(withTenant(b, ctx.tenant) as unknown as Parameters<KeyManager['issue']>[0])
+  ctx.target = issued.record.id
+  return json(201, { key: issued.key, record: keyView(issued.record) }, { location: `${ctx.apiBase}/keys/${encodeURIComponent(issued.record.id)}` })
+}
+
+const getKey: Operation = async (ctx, deps) => json(200, keyView(await visibleKey(ctx, deps, param(ctx, 'keyId'))))
+
+/** A write on one key: visible, not the caller's own (unless allowed), within the caller's rights; under the key's lock. */
+async function keyWrite(
+  ctx: OpContext,
+  deps: OpDeps,
+  opts: { self: boolean; after?: (old: KeyRecord) => Rights | Promise<Rights> },
+  write: (r: KeyRecord) => Promise<Response>,
+): Promise<Response> {
+  const id = param(ctx, 'keyId')
+  return deps.lock(`key:${id}`, async () => {
+    const r = await visibleKey(ctx, deps, id)
+    if (!opts.self) notSelf(ctx, r.id)
+    if (ctx.principal.kind !== 'org') {
+      await mustBeWithinRights(ctx, deps, r)
+      if (opts.after) await mustBeWithinRights(ctx, deps, await opts.after(r))
+    }
+    return write(r)
+  })
+}
+
+const updateKey: Operation = async (ctx, deps) => {
+  const b = ctx.body
+  return keyWrite(ctx, deps, { self: false, after: (old) => patchedRights(old, b, deps.roles) }, async (r) => {
+    // Checked here so another tenant's group id gets the same answer as an absent one.
+    if (b.group !== undefined && b.group !== null) await checkGroupField(ctx, deps, b.group)
+    return json(200, keyView(await deps.manager.update(r.id, b as Parameters<KeyManager['update']>[1])))
+  })
+}
+
+const deleteKey: Operation = async (ctx, deps) =>
+  keyWrite(ctx, deps, { self: false }, async (r) => {
+    if (!(await deps.manager.delete(r.id))) throw new NotFoundError('gone')
+    return empty(204)
+  })
+
+const activateKey: Operation = async (ctx, deps) =>
+  keyWrite(ctx, deps, { self: false }, async (r) => json(200, keyView(await deps.manager.activate(r.id))))
+
+const deactivateKey: Operation = async (ctx, deps) =>
+  keyWrite(ctx, deps, { self: false }, async (r) => json(200, keyView(await deps.manager.deactivate(r.id))))
+
+const rotateKey: Operation = async (ctx, deps) =>
+  keyWrite(ctx, deps, { self: true }, async (r) => {
+    const rotated = await deps.manager.rotate(r.id, ctx.body as unknown as Parameters<KeyManager['rotate']>[1])
+    return json(200, { key: rotated.key, record: keyView(rotated.record) })
+  })
+
+const addGrants: Operation = async (ctx, deps) =>
+  keyWrite(
+    ctx,
+    deps,
+    { self: false, after: (old) => ({ ...old, grants: [...(old.grants ?? []), ...F.operations(ctx.body.operations, 'operations')] }) },
+    async (r) => json(200, keyView(await deps.manager.grant(r.id, ctx.body.operations as string[]))),
+  )
+
+const removeGrants: Operation = async (ctx, deps) =>
+  keyWrite(ctx, deps, { self: false }, async (r) => json(200, keyView(await deps.manager.revokeGrant(r.id, ctx.body.operations as string[]))))
+
+const addAllowedIps: Operation = async (ctx, deps) =>
+  keyWrite(ctx, deps, { self: false }, async (r) => json(200, keyView(await deps.manager.addAllowedIps(r.id, ctx.body.entries as string[]))))
+
+const removeAllowedIps: Operation = async (ctx, deps) =>
+  keyWrite(ctx, deps, { self: false }, async (r) => json(200, keyView(await deps.manager.removeAllowedIps(r.id, ctx.body.entries as string[]))))
+
+/** Operation by `operationId` (API routes only). `Map`: looked up with data from the route table. */
+export const OPERATIONS: ReadonlyMap<string, Operation> = new Map<string, Operation>([
+  ['getSession', getSession],
+  ['listGroups', listGroups],
+  ['createGroup', createGroup],
+  ['getGroup', getGroup],
+  ['updateGroup', updateGroup],
+  ['deleteGroup', deleteGroup],
+  ['activateGroup', activateGroup],
+  ['deactivateGroup', deactivateGroup],
+  ['listKeys', listKeys],
+  ['createKey', createKey],
+  ['getKey', getKey],
+  ['updateKey', updateKey],
+  ['deleteKey', deleteKey],
+  ['activateKey', activateKey],
+  ['deactivateKey', deactivateKey],
+  ['rotateKey', rotateKey],
+  ['addGrants', addGrants],
+  ['removeGrants', removeGrants],
+  ['addAllowedIps', addAllowedIps],
+  ['removeAllowedIps', removeAllowedIps],
+])

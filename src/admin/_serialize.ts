@@ -1,0 +1,74 @@
+/**
+ * What the admin API shows of keys and groups. Whitelists, not blacklists: a field added to
+ * `KeyRecord` later (by a store, or by a future version) stays hidden until it is listed here,
+ * so `hash`, `previousHash` and anything else secret can never slip into a response.
+ * @module
+ */
+import type { KeyGroup, KeyRecord } from '../types.js'
+
+/** A key as the admin API shows it: every record field except `hash` and `previousHash`. */
+export interface KeyView {
+  id: string
+  kind: KeyRecord['kind']
+  tenant?: string
+  group?: string
+  owner?: string
+  role?: string
+  scopes?: string[]
+  grants?: string[]
+  allowedIps?: string[]
+  active: boolean
+  expiresAt?: number
+  rateLimit?: { capacity: number; refillPerSecond: number }
+  description?: string
+  metadata?: Record<string, unknown>
+  createdAt: number
+  updatedAt?: number
+  lastUsedAt?: number
+  /** End of the rotation grace period of the replaced key (after `rotate`). */
+  previousExpiresAt?: number
+}
+
+/** A group as the admin API shows it. */
+export interface GroupView {
+  id: string
+  name: string
+  description?: string
+  tenant?: string
+  active: boolean
+  allowedIps?: string[]
+  createdAt: number
+  updatedAt?: number
+}
+
+const KEY_FIELDS = [
+  'id', 'kind', 'tenant', 'group', 'owner', 'role', 'scopes', 'grants', 'allowedIps', 'active', 'expiresAt', 'rateLimit',
+  'description', 'metadata', 'createdAt', 'updatedAt', 'lastUsedAt', 'previousExpiresAt',
+] as const satisfies readonly (keyof KeyView & keyof KeyRecord)[]
+
+const GROUP_FIELDS = [
+  'id', 'name', 'description', 'tenant', 'active', 'allowedIps', 'createdAt', 'updatedAt',
+] as const satisfies readonly (keyof GroupView & keyof KeyGroup)[]
+
+/** The exported field lists, for the OpenAPI sync test. */
+export const KEY_VIEW_FIELDS: readonly string[] = KEY_FIELDS
+export const GROUP_VIEW_FIELDS: readonly string[] = GROUP_FIELDS
+
+function pick(source: object, fields: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const f of fields) {
+    const v = Object.hasOwn(source, f) ? (source as Record<string, unknown>)[f] : undefined
+    if (v !== undefined) out[f] = v
+  }
+  return out
+}
+
+/** The public view of a key record. */
+export function keyView(record: KeyRecord): KeyView {
+  return pick(record, KEY_FIELDS) as unknown as KeyView
+}
+
+/** The public view of a group. */
+export function groupView(group: KeyGroup): GroupView {
+  return pick(group, GROUP_FIELDS) as unknown as GroupView
+}
