@@ -1,7 +1,8 @@
 /**
  * Differential tests against Python's standard `ipaddress` module (test/net/ipaddress_oracle.py).
  * The oracle computes every expected answer itself; it is spawned once, with every case in one
- * JSON batch. Cases come from fast-check with a fixed seed (override with KEYWARD_FC_SEED).
+ * JSON batch. Cases come from fast-check with a fixed seed (override with KEYWARD_FC_SEED), and
+ * KEYWARD_ORACLE_SCALE multiplies their number.
  */
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
@@ -12,9 +13,11 @@ import type { V6Style } from './_arb.js'
 import { SEED, addressText, dotted, fromBig, maskOf, mutate, toBig, u32, v4Texts, v6Style, v6Text, v6Words } from './_arb.js'
 
 const ORACLE = fileURLToPath(new URL('./ipaddress_oracle.py', import.meta.url))
-const N_PARSE = 3000
-const N_CIDR = 3000
-const N_MEMBER = 4000
+// KEYWARD_ORACLE_SCALE=20 runs twenty times as many cases (for a long soak, not for CI).
+const SCALE = Math.max(1, Number(process.env.KEYWARD_ORACLE_SCALE ?? 1) || 1)
+const N_PARSE = 3000 * SCALE
+const N_CIDR = 3000 * SCALE
+const N_MEMBER = 4000 * SCALE
 
 type Net = { fam: 4; net: number; p: number } | { fam: 6; net: number[]; p: number }
 
