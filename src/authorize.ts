@@ -305,7 +305,7 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
 
   // ---- needs ---------------------------------------------------------------------------------
   const needCache = new Map<string, CompiledNeed>()
-  const compiledNeeds = new WeakSet<CompiledNeed>()
+  const compiledNeeds = new WeakSet<CompiledNeed>([EMPTY_NEED])
   function compileNeed(need: Need | CompiledNeed | undefined): CompiledNeed {
     if (need === undefined) return EMPTY_NEED
     if (typeof need === 'object' && need !== null && compiledNeeds.has(need as CompiledNeed)) return need as CompiledNeed
@@ -506,7 +506,8 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
   }
 
   // ---- extraction --------------------------------------------------------------------------------
-  const RANK = { partial: 0, key: 1, pair: 2, token: 3, malformed: -1 } as const
+  // Half a credential ranks lowest: it never hides a malformed reading of the same header.
+  const RANK = { partial: 0, malformed: 1, key: 2, pair: 3, token: 4 } as const
   function subset(a: readonly string[], b: readonly string[]): boolean {
     return a.every((x) => b.includes(x))
   }

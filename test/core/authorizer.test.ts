@@ -40,6 +40,8 @@ describe('createAuthorizer validation', () => {
     const n = a.need({ permission: ['scans:read', 'apps:manage'], operation: 'listScans' })
     expect(n.permissions).toEqual(['scans:read', 'apps:manage'])
     expect(a.need(n)).toBe(n)
+    // The empty need is a compiled need too, and is accepted back.
+    expect(a.need(a.need())).toBe(a.need())
     expect(() => a.need('scans:write')).toThrow(/need.permission\[0\]/)
     expect(() => a.need({ operation: '' })).toThrow(/need.operation/)
     // A resource that no role names could never be held, not even by an Org key.

@@ -163,6 +163,16 @@ describe('several schemes together', () => {
     expect(seen(await auth({ headers: { authorization: [`Bearer ${key}`, `Bearer ${key}`] } })).reason).toBe('malformed_credentials')
   })
 
+  it('refuses a duplicated Authorization header even when half a Contrast pair could be read', async () => {
+    const { key, auth } = await withKey([schemes.contrast(), schemes.bearer()])
+    expect(seen(await auth({ headers: { authorization: [`Bearer ${key}`, `Bearer ${key}`] } }))).toEqual({ status: 400, code: 'invalid_request', reason: 'malformed_credentials' })
+  })
+
+  it('refuses a malformed Basic header when Contrast is configured too', async () => {
+    const { auth } = await withKey([schemes.contrast(), schemes.basic()])
+    expect(seen(await auth({ headers: { authorization: 'Basic !!!!' } })).reason).toBe('malformed_credentials')
+  })
+
   it('refuses configuring the same scheme twice', async () => {
     const h = harness()
     expect(() => h.authorizer({ schemes: [schemes.bearer(), schemes.bearer()] })).toThrow(/configured twice/)

@@ -1,0 +1,286 @@
+/**
+ * `npm run demo`: starts every example server on a free loopback port with the in-memory store,
+ * issues keys, sends real HTTP requests for every reference product (allowed, 400, 401, 403,
+ * 429 and 503), and prints what came back. Exits 0 only if every request got the expected answer.
+ * Keys are never printed in full: only their prefix.
+ */
+import { request as httpsRequest } from 'node:https'
+import { generateKey, parseKey } from '../src/index.js'
+import { start as startAttackForge } from './attackforge.js'
+import { authorizationValue, ORG, start as startContrast } from './contrast.js'
+import { start as startExpress } from './express.js'
+import { start as startHono } from './hono.js'
+import { start as startIvanti } from './ivanti.js'
+import { start as startKoa } from './koa.js'
+import { isMain, switchableStore, type Started, type StartOptions } from './_shared.js'
+
+interface Case {
+  readonly product: string
+  readonly framework: string
+  readonly method: string
+  readonly url: string
+  /** Path as shown (long ids shortened). */
+  readonly shown: string
+  readonly scheme: string
+  /** What identifies the credential on screen: a key prefix, never the key. */
+  readonly credential: string
+  readonly headers: Readonly<Record<string, string>>
+  readonly expect: { readonly status: number; readonly code?: string }
+  /** Trust this CA (self-signed HTTPS). */
+  readonly ca?: string
+  /** Runs around the request (switching the store off for the 503 case). */
+  readonly during?: { before(): void; after(): void }
+}
+
+export interface DemoResult {
+  readonly case: Case
+  readonly status: number
+  readonly code: string
+  readonly ok: boolean
+}
+
+/** The prefix of a key, safe to show: `kw_…`, or the first 4 characters of a foreign ID. */
+export function redact(key: string): string {
+  const p = parseKey(key)
+  if (p !== undefined) return `${p.prefix}${p.environment === undefined ? '' : `_${p.environment}`}_…`
+  return `${key.slice(0, 4)}…`
+}
+
+async function send(c: Case): Promise<{ status: number; body: string }> {
+  if (c.ca === undefined) {
+    const r = await fetch(c.url, { method: c.method, headers: c.headers })
+    return { status: r.status, body: await r.text() }
+  }
+  const ca = c.ca
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(c.url, { method: c.method, headers: c.headers, ca, agent: false }, (res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (s: string) => (body += s))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
+      res.on('error', reject)
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+function codeOf(body: string): string {
+  try {
+    const parsed = JSON.parse(body) as { code?: unknown }
+    return typeof parsed.code === 'string' ? parsed.code : '-'
+  } catch {
+    return '-'
+  }
+}
+
+type Maker = (
+  product: string,
+  framework: string,
+  s: Started & { ca?: string },
+) => (method: string, path: string, scheme: string, credential: string, headers: Record<string, string>, status: number, code?: string) => Case
+
+const caseMaker: Maker = (product, framework, s) => (method, path, scheme, credential, headers, status, code) => ({
+  product,
+  framework,
+  method,
+  url: s.url + path,
+  shown: path.replace(ORG, ':org'),
+  scheme,
+  credential,
+  headers,
+  expect: code === undefined ? { status } : { status, code },
+  ...(s.ca === undefined ? {} : { ca: s.ca }),
+})
+
+/** Three calls with a key limited to bursts of 2: 200, 200, 429. */
+function burst(make: ReturnType<Maker>, method: string, path: string, scheme: string, credential: string, headers: Record<string, string>, okStatus = 200): Case[] {
+  return [
+    make(method, path, scheme, credential, headers, okStatus),
+    make(method, path, scheme, credential, headers, okStatus),
+    make(method, path, scheme, credential, headers, 429, 'rate_limited'),
+  ]
+}
+
+function outage(c: Case, sw: ReturnType<typeof switchableStore>): Case {
+  return { ...c, during: { before: () => (sw.down = true), after: () => (sw.down = false) } }
+}
+
+function insightAppSecCases(framework: string, s: Started, sw: ReturnType<typeof switchableStore>, full: boolean): Case[] {
+  const make = caseMaker('InsightAppSec', framework, s)
+  const k = s.keys
+  const key = (label: string) => ({ 'X-Api-Key': k[label]! })
+  const x = 'X-Api-Key'
+  return [
+    make('GET', '/apps', x, redact(k.readOnly!), key('readOnly'), 200),
+    ...(full
+      ? [
+          make('POST', '/apps/app-1/scans', x, redact(k.readWrite!), key('readWrite'), 201),
+          make('DELETE', '/vulnerabilities/vuln-1/comments/c-1', x, redact(k.readWrite!), key('readWrite'), 403, 'insufficient_permission'),
+          make('DELETE', '/vulnerabilities/vuln-1/comments/c-1', x, redact(k.admin!), key('admin'), 204),
+          make('GET', '/me', x, `${redact(k.org!)} (Org)`, key('org'), 200),
+          make('GET', '/apps', x, redact(k.unknown!), { 'X-Api-Key': k.unknown! }, 401, 'invalid_credentials'),
+        ]
+      : []),
+    make('POST', '/apps/app-1/scans', x, redact(k.readOnly!), key('readOnly'), 403, 'insufficient_permission'),
+    make('GET', '/apps', '(none)', '-', {}, 401, 'missing_credentials'),
+    make('GET', '/apps', x, '"not a key"', { 'X-Api-Key': 'not a key' }, 400, 'invalid_request'),
+    ...burst(make, 'GET', '/apps', x, `${redact(k.burst!)} (burst 2)`, key('burst')),
+    outage(make('GET', '/apps', x, `${redact(k.readOnly!)} (store down)`, key('readOnly'), 503, 'service_unavailable'), sw),
+  ]
+}
+
+function attackForgeCases(s: Started & { httpUrl: string; ca: string }, sw: ReturnType<typeof switchableStore>): Case[] {
+  const make = caseMaker('AttackForge', 'Express, HTTPS only', s)
+  const plain = caseMaker('AttackForge', 'Express, the same app on plain HTTP', { ...s, url: s.httpUrl, ca: undefined } as Started)
+  const k = s.keys
+  const key = (label: string) => ({ 'X-SSAPI-KEY': k[label]! })
+  const x = 'X-SSAPI-KEY'
+  return [
+    make('GET', '/api/ss/projects', x, redact(k.analyst!), key('analyst'), 200),
+    make('GET', '/api/ss/project/p-100/vulnerabilities', x, redact(k.analyst!), key('analyst'), 200),
+    make('POST', '/api/ss/project', x, redact(k.analyst!), key('analyst'), 403, 'operation_not_granted'),
+    make('GET', '/api/ss/projects', x, `${redact(k.admin!)} (admin)`, key('admin'), 403, 'operation_not_granted'),
+    make('GET', '/api/ss/projects', x, redact(k.unknown!), { 'X-SSAPI-KEY': k.unknown! }, 401, 'invalid_credentials'),
+    make('GET', '/api/ss/projects', x, '"af_ x"', { 'X-SSAPI-KEY': 'af_ x' }, 400, 'invalid_request'),
+    ...burst(make, 'GET', '/api/ss/projects', x, `${redact(k.burst!)} (burst 2)`, key('burst')),
+    outage(make('GET', '/api/ss/projects', x, `${redact(k.analyst!)} (store down)`, key('analyst'), 503, 'service_unavailable'), sw),
+    plain('GET', '/api/ss/projects', x, redact(k.analyst!), key('analyst'), 403, 'insecure_transport'),
+  ]
+}
+
+function ivantiCases(s: Started, sw: ReturnType<typeof switchableStore>): Case[] {
+  const make = caseMaker('Ivanti', 'Koa', s)
+  const k = s.keys
+  const ref = (label: string) => ({ Authorization: `rest_api_key=${k[label]!}` })
+  const x = 'rest_api_key'
+  const inc = (tenant: string) => `/${tenant}/api/odata/businessobject/incidents`
+  return [
+    make('GET', inc('acme'), x, redact(k.analyst!), ref('analyst'), 200),
+    make('POST', inc('acme'), x, redact(k.analyst!), ref('analyst'), 201),
+    make('GET', inc('globex'), x, `${redact(k.analyst!)} (acme key)`, ref('analyst'), 401, 'invalid_credentials'),
+    make('GET', inc('acme'), x, `${redact(k.deactivated!)} (off)`, ref('deactivated'), 401, 'invalid_credentials'),
+    make('GET', inc('acme'), x, `${redact(k.remoteOnly!)} (other IPs)`, ref('remoteOnly'), 403, 'ip_not_allowed'),
+    make('POST', inc('acme'), x, `${redact(k.selfService!)} (Self Service)`, ref('selfService'), 403, 'insufficient_permission'),
+    make('GET', inc('acme'), x, '(quoted)', { Authorization: `rest_api_key="${k.analyst!}"` }, 400, 'invalid_request'),
+    ...burst(make, 'GET', inc('acme'), x, `${redact(k.burst!)} (burst 2)`, ref('burst')),
+    outage(make('GET', inc('acme'), x, `${redact(k.analyst!)} (store down)`, ref('analyst'), 503, 'service_unavailable'), sw),
+  ]
+}
+
+function contrastCases(s: Started, sw: ReturnType<typeof switchableStore>): Case[] {
+  const make = caseMaker('Contrast', 'Hono', s)
+  const k = s.keys
+  const pair = (label: string, user: string, basicWord = false) => ({
+    'API-Key': k.org!,
+    Authorization: `${basicWord ? 'Basic ' : ''}${authorizationValue(user, k[label]!)}`,
+  })
+  const x = 'API-Key + Authorization'
+  const who = (label: string, user: string) => `${redact(k[label]!)} as ${user.split('@')[0]}`
+  const apps = `/api/ng/${ORG}/applications`
+  const status = `/api/ng/${ORG}/traces/a-1/status`
+  return [
+    make('GET', apps, x, who('ana', 'ana@'), pair('ana', 'ana@acme.test'), 200),
+    make('PUT', status, `${x} (Basic)`, who('ana', 'ana@'), pair('ana', 'ana@acme.test', true), 200),
+    make('GET', apps, x, who('ana', 'bob@'), pair('ana', 'bob@acme.test'), 401, 'invalid_credentials'),
+    make('GET', apps, x, `${who('lee', 'lee@')} (locked)`, pair('lee', 'lee@acme.test'), 401, 'invalid_credentials'),
+    make('GET', apps, 'API-Key only', redact(k.org!), { 'API-Key': k.org! }, 401, 'missing_credentials'),
+    make('GET', '/api/ng/another-org/applications', x, who('ana', 'ana@'), pair('ana', 'ana@acme.test'), 401, 'invalid_credentials'),
+    make('PUT', status, x, `${who('rob', 'rob@')} (Viewer)`, pair('rob', 'rob@acme.test'), 403, 'insufficient_permission'),
+    make('GET', apps, x, '(no colon)', { 'API-Key': k.org!, Authorization: Buffer.from(`ana@acme.test${k.ana!}`).toString('base64') }, 400, 'invalid_request'),
+    ...burst(make, 'GET', apps, x, `${who('ci', 'ci@')} (burst 2)`, pair('ci', 'ci@acme.test')),
+    outage(make('GET', apps, x, `${who('ana', 'ana@')} (store down)`, pair('ana', 'ana@acme.test'), 503, 'service_unavailable'), sw),
+  ]
+}
+
+/** One aligned table, with a heading line whenever the product or framework changes. */
+function table(results: readonly DemoResult[]): string[] {
+  const head = ['METHOD', 'PATH', 'SCHEME', 'CREDENTIAL', 'STATUS', 'CODE', 'EXPECTED?']
+  const rows = results.map((r) => [
+    r.case.method,
+    r.case.shown,
+    r.case.scheme,
+    r.case.credential,
+    String(r.status),
+    r.code,
+    r.ok ? 'yes' : `NO: wanted ${r.case.expect.status}${r.case.expect.code ? ` ${r.case.expect.code}` : ''}`,
+  ])
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)))
+  const line = (cells: string[]) => `  ${cells.map((c, i) => c.padEnd(widths[i]!)).join('  ')}`.trimEnd()
+  const out = [line(head)]
+  let group = ''
+  results.forEach((r, i) => {
+    const g = `${r.case.product} (${r.case.framework})`
+    if (g !== group) out.push('', g)
+    group = g
+    out.push(line(rows[i]!))
+  })
+  return out
+}
+
+/** Runs the whole demo; prints through `out`. Resolves to every result. */
+export async function runDemo(out: (line: string) => void = console.log): Promise<DemoResult[]> {
+  const switches = Array.from({ length: 6 }, () => switchableStore())
+  const opts = (i: number): StartOptions => ({ wrapStore: switches[i]!.wrap })
+  const servers: { close(): Promise<void> }[] = []
+  try {
+    const express = await startExpress(opts(0))
+    servers.push(express)
+    const koa = await startKoa(opts(1))
+    servers.push(koa)
+    const hono = await startHono(opts(2))
+    servers.push(hono)
+    const attackforge = await startAttackForge(opts(3))
+    servers.push(attackforge)
+    const ivanti = await startIvanti(opts(4))
+    servers.push(ivanti)
+    const contrast = await startContrast(opts(5))
+    servers.push(contrast)
+    // A well-formed key that was never issued, for the 401 rows.
+    const withUnknown = <T extends Started>(s: T, prefix?: string): T => ({ ...s, keys: { ...s.keys, unknown: generateKey(prefix ? { prefix } : {}) } })
+
+    const cases = [
+      ...insightAppSecCases('Express', withUnknown(express), switches[0]!, true),
+      ...insightAppSecCases('Koa', koa, switches[1]!, false),
+      ...insightAppSecCases('Hono', hono, switches[2]!, false),
+      ...attackForgeCases(withUnknown(attackforge, 'af'), switches[3]!),
+      ...ivantiCases(ivanti, switches[4]!),
+      ...contrastCases(contrast, switches[5]!),
+    ]
+    out('keyward demo: every example server on a loopback port, in-memory keys, real HTTP requests.')
+    out(`  InsightAppSec-like API: Express ${express.url}, Koa ${koa.url}, Hono ${hono.url}`)
+    out(`  AttackForge SSAPI (Express): ${attackforge.url} (self-signed), plain HTTP ${attackforge.httpUrl}`)
+    out(`  Ivanti rest_api_key (Koa): ${ivanti.url}`)
+    out(`  Contrast (Hono): ${contrast.url}`)
+    out('Keys are shown by prefix only. "store down" rows switch that server\'s key store off for one request.')
+    out('')
+    const results: DemoResult[] = []
+    for (const c of cases) {
+      c.during?.before()
+      try {
+        const { status, body } = await send(c)
+        const code = codeOf(body)
+        results.push({ case: c, status, code, ok: status === c.expect.status && (c.expect.code === undefined || c.expect.code === code) })
+      } finally {
+        c.during?.after()
+      }
+    }
+    for (const l of table(results)) out(l)
+    const failed = results.filter((r) => !r.ok).length
+    out('')
+    out(failed === 0 ? `All ${results.length} requests got the expected answer.` : `${failed} of ${results.length} requests did NOT get the expected answer.`)
+    return results
+  } finally {
+    await Promise.all(servers.map((s) => s.close()))
+  }
+}
+
+if (isMain(import.meta.url)) {
+  try {
+    const results = await runDemo()
+    process.exitCode = results.every((r) => r.ok) ? 0 : 1
+  } catch (e) {
+    console.error('demo failed:', e instanceof Error ? e.message : e)
+    process.exitCode = 1
+  }
+}

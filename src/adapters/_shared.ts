@@ -1,0 +1,76 @@
+/**
+ * What the three framework adapters share: argument validation and CORS preflight detection.
+ * Nothing here decides anything about a request; the core does.
+ * @module
+ */
+import type { Authorizer } from '../authorize.js'
+import { quote, typeError } from '../errors.js'
+
+/**
+ * The part of an `Authorizer` an adapter uses. Anything with these two methods (for example a
+ * wrapper that logs) can be guarded.
+ */
+export type GuardAuthorizer = Pick<Authorizer, 'authorize' | 'need'>
+
+/** Options every adapter accepts. */
+export interface BaseGuardOptions {
+  /**
+   * Authorize CORS preflight requests (`OPTIONS` with `Origin` and `Access-Control-Request-Method`)
+   * like any other request. Browsers never send credentials on a preflight, so by default it
+   * passes through untouched to the next middleware (your CORS handler), without a principal.
+   * @default false
+   * @example true
+   */
+  authorizePreflight?: boolean
+}
+
+/** Validated options, as the adapters use them. */
+export interface ReadOptions<D> {
+  readonly authorizePreflight: boolean
+  readonly onDeny: D | undefined
+}
+
+/**
+ * Validates `guard(authorizer, options)` arguments once, when the guard is created, and copies
+ * what it keeps (the caller's object is never mutated or retained). Unknown option names are
+ * refused so a typo (`onDenied`) cannot silently drop a custom deny renderer.
+ */
+export function readGuardOptions<D>(
+  authorizer: unknown,
+  options: unknown,
+  extra: Readonly<Record<string, 'function'>> = {},
+): ReadOptions<D> & { readonly extra: Readonly<Record<string, unknown>> } {
+  if (authorizer === null || typeof authorizer !== 'object') throw typeError('authorizer', 'must come from createAuthorizer()')
+  const a = authorizer as Record<string, unknown>
+  if (typeof a.authorize !== 'function' || typeof a.need !== 'function') {
+    throw typeError('authorizer', 'must come from createAuthorizer() (authorize and need are missing)')
+  }
+  if (options === undefined) return { authorizePreflight: false, onDeny: undefined, extra: {} }
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw typeError('options', 'must be an object')
+  const o = options as Record<string, unknown>
+  const known: Record<string, 'boolean' | 'function'> = { authorizePreflight: 'boolean', onDeny: 'function', ...extra }
+  for (const k of Object.keys(o)) {
+    if (!Object.hasOwn(known, k)) throw typeError('options', `unknown option ${quote(k)}`)
+  }
+  const kept: Record<string, unknown> = {}
+  for (const [k, type] of Object.entries(known)) {
+    const v = o[k]
+    if (v !== undefined && typeof v !== type) throw typeError(k, `must be a ${type}`)
+    kept[k] = v
+  }
+  const { authorizePreflight, onDeny, ...rest } = kept
+  return {
+    authorizePreflight: authorizePreflight === true,
+    onDeny: onDeny as D | undefined,
+    extra: Object.freeze(rest),
+  }
+}
+
+/**
+ * A CORS preflight (Fetch standard §3.2.2): `OPTIONS` carrying both `Origin` and
+ * `Access-Control-Request-Method`. Presence is what matters, not the values. The method is
+ * compared case-sensitively, as HTTP methods are (RFC 9110 §9.1): `options` is another method.
+ */
+export function isPreflight(method: string | undefined, origin: unknown, requestMethod: unknown): boolean {
+  return method === 'OPTIONS' && origin != null && requestMethod != null
+}

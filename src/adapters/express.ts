@@ -1,0 +1,125 @@
+/**
+ * `keyward/express`: the authorizer as Express 4/5 middleware.
+ * @module
+ */
+import type { TLSSocket } from 'node:tls'
+import type { NextFunction, Request, Response } from 'express'
+import type { CompiledNeed } from '../authorize.js'
+import { renderDeny } from '../decision.js'
+import type { Decision, DenyDecision, Need, Principal } from '../types.js'
+import { isPreflight, readGuardOptions, type BaseGuardOptions, type GuardAuthorizer } from './_shared.js'
+
+declare global {
+  // Declaration merging is how Express types request properties added by middleware.
+  namespace Express {
+    interface Request {
+      /** The authenticated caller, set by a `keyward/express` guard when it allows the request. */
+      principal?: Principal
+    }
+  }
+}
+
+/** Options of the Express {@link guard}. */
+export interface ExpressGuardOptions extends BaseGuardOptions {
+  /**
+   * Renders a deny yourself. The status and the decision's headers (`WWW-Authenticate`,
+   * `Retry-After`, rate-limit) are already on `res`; send a body (`res.json(...)`) synchronously
+   * or before the returned promise settles. If nothing was sent, the standard problem document
+   * is. The request never continues to the route; a throw goes to `next(err)`.
+   * @default undefined (send `renderDeny(decision)`)
+   * @example (decision, req, res) => { res.json({ error: decision.code }) }
+   */
+  onDeny?: (decision: DenyDecision, req: Request, res: Response) => void | Promise<void>
+}
+
+/**
+ * The middleware. Generic over Express's request parameters so that, in
+ * `app.post('/apps/:appId/scans', requireKey('scans:manage'), handler)`, the route string still
+ * types `req.params.appId` in `handler` (a plain `RequestHandler` would widen it to any string).
+ */
+export interface KeywardMiddleware {
+  <P, ResBody, ReqBody, ReqQuery, Locals extends Record<string, unknown>>(
+    req: Request<P, ResBody, ReqBody, ReqQuery, Locals>,
+    res: Response<ResBody, Locals>,
+    next: NextFunction,
+  ): void
+}
+
+/** What `guard()` returns: call it with a route's need to get the middleware. */
+export type ExpressGuard = (need?: Need | CompiledNeed) => KeywardMiddleware
+
+function setHeaders(res: Response, headers: Readonly<Record<string, string>>): void {
+  for (const name in headers) res.setHeader(name, headers[name]!)
+}
+
+/**
+ * Express 4/5 middleware factory. On allow, `req.principal` is set and the route runs; on deny,
+ * the response is `renderDeny(decision)` byte for byte. A store outage is a 503 response, not an
+ * error; only a misused authorizer (a rejected `authorize`) goes to `next(err)`.
+ *
+ * @example
+ * ```ts
+ * import express from 'express'
+ * import { guard } from 'keyward/express'
+ *
+ * const requireKey = guard(authorizer)
+ * app.get('/scans', requireKey('scans:read'), (req, res) => { res.json({ by: req.principal?.keyId }) })
+ * app.use('/admin', requireKey('global-blackouts:manage'))
+ * ```
+ */
+export function guard(authorizer: GuardAuthorizer, options?: ExpressGuardOptions): ExpressGuard {
+  const { authorizePreflight, onDeny } = readGuardOptions<NonNullable<ExpressGuardOptions['onDeny']>>(authorizer, options)
+
+  /** true: continue to the route; false: a response was sent. */
+  async function respond(d: Decision, req: Request, res: Response): Promise<boolean> {
+    if (d.allow) {
+      setHeaders(res, d.headers)
+      req.principal = d.principal
+      return true
+    }
+    if (onDeny) {
+      res.statusCode = d.status
+      setHeaders(res, d.headers)
+      await onDeny(d, req, res)
+      if (res.headersSent || res.writableEnded) return false
+    }
+    const r = renderDeny(d)
+    res.statusCode = r.status
+    setHeaders(res, r.headers)
+    // res.end, not res.send: send() appends "; charset=utf-8" and an ETag, and the bytes must be
+    // renderDeny's exactly, as in the Koa and Hono adapters.
+    res.setHeader('content-length', Buffer.byteLength(r.body))
+    res.end(r.body)
+    return false
+  }
+
+  return function requireKey(need?: Need | CompiledNeed): KeywardMiddleware {
+    // Validated now, at route definition: an unknown permission throws here, not per request.
+    const compiled = authorizer.need(need)
+    function keywardGuard(req: Request, res: Response, next: NextFunction): void {
+      if (!authorizePreflight && isPreflight(req.method, req.headers.origin, req.headers['access-control-request-method'])) {
+        next()
+        return
+      }
+      authorizer
+        .authorize(
+          {
+            method: req.method,
+            url: req.originalUrl,
+            // headersDistinct keeps repeated fields apart (req.headers drops a second Authorization).
+            headers: req.headersDistinct,
+            // The socket's peer, never req.ip: keyward resolves proxies itself (trustProxy).
+            remoteAddress: req.socket.remoteAddress,
+            secure: (req.socket as TLSSocket).encrypted === true,
+          },
+          compiled,
+        )
+        .then((d) => respond(d, req, res))
+        .then((pass) => {
+          if (pass) next()
+        }, next)
+    }
+    // It never reads req.params, req.body or res.locals, so it fits every route's type parameters.
+    return keywardGuard as KeywardMiddleware
+  }
+}

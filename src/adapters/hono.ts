@@ -1,0 +1,150 @@
+/**
+ * `keyward/hono`: the authorizer as Hono 4 middleware.
+ * @module
+ */
+import type { Context, MiddlewareHandler } from 'hono'
+import type { CompiledNeed } from '../authorize.js'
+import { renderDeny } from '../decision.js'
+import type { DenyDecision, HeaderRecord, Need, Principal } from '../types.js'
+import { isPreflight, readGuardOptions, type BaseGuardOptions, type GuardAuthorizer } from './_shared.js'
+
+/**
+ * The Hono `Env` the guard provides: `c.get('principal')` is a `Principal`. Routes that list the
+ * guard as a handler get it inferred; for `app.use(...)`, create the app as `new Hono<KeywardEnv>()`.
+ */
+export type KeywardEnv = { Variables: { principal: Principal } }
+
+/** Where the request came from, as the runtime knows it. */
+export interface ClientInfo {
+  /** The connection's peer address (not a forwarded header). */
+  remoteAddress?: string
+  /** `true` if the connection itself is TLS. */
+  secure?: boolean
+}
+
+/** Options of the Hono {@link guard}. */
+export interface HonoGuardOptions extends BaseGuardOptions {
+  /**
+   * Renders a deny yourself: return a `Response`. The status and the decision's headers
+   * (`WWW-Authenticate`, `Retry-After`, rate-limit) are already set on `c`, so `c.json(...)` keeps
+   * them. If it returns anything but a `Response`, the standard problem document is sent.
+   * @default undefined (send `renderDeny(decision)`)
+   * @example (decision, c) => c.json({ error: decision.code })
+   */
+  onDeny?: (decision: DenyDecision, c: Context) => Response | Promise<Response>
+  /**
+   * The peer address and TLS state of the connection. The default reads the Node socket that
+   * `@hono/node-server` passes in `c.env.incoming` (what its `getConnInfo` reads); on other
+   * runtimes supply it (Bun: `server.requestIP(c.req.raw)`, Deno: `info.remoteAddr`). Without an
+   * address, keys with an allowlist are denied (fail closed); without `secure`, `requireTls` denies.
+   * @default reads `c.env.incoming.socket` (`@hono/node-server`)
+   * @example (c) => ({ remoteAddress: c.env.requestIP(c.req.raw)?.address, secure: true })
+   */
+  clientInfo?: (c: Context) => ClientInfo
+}
+
+/** What `guard()` returns: call it with a route's need to get the middleware. */
+export type HonoGuard = (need?: Need | CompiledNeed) => MiddlewareHandler<KeywardEnv>
+
+interface NodeIncoming {
+  headersDistinct?: unknown
+  socket?: { remoteAddress?: unknown; encrypted?: unknown }
+}
+interface NodeBindings {
+  incoming?: NodeIncoming
+}
+
+/**
+ * The Node request under `@hono/node-server` (`c.env.incoming`), found the way its `getConnInfo`
+ * finds it, without importing that package: on Bun, Deno or Workers it may be absent, and this
+ * module must still load there.
+ */
+function nodeIncoming(c: Context): NodeIncoming | undefined {
+  const env = c.env as (NodeBindings & { server?: NodeBindings }) | undefined
+  const incoming = (env?.server ?? env)?.incoming
+  return incoming !== null && typeof incoming === 'object' ? incoming : undefined
+}
+
+function nodeClientInfo(c: Context): ClientInfo {
+  const socket = nodeIncoming(c)?.socket
+  const addr = socket?.remoteAddress
+  return { ...(typeof addr === 'string' ? { remoteAddress: addr } : {}), secure: socket?.encrypted === true }
+}
+
+/**
+ * Node's `headersDistinct` when running on `@hono/node-server`, else the Fetch `Headers`. Both
+ * hold the same fields, but `Headers` joins a repeated field into one value, which changes which
+ * scheme the core finds malformed (and so the challenge on the 400); reading the fields as
+ * received keeps Hono's answer byte-identical to Express's and Koa's.
+ */
+function headersOf(c: Context): Headers | HeaderRecord {
+  const distinct = nodeIncoming(c)?.headersDistinct
+  return distinct !== null && typeof distinct === 'object' ? (distinct as HeaderRecord) : c.req.raw.headers
+}
+
+/** Path and query of an absolute URL, so the core sees the same `url` as under Express and Koa. */
+function targetOf(url: string): string {
+  const s = url.indexOf('://')
+  if (s < 0) return url
+  const slash = url.indexOf('/', s + 3)
+  return slash < 0 ? '/' : url.slice(slash)
+}
+
+/**
+ * Hono middleware factory. On allow, `c.get('principal')` is the caller (typed) and the
+ * decision's rate-limit headers are added to the route's response; on deny, the response is
+ * `renderDeny(decision)`. A store outage is a 503 response.
+ *
+ * On `@hono/node-server` the headers are read as received (Node's `headersDistinct`), as the
+ * Express and Koa adapters read them. Elsewhere they come from the Fetch `Headers`, which joins a
+ * repeated field with ", "; the credential grammars refuse joined values, so a repeated
+ * credential is still a 400.
+ *
+ * @example
+ * ```ts
+ * import { Hono } from 'hono'
+ * import { guard } from 'keyward/hono'
+ *
+ * const requireKey = guard(authorizer)
+ * const app = new Hono()
+ * app.get('/scans', requireKey('scans:read'), (c) => c.json({ by: c.get('principal').keyId }))
+ * ```
+ */
+export function guard(authorizer: GuardAuthorizer, options?: HonoGuardOptions): HonoGuard {
+  const { authorizePreflight, onDeny, extra } = readGuardOptions<NonNullable<HonoGuardOptions['onDeny']>>(authorizer, options, {
+    clientInfo: 'function',
+  })
+  const clientInfo = (extra.clientInfo as HonoGuardOptions['clientInfo']) ?? nodeClientInfo
+
+  return function requireKey(need?: Need | CompiledNeed): MiddlewareHandler<KeywardEnv> {
+    // Validated now, at route definition: an unknown permission throws here, not per request.
+    const compiled = authorizer.need(need)
+    return async function keywardGuard(c, next) {
+      const raw = c.req.raw
+      if (!authorizePreflight && isPreflight(raw.method, raw.headers.get('origin'), raw.headers.get('access-control-request-method'))) {
+        await next()
+        return
+      }
+      const info = clientInfo(c)
+      const d = await authorizer.authorize(
+        { method: raw.method, url: targetOf(raw.url), headers: headersOf(c), remoteAddress: info?.remoteAddress, secure: info?.secure === true },
+        compiled,
+      )
+      if (d.allow) {
+        c.set('principal', d.principal)
+        await next()
+        // After the route: its Response may be a fresh object; c.header() copies onto it.
+        for (const name in d.headers) c.header(name, d.headers[name])
+        return
+      }
+      if (onDeny) {
+        c.status(d.status)
+        for (const name in d.headers) c.header(name, d.headers[name])
+        const custom: unknown = await onDeny(d, c)
+        if (custom instanceof Response) return custom
+      }
+      const r = renderDeny(d)
+      return c.body(r.body, d.status, r.headers)
+    }
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * The runnable examples: each `start()` serves its API on a loopback port with fresh demo keys,
+ * a standalone run prints working curl commands without printing a key, and `npm run demo`
+ * (examples/demo.ts, run as a child process) exits 0 with every request as expected.
+ */
+import { spawn } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
+import { request as httpsRequest } from 'node:https'
+import { fileURLToPath } from 'node:url'
+import { describe, expect, it } from 'vitest'
+import { start as attackforge } from '../../examples/attackforge.js'
+import { authorizationValue, ORG, start as contrast } from '../../examples/contrast.js'
+import { start as expressExample } from '../../examples/express.js'
+import { start as honoExample } from '../../examples/hono.js'
+import { start as ivanti } from '../../examples/ivanti.js'
+import { start as koaExample } from '../../examples/koa.js'
+import { generateKey } from '../../src/index.js'
+
+const root = fileURLToPath(new URL('../../', import.meta.url))
+/** A keyward-shaped key (prefix, 32 random + 6 checksum) or an Ivanti 32-hex Reference ID. */
+const FULL_KEY = /\b[a-z][a-z0-9]{0,15}_(?:[a-z0-9]{1,16}_)?[0-9A-Za-z]{38}\b|\b[0-9A-F]{32}\b/
+
+describe.each([
+  ['Express', expressExample],
+  ['Koa', koaExample],
+  ['Hono', honoExample],
+] as const)('the InsightAppSec-like example on %s', (_name, start) => {
+  it('enforces the preset roles route by route', async () => {
+    const s = await start()
+    try {
+      const call = (method: string, path: string, label?: string) =>
+        fetch(s.url + path, { method, headers: label ? { 'X-Api-Key': s.keys[label]! } : {} })
+      const apps = await call('GET', '/apps', 'readOnly')
+      expect(apps.status).toBe(200)
+      expect((await apps.json()).data).toHaveLength(2)
+      expect((await call('POST', '/apps/app-1/scans', 'readOnly')).status).toBe(403)
+      const scan = await call('POST', '/apps/app-1/scans', 'readWrite')
+      expect(scan.status).toBe(201)
+      expect(await scan.json()).toMatchObject({ appId: 'app-1', status: 'QUEUED' })
+      expect((await call('DELETE', '/vulnerabilities/vuln-1/comments/c-1', 'readWrite')).status).toBe(403)
+      expect((await call('DELETE', '/vulnerabilities/vuln-1/comments/c-1', 'admin')).status).toBe(204)
+      expect(await (await call('GET', '/me', 'org')).json()).toMatchObject({ kind: 'org', role: null })
+      expect((await call('GET', '/vulnerabilities')).status).toBe(401)
+    } finally {
+      await s.close()
+    }
+  })
+})
+
+describe('the reference-product examples', () => {
+  it('AttackForge serves real HTTPS, grants per method, and refuses plain HTTP', async () => {
+    const s = await attackforge()
+    try {
+      expect(s.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/)
+      const get = (path: string, key: string) =>
+        new Promise<number>((resolve, reject) => {
+          const req = httpsRequest(s.url + path, { headers: { 'X-SSAPI-KEY': key }, ca: s.ca, agent: false }, (res) => {
+            res.resume()
+            res.on('end', () => resolve(res.statusCode ?? 0))
+          })
+          req.on('error', reject)
+          req.end()
+        })
+      expect(await get('/api/ss/projects', s.keys.analyst!)).toBe(200)
+      expect(await get('/api/ss/projects', s.keys.admin!)).toBe(403)
+      const plain = await fetch(`${s.httpUrl}/api/ss/projects`, { headers: { 'X-SSAPI-KEY': s.keys.analyst! } })
+      expect(plain.status).toBe(403)
+      expect((await plain.json()).code).toBe('insecure_transport')
+    } finally {
+      await s.close()
+    }
+  })
+
+  it('Ivanti keeps keys in their tenant and their allowed IPs', async () => {
+    const s = await ivanti()
+    try {
+      const call = (tenant: string, label: string) =>
+        fetch(`${s.url}/${tenant}/api/odata/businessobject/incidents`, { headers: { Authorization: `rest_api_key=${s.keys[label]}` } })
+      expect((await call('acme', 'analyst')).status).toBe(200)
+      expect((await call('globex', 'analyst')).status).toBe(401)
+      expect((await call('acme', 'remoteOnly')).status).toBe(403)
+      expect((await call('acme', 'deactivated')).status).toBe(401)
+    } finally {
+      await s.close()
+    }
+  })
+
+  it('Contrast needs both headers to belong together', async () => {
+    const s = await contrast()
+    try {
+      const call = (label: string, user: string) =>
+        fetch(`${s.url}/api/ng/${ORG}/applications`, {
+          headers: { 'API-Key': s.keys.org!, Authorization: authorizationValue(user, s.keys[label]!) },
+        })
+      expect((await call('ana', 'ana@acme.test')).status).toBe(200)
+      expect((await call('ana', 'rob@acme.test')).status).toBe(401)
+      expect((await call('lee', 'lee@acme.test')).status).toBe(401)
+    } finally {
+      await s.close()
+    }
+  })
+})
+
+/** Runs `tsx <script>` from the repository root; `onOutput` sees stdout as it arrives. */
+function run(script: string, onOutput?: (all: string, stop: () => void) => void): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PORT: '0' } })
+    let out = ''
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000)
+    child.stdout.setEncoding('utf8').on('data', (s: string) => {
+      out += s
+      onOutput?.(out, () => child.kill('SIGINT'))
+    })
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (out += s))
+    child.on('error', reject)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      resolve({ code, out })
+    })
+  })
+}
+
+describe('running the examples as programs', () => {
+  it('a standalone example prints curl commands that work, without printing the key', async () => {
+    let checked: Promise<{ status: number; key: string; dir: string }> | undefined
+    const { code, out } = await run('examples/express.ts', (all, stop) => {
+      if (checked || !all.includes('Ctrl-C')) return
+      // First command: curl -i -H "X-Api-Key: $(cat <file>)" <url>/apps
+      const m = /curl -i -H "X-Api-Key: \$\(cat ([^)]+)\)" (\S+)/.exec(all)
+      checked = (async () => {
+        const key = readFileSync(m![1]!, 'utf8')
+        const res = await fetch(m![2]!, { headers: { 'X-Api-Key': key } })
+        return { status: res.status, key, dir: m![1]!.replace(/\/[^/]+$/, '') }
+      })().finally(stop)
+    })
+    const { status, key, dir } = await checked!
+    expect(status).toBe(200)
+    expect(code).toBe(0)
+    expect(out).not.toContain(key)
+    expect(out).toContain('[decision] GET /apps -> 200')
+    expect(existsSync(dir)).toBe(false) // key files are removed on exit
+  }, 60_000)
+
+  it('npm run demo exits 0 after every expected status, showing keys by prefix only', async () => {
+    const { code, out } = await run('examples/demo.ts')
+    expect(out).toMatch(/All \d+ requests got the expected answer\./)
+    expect(code).toBe(0)
+    for (const product of ['InsightAppSec (Express)', 'InsightAppSec (Koa)', 'InsightAppSec (Hono)', 'AttackForge', 'Ivanti (Koa)', 'Contrast (Hono)']) {
+      expect(out).toContain(product)
+    }
+    for (const status of ['200', '400', '401', '403', '429', '503']) expect(out).toMatch(new RegExp(`\\s${status}\\s`))
+    expect(out).not.toMatch(/\bNO: wanted/)
+    // The pattern does catch real keys, so its absence means something.
+    for (const sample of [generateKey(), generateKey({ prefix: 'af', environment: 'live' }), '9F3A0C5E2B7D4E1A8C6F0B2D4E6A8C0E']) {
+      expect(`x ${sample} y`).toMatch(FULL_KEY)
+    }
+    expect(out).not.toMatch(FULL_KEY)
+  }, 60_000)
+})

@@ -1,0 +1,108 @@
+/**
+ * The README quick starts work when copied into a fresh project: a scratch project (in the OS
+ * temp dir) has `keyward` in node_modules, resolved by package name through an `exports` map like
+ * the published one, plus the frameworks. Each snippet is type-checked with strict settings, then
+ * run with tsx and called over HTTP on 127.0.0.1.
+ */
+import { spawn } from 'node:child_process'
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { createServer, type AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { tsc } from '../types/_tsc.js'
+import { EXPRESS, HONO, KOA } from './_quickstart.js'
+
+const root = fileURLToPath(new URL('../../', import.meta.url))
+const SNIPPETS = { express: EXPRESS, koa: KOA, hono: HONO } as const
+let project = ''
+
+beforeAll(() => {
+  project = mkdtempSync(join(tmpdir(), 'keyward-fresh-'))
+  const nm = join(project, 'node_modules')
+  mkdirSync(join(nm, 'keyward'), { recursive: true })
+  // What `npm i keyward` gives, with the sources standing in for dist/.
+  writeFileSync(
+    join(nm, 'keyward/package.json'),
+    JSON.stringify({
+      name: 'keyward',
+      type: 'module',
+      exports: { '.': './src/index.ts', './express': './src/adapters/express.ts', './koa': './src/adapters/koa.ts', './hono': './src/adapters/hono.ts' },
+    }),
+  )
+  symlinkSync(join(root, 'src'), join(nm, 'keyward/src'), 'dir')
+  for (const dep of ['express', 'koa', 'hono', '@hono', '@types', 'tsx']) symlinkSync(join(root, 'node_modules', dep), join(nm, dep), 'dir')
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'fresh', private: true, type: 'module' }))
+  writeFileSync(
+    join(project, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: { strict: true, target: 'es2022', module: 'esnext', moduleResolution: 'bundler', types: ['node'], skipLibCheck: true, noEmit: true },
+      files: Object.keys(SNIPPETS).map((f) => `${f}.ts`),
+    }),
+  )
+  for (const [name, code] of Object.entries(SNIPPETS)) writeFileSync(join(project, `${name}.ts`), code)
+})
+
+afterAll(() => rmSync(project, { recursive: true, force: true }))
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo
+      s.close(() => resolve(port))
+    })
+  })
+}
+
+/** Starts `<name>.ts` with tsx; resolves once it printed its key, with a way to stop it. */
+function startSnippet(name: string, port: number): Promise<{ key: string; stop: () => Promise<number | null> }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', `${name}.ts`], { cwd: project, env: { ...process.env, PORT: String(port) } })
+    const exited = new Promise<number | null>((r) => child.on('close', (code, signal) => r(code ?? (signal ? 0 : null))))
+    let out = ''
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`${name} did not start: ${out}`))
+    }, 30_000)
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (out += s))
+    child.stdout.setEncoding('utf8').on('data', (s: string) => {
+      out += s
+      const m = /New key \(shown once\): (\S+)\n/.exec(out)
+      if (m && out.includes('curl ')) {
+        clearTimeout(timer)
+        resolve({ key: m[1]!, stop: () => (child.kill('SIGTERM'), exited) })
+      }
+    })
+    child.on('error', reject)
+  })
+}
+
+describe('the README quick starts, in a fresh project', () => {
+  it('type-check with strict settings, importing keyward by package name', async () => {
+    const { code, output } = await tsc(['-p', join(project, 'tsconfig.json')], project)
+    expect(output).toBe('')
+    expect(code).toBe(0)
+  }, 120_000)
+
+  it.each(Object.keys(SNIPPETS))('%s: allows the key where its role permits, denies it elsewhere', async (name) => {
+    const port = await freePort()
+    const { key, stop } = await startSnippet(name, port)
+    try {
+      const base = `http://127.0.0.1:${port}/scans`
+      const ok = await fetch(base, { headers: { 'X-Api-Key': key } })
+      expect(ok.status).toBe(200)
+      expect(await ok.json()).toEqual({ scans: [], caller: 'ana@example.com' })
+      const forbidden = await fetch(base, { method: 'POST', headers: { 'X-Api-Key': key } })
+      expect(forbidden.status).toBe(403)
+      expect((await forbidden.json()).code).toBe('insufficient_permission')
+      const missing = await fetch(base)
+      expect(missing.status).toBe(401)
+      expect(missing.headers.get('www-authenticate')).toBe('ApiKey realm="api", header="X-Api-Key"')
+    } finally {
+      await stop()
+    }
+  }, 60_000)
+})
