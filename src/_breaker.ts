@@ -41,6 +41,11 @@ export class Breaker {
     return 0
   }
 
+  /** True while the circuit is open (no side effect, unlike `blockedFor`). */
+  isOpen(now: number): boolean {
+    return this.#failures >= this.#threshold && now < this.#openUntil
+  }
+
   success(): void {
     this.#failures = 0
     this.#probing = false

@@ -192,6 +192,7 @@ interface Subject {
 }
 
 const FAIL = Symbol('store failure')
+const TIMEOUT = new Error('timeout')
 type Failed = { readonly [FAIL]: true; readonly retryAfterSec: number; readonly detail: string }
 
 const NEED_FIELDS: ReadonlySet<string> = new Set(['permission', 'operation'])
@@ -309,6 +310,11 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
   function compileNeed(need: Need | CompiledNeed | undefined): CompiledNeed {
     if (need === undefined) return EMPTY_NEED
     if (typeof need === 'object' && need !== null && compiledNeeds.has(need as CompiledNeed)) return need as CompiledNeed
+    if (typeof need === 'object' && need !== null && Array.isArray((need as { parsed?: unknown }).parsed)) {
+      // Compiled by another authorizer (perhaps with another role matrix): validate it again here.
+      const foreign = need as CompiledNeed
+      return compileNeed(foreign.operation === undefined ? { permission: foreign.permissions } : { permission: foreign.permissions, operation: foreign.operation })
+    }
     if (typeof need === 'string') {
       const hit = needCache.get(need)
       if (hit) return hit
@@ -395,27 +401,37 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
   }
 
   // ---- store calls: timeout + breaker, fail closed ---------------------------------------------
+  /** Runs `call`; rejects with TIMEOUT if its promise has not settled within `storeTimeoutMs`. */
+  async function withDeadline<T>(call: () => Promise<T> | T): Promise<T> {
+    const pending = call()
+    // A synchronous answer (the in-memory limiter) needs no timer.
+    if (!(pending instanceof Promise)) return pending
+    let timer: ReturnType<typeof setTimeout> | undefined
+    try {
+      return await Promise.race([
+        pending,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(TIMEOUT), timeoutMs)
+        }),
+      ])
+    } finally {
+      if (timer !== undefined) clearTimeout(timer)
+    }
+  }
+
   async function guarded<T>(call: () => Promise<T>): Promise<T | Failed> {
     if (breaker) {
       const wait = breaker.blockedFor(now())
       if (wait > 0) return { [FAIL]: true, retryAfterSec: Math.max(1, Math.ceil(wait / 1000)), detail: 'circuit_open' }
     }
-    let timer: ReturnType<typeof setTimeout> | undefined
     try {
-      const result = await Promise.race([
-        call(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error('timeout')), timeoutMs)
-        }),
-      ])
+      const result = await withDeadline(call)
       breaker?.success()
       return result
     } catch (e) {
       breaker?.failure(now())
-      const detail = e instanceof Error && e.message === 'timeout' ? 'timeout' : 'store_error'
-      return { [FAIL]: true, retryAfterSec: breaker && breaker.blockedFor(now()) > 0 ? Math.ceil(breaker.cooldownMs / 1000) : 1, detail }
-    } finally {
-      if (timer !== undefined) clearTimeout(timer)
+      const detail = e === TIMEOUT ? 'timeout' : 'store_error'
+      return { [FAIL]: true, retryAfterSec: breaker?.isOpen(now()) ? Math.ceil(breaker.cooldownMs / 1000) : 1, detail }
     }
   }
   const failed = (v: unknown): v is Failed => typeof v === 'object' && v !== null && FAIL in v
@@ -497,7 +513,8 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
       headers['www-authenticate'] = presenting.challenge(realm, status === 400 ? 'invalid_request' : 'insufficient_scope')
     }
     if (extra?.retryAfterSec !== undefined) headers['retry-after'] = String(extra.retryAfterSec)
-    const d: DenyDecision = { allow: false, status, code, reason, message: messageOf(code, reason, extra?.subject), headers }
+    const noun = presenting !== undefined && typeof presenting.verify === 'function' ? 'token' : 'API key'
+    const d: DenyDecision = { allow: false, status, code, reason, message: messageOf(code, reason, extra?.subject, noun), headers }
     return emit(ctx, d, extra?.detail ?? (reason === 'insufficient_permission' || reason === 'operation_not_granted' ? extra?.subject : undefined))
   }
 
@@ -563,9 +580,10 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
     if (limiter) {
       let r
       try {
-        r = await limiter.consume(subject.keyId, subject.rateLimit)
-      } catch {
-        return deny(ctx, 'store_unavailable', { retryAfterSec: 1, detail: 'rate_limiter' })
+        // A shared limiter (Redis) is a remote call like the store: bounded by the same timeout.
+        r = await withDeadline(() => limiter.consume(subject.keyId, subject.rateLimit))
+      } catch (e) {
+        return deny(ctx, 'store_unavailable', { retryAfterSec: 1, detail: e === TIMEOUT ? 'rate_limiter_timeout' : 'rate_limiter' })
       }
       headers['ratelimit-limit'] = String(r.limit)
       headers['ratelimit-remaining'] = String(r.remaining)
@@ -681,19 +699,17 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
     return finish(ctx, subjectOf(ur, uc.group, uc.owner, orgLists))
   }
 
-  async function token(ctx: Ctx, scheme: Scheme, tokenText: string): Promise<Decision> {
-    let outcome
-    try {
-      outcome = await scheme.verify!(tokenText, { now: ctx.at })
-    } catch {
-      outcome = { ok: false as const, reason: 'invalid_token' as const }
-    }
-    if (!outcome.ok) {
-      return outcome.reason === 'store_unavailable'
-        ? deny(ctx, 'store_unavailable', { retryAfterSec: 1, detail: outcome.detail ?? 'jwks' })
-        : deny(ctx, 'invalid_token', outcome.detail === undefined ? undefined : { detail: outcome.detail })
-    }
-    const id: TokenIdentity = outcome.identity
+  // Token schemes hand back the same frozen identity for a token they have already verified
+  // (schemes.jwt caches verifications), so what is derived from it is computed once per object.
+  interface TokenSubject {
+    perms: PermissionSet
+    grants: ReadonlySet<string>
+    grantList: readonly string[]
+  }
+  const tokenSubjects = new WeakMap<TokenIdentity, TokenSubject>()
+  function tokenSubject(id: TokenIdentity): TokenSubject {
+    let t = tokenSubjects.get(id)
+    if (t !== undefined) return t
     let perms = id.kind === 'org' ? roles.all : (id.role !== undefined && roles.permissionsOf(id.role)) || NOTHING
     if (id.scopes !== undefined) {
       const valid = id.scopes.filter((s) => roles.lookup(s) !== undefined)
@@ -706,6 +722,27 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
       perms = perms.intersect(scoped)
     }
     const grantList = Object.freeze([...(id.grants ?? [])])
+    t = { perms, grants: new Set(grantList), grantList }
+    // Only an identity that cannot change later may be remembered by object.
+    const frozen = Object.isFrozen(id) && (id.scopes === undefined || Object.isFrozen(id.scopes)) && (id.grants === undefined || Object.isFrozen(id.grants))
+    if (frozen) tokenSubjects.set(id, t)
+    return t
+  }
+
+  async function token(ctx: Ctx, scheme: Scheme, tokenText: string): Promise<Decision> {
+    let outcome
+    try {
+      outcome = await scheme.verify!(tokenText, { now: ctx.at })
+    } catch {
+      outcome = { ok: false as const, reason: 'invalid_token' as const }
+    }
+    if (!outcome.ok) {
+      return outcome.reason === 'store_unavailable'
+        ? deny(ctx, 'store_unavailable', { retryAfterSec: Math.max(1, Math.ceil(outcome.retryAfterSec ?? 1)), detail: outcome.detail ?? 'jwks' })
+        : deny(ctx, 'invalid_token', outcome.detail === undefined ? undefined : { detail: outcome.detail })
+    }
+    const id: TokenIdentity = outcome.identity
+    const { perms, grants, grantList } = tokenSubject(id)
     return finish(ctx, {
       keyId: id.keyId,
       kind: id.kind,
@@ -714,7 +751,7 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
       role: id.kind === 'user' ? id.role : undefined,
       group: id.group,
       perms,
-      grants: new Set(grantList),
+      grants,
       grantList,
       lists: [],
       rateLimit: id.rateLimit,

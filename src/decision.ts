@@ -77,13 +77,17 @@ export function codeOf(reason: DenyReason, exposeReasons: boolean): DenyCode {
 }
 
 /** The client-safe message for a deny. Never built from request data. */
-export function messageOf(code: DenyCode, reason: DenyReason, subject?: string): string {
+export function messageOf(code: DenyCode, reason: DenyReason, subject?: string, noun: 'API key' | 'token' = 'API key'): string {
   if (reason === 'conflicting_credentials') return 'Credentials were presented in more than one way; send exactly one.'
   // The permission or operation named here comes from the route's configuration, never from the
   // request, so naming it (as Stripe does) tells the caller what to ask for without echoing input.
-  if (subject !== undefined && code === 'insufficient_permission') return `The API key lacks the permission "${subject}".`
-  if (subject !== undefined && code === 'operation_not_granted') return `The operation "${subject}" has not been granted to the API key.`
-  return MESSAGES[code]
+  let m: string
+  if (subject !== undefined && code === 'insufficient_permission') m = `The API key lacks the permission "${subject}".`
+  else if (subject !== undefined && code === 'operation_not_granted') m = `The operation "${subject}" has not been granted to the API key.`
+  else m = MESSAGES[code]
+  // The noun depends on the scheme only, never on why a credential failed, so every
+  // invalid_credentials answer of one scheme stays byte-identical.
+  return noun === 'API key' ? m : m.replace('API key', noun)
 }
 
 /** An HTTP response for a deny: what every adapter sends, byte for byte. */

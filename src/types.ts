@@ -126,13 +126,20 @@ export interface ManagedKeyStore extends KeyStore {
   getKey(id: string): Promise<KeyRecord | undefined>
   /** Insert a new record. Rejects if the id or the hash already exists. */
   insertKey(record: KeyRecord): Promise<void>
-  /** Replace an existing record (same id). Rejects if it does not exist. */
-  updateKey(record: KeyRecord): Promise<void>
+  /**
+   * Replace an existing record (same id). Rejects with `NotFoundError` if it does not exist.
+   * With `expected` (the record as read before the change) it is a compare-and-swap: if the
+   * stored record differs from `expected` in any field but `lastUsedAt`, nothing is written and
+   * it rejects with `ConflictError`. `KeyManager` always passes it, so an edit based on a stale
+   * read (say, from another instance) can never write back a key that was revoked meanwhile.
+   */
+  updateKey(record: KeyRecord, expected?: KeyRecord): Promise<void>
   deleteKey(id: string): Promise<boolean>
   listKeys(filter?: KeyFilter): Promise<KeyRecord[]>
   getGroup(id: string): Promise<KeyGroup | undefined>
   insertGroup(group: KeyGroup): Promise<void>
-  updateGroup(group: KeyGroup): Promise<void>
+  /** Replace an existing group; with `expected`, a compare-and-swap as in `updateKey`. */
+  updateGroup(group: KeyGroup, expected?: KeyGroup): Promise<void>
   deleteGroup(id: string): Promise<boolean>
   listGroups(filter?: GroupFilter): Promise<KeyGroup[]>
   /** Create or replace an owner directory entry. */

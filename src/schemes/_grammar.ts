@@ -89,22 +89,3 @@ export function decodeUserPass(token: string): { user: string; pass: string } | 
   if (i < 0) return undefined
   return { user: text.slice(0, i), pass: text.slice(i + 1) }
 }
-
-/** True if `s` looks like a compact JWS (RFC 7515 §7.1): three base64url segments. */
-export function isJwtShaped(s: string): boolean {
-  let dots = 0
-  let seg = 0
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i)
-    if (c === 0x2e) {
-      if (seg === 0) return false
-      dots++
-      seg = 0
-      continue
-    }
-    const ok = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x2d || c === 0x5f
-    if (!ok) return false
-    seg++
-  }
-  return dots === 2 && seg > 0
-}

@@ -44,7 +44,13 @@ export interface TokenIdentity {
 /** Result of verifying a token. `store_unavailable`: the key source (e.g. a remote JWKS) could not be reached. */
 export type TokenOutcome =
   | { readonly ok: true; readonly identity: TokenIdentity }
-  | { readonly ok: false; readonly reason: 'invalid_token' | 'store_unavailable'; readonly detail?: string }
+  | {
+      readonly ok: false
+      readonly reason: 'invalid_token' | 'store_unavailable'
+      readonly detail?: string
+      /** With `store_unavailable`: seconds the client should wait (`Retry-After`). @default 1 */
+      readonly retryAfterSec?: number
+    }
 
 /**
  * A credential scheme. Build them with the `schemes` factories; implementing this interface

@@ -148,6 +148,9 @@ const PATCH_FIELDS: ReadonlySet<string> = new Set([
 const GROUP_FIELDS: ReadonlySet<string> = new Set(['name', 'description', 'tenant', 'allowedIps', 'active'])
 const GROUP_PATCH_FIELDS: ReadonlySet<string> = new Set(['name', 'description', 'allowedIps', 'active'])
 
+/** Compare-and-swap attempts before a write that keeps meeting concurrent writers gives up. */
+const MAX_ATTEMPTS = 5
+
 function object(value: unknown, field: string): Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw typeError(field, 'must be an object')
   return value as Record<string, unknown>
@@ -368,13 +371,26 @@ export class KeyManager {
     return this.#store.listKeys(clean)
   }
 
-  /** Applies a validated change to one key, atomically with respect to this manager. */
+  /**
+   * Applies a validated change to one key: serialised within this manager by a lock, and across
+   * managers (other instances) by the store's compare-and-swap, retried on a fresh read, so an
+   * edit based on a stale read never writes back a key that was revoked meanwhile.
+   */
   async #modify(keyId: string, change: (r: KeyRecord, now: number) => Promise<KeyRecord> | KeyRecord): Promise<KeyRecord> {
     return this.#locked(`key:${keyId}`, async () => {
-      const old = await this.#mustGetKey(keyId)
-      const now = this.#now()
-      const next = compact({ ...(await change(old, now)), updatedAt: now })
-      await this.#store.updateKey(next)
+      let old: KeyRecord
+      let next: KeyRecord
+      for (let attempt = 1; ; attempt++) {
+        old = await this.#mustGetKey(keyId)
+        const now = this.#now()
+        next = compact({ ...(await change(old, now)), updatedAt: now })
+        try {
+          await this.#store.updateKey(next, old)
+          break
+        } catch (e) {
+          if (!(e instanceof ConflictError) || attempt >= MAX_ATTEMPTS) throw e
+        }
+      }
       const hashes = new Set([old.hash, next.hash])
       if (old.previousHash !== undefined) hashes.add(old.previousHash)
       this.#emit({ type: 'key', id: next.id, hashes: [...hashes] })
@@ -536,13 +552,22 @@ export class KeyManager {
     const p = object(patch, 'patch')
     F.onlyFields(p, GROUP_PATCH_FIELDS, 'patch')
     return this.#locked(`group:${groupId}`, async () => {
-      const g: KeyGroup = { ...(await this.#mustGetGroup(groupId)) }
-      if (p.name !== undefined) g.name = F.name(p.name)
-      if (p.description !== undefined) g.description = p.description === null ? undefined : F.description(p.description)
-      if (p.allowedIps !== undefined) g.allowedIps = p.allowedIps === null ? undefined : F.allowedIps(p.allowedIps)
-      if (p.active !== undefined) g.active = F.bool(p.active, 'active')
-      g.updatedAt = this.#now()
-      await this.#store.updateGroup(compact(g))
+      let g: KeyGroup
+      for (let attempt = 1; ; attempt++) {
+        const old = await this.#mustGetGroup(groupId)
+        g = { ...old }
+        if (p.name !== undefined) g.name = F.name(p.name)
+        if (p.description !== undefined) g.description = p.description === null ? undefined : F.description(p.description)
+        if (p.allowedIps !== undefined) g.allowedIps = p.allowedIps === null ? undefined : F.allowedIps(p.allowedIps)
+        if (p.active !== undefined) g.active = F.bool(p.active, 'active')
+        g.updatedAt = this.#now()
+        try {
+          await this.#store.updateGroup(compact(g), old)
+          break
+        } catch (e) {
+          if (!(e instanceof ConflictError) || attempt >= MAX_ATTEMPTS) throw e
+        }
+      }
       this.#emit({ type: 'group', id: g.id })
       return (await this.#store.getGroup(g.id)) ?? g
     })

@@ -19,6 +19,24 @@ function freezeRecord<T extends object>(r: T): T {
   return Object.freeze(r)
 }
 
+/** JSON with sorted keys, so two records compare by content whatever their key order. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`
+  if (v !== null && typeof v === 'object') {
+    const o = v as Record<string, unknown>
+    return `{${Object.keys(o).filter((k) => o[k] !== undefined).sort().map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(',')}}`
+  }
+  return JSON.stringify(v) ?? 'null'
+}
+
+/** Equal in every field but `lastUsedAt`, which `touch` changes behind every writer's back. */
+function sameAs<T extends object>(stored: T, expected: T): boolean {
+  if (stored === expected) return true
+  const { lastUsedAt: _a, ...a } = stored as T & { lastUsedAt?: number }
+  const { lastUsedAt: _b, ...b } = expected as T & { lastUsedAt?: number }
+  return canonical(a) === canonical(b)
+}
+
 function matches(r: KeyRecord, f: KeyFilter | undefined): boolean {
   if (!f) return true
   return (
@@ -94,9 +112,10 @@ export class MemoryKeyStore implements ManagedKeyStore {
     if (r.previousHash !== undefined) this.#byHash.set(r.previousHash, r.id)
   }
 
-  async updateKey(record: KeyRecord): Promise<void> {
+  async updateKey(record: KeyRecord, expected?: KeyRecord): Promise<void> {
     const old = this.#byId.get(record.id)
     if (!old) throw new NotFoundError(`key ${record.id} does not exist`)
+    if (expected !== undefined && !sameAs(old, expected)) throw new ConflictError(`key ${record.id} was changed by another writer; read it again and retry`)
     this.#indexHashes(record, old)
     for (const h of [old.hash, old.previousHash]) if (h !== undefined) this.#byHash.delete(h)
     const r = freezeRecord({ ...record })
@@ -128,8 +147,10 @@ export class MemoryKeyStore implements ManagedKeyStore {
     this.#groups.set(group.id, freezeRecord({ ...group }))
   }
 
-  async updateGroup(group: KeyGroup): Promise<void> {
-    if (!this.#groups.has(group.id)) throw new NotFoundError(`group ${group.id} does not exist`)
+  async updateGroup(group: KeyGroup, expected?: KeyGroup): Promise<void> {
+    const old = this.#groups.get(group.id)
+    if (!old) throw new NotFoundError(`group ${group.id} does not exist`)
+    if (expected !== undefined && !sameAs(old, expected)) throw new ConflictError(`group ${group.id} was changed by another writer; read it again and retry`)
     this.#groups.set(group.id, freezeRecord({ ...group }))
   }
 

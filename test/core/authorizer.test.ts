@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { createAuthorizer, MemoryKeyStore, schemes } from '../../src/index.js'
+import { createAuthorizer, defineRoles, MemoryKeyStore, schemes } from '../../src/index.js'
 import { harness } from '../_support/core.js'
 
 describe('createAuthorizer validation', () => {
@@ -44,6 +44,11 @@ describe('createAuthorizer validation', () => {
     expect(a.need(a.need())).toBe(a.need())
     expect(() => a.need('scans:write')).toThrow(/need.permission\[0\]/)
     expect(() => a.need({ operation: '' })).toThrow(/need.operation/)
+    // A need compiled by another authorizer is validated again against this one's matrix.
+    const twin = createAuthorizer({ store })
+    const docs = createAuthorizer({ store, roles: defineRoles({ levels: ['read'], roles: { r: ['docs:read'] } }) })
+    expect(a.need(twin.need({ permission: 'scans:read', operation: 'x' }))).toMatchObject({ permissions: ['scans:read'], operation: 'x' })
+    expect(() => a.need(docs.need('docs:read'))).toThrow(/need.permission\[0\]/)
     // A resource that no role names could never be held, not even by an Org key.
     expect(() => a.need('keys:administer')).toThrow(/need.permission\[0\]/)
   })

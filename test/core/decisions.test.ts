@@ -141,6 +141,15 @@ describe('the status table', () => {
     expect(d.headers['retry-after']).toMatch(/^[1-9]\d*$/)
   })
 
+  it('fails closed with 503 when the rate limiter hangs past storeTimeoutMs or throws', async () => {
+    const { h, user } = await setup()
+    for (const consume of [() => new Promise<never>(() => {}), () => { throw new Error('redis down') }]) {
+      const d = (await h.authorizer({ storeTimeoutMs: 20, rateLimiter: { consume } })({ headers: { 'x-api-key': user.key } })) as DenyDecision
+      expect(seen(d)).toEqual({ status: 503, code: 'service_unavailable', reason: 'store_unavailable' })
+      expect(d.headers['retry-after']).toBe('1')
+    }
+  })
+
   it('fails closed when a group or owner lookup fails', async () => {
     const h = harness()
     const group = await h.manager.createGroup({ name: 'g' })

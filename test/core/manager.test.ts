@@ -2,6 +2,26 @@ import { describe, expect, it } from 'vitest'
 import { ConflictError, KeyManager, MemoryKeyStore, NotFoundError, hashKey } from '../../src/index.js'
 import { harness, PEPPER } from '../_support/core.js'
 
+/** The store as another instance sees it: its first read of `method` returns, then waits 30 ms. */
+function slowFirstRead(store: MemoryKeyStore, method: 'getKey' | 'getGroup'): MemoryKeyStore {
+  let delay = true
+  return new Proxy(store, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target) as unknown
+      if (typeof value !== 'function') return value
+      if (prop !== method) return value.bind(target)
+      return async (id: string) => {
+        const read = await (value as (id: string) => Promise<unknown>).call(target, id)
+        if (delay) {
+          delay = false
+          await new Promise((res) => setTimeout(res, 30))
+        }
+        return read
+      }
+    },
+  })
+}
+
 describe('KeyManager.issue', () => {
   it('returns the plaintext once and stores only its peppered hash', async () => {
     const h = harness()
@@ -164,6 +184,29 @@ describe('KeyManager edits', () => {
     const { id } = await h.issue({ kind: 'org' })
     await Promise.all(Array.from({ length: 20 }, (_, i) => h.manager.grant(id, [`op${i}`])))
     expect((await h.store.getKey(id))?.grants).toHaveLength(20)
+  })
+
+  it('never writes back a key revoked by another manager while an edit was in flight', async () => {
+    const h = harness()
+    const { id, key } = await h.issue({ kind: 'org', description: 'v1' })
+    // Instance B reads slowly; instance A revokes the key in between B's read and B's write.
+    const b = new KeyManager(slowFirstRead(h.store, 'getKey'), { pepper: PEPPER, now: () => h.clock.now })
+    const edit = b.update(id, { description: 'v2' })
+    await new Promise((res) => setTimeout(res, 5))
+    await h.manager.deactivate(id)
+    const after = await edit
+    expect(after).toMatchObject({ active: false, description: 'v2' })
+    expect((await h.authorizer()({ headers: { 'x-api-key': key } })).allow).toBe(false)
+  })
+
+  it('never reactivates a group deactivated by another manager while an edit was in flight', async () => {
+    const h = harness()
+    const g = await h.manager.createGroup({ name: 'G' })
+    const b = new KeyManager(slowFirstRead(h.store, 'getGroup'), { now: () => h.clock.now })
+    const edit = b.updateGroup(g.id, { name: 'H' })
+    await new Promise((res) => setTimeout(res, 5))
+    await h.manager.deactivateGroup(g.id)
+    expect(await edit).toMatchObject({ name: 'H', active: false })
   })
 
   it('deletes a key so it is unknown from the next request on', async () => {
