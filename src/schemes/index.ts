@@ -6,6 +6,7 @@ import { apiKeyHeader, ssapi } from './api-key.js'
 import { basic } from './basic.js'
 import { bearer } from './bearer.js'
 import { contrast } from './contrast.js'
+import { jwt } from './jwt.js'
 import { restApiKey } from './rest-api-key.js'
 
 /**
@@ -20,6 +21,7 @@ import { restApiKey } from './rest-api-key.js'
  * | `contrast()` | `API-Key: <org key>` + `Authorization: base64(user:service-key)` (Contrast) |
  * | `bearer()` | `Authorization: Bearer <key>` |
  * | `basic()` | `Authorization: Basic base64(key:)` |
+ * | `jwt({ key \| jwks, algorithms, issuer, audience, … })` | `Authorization: Bearer <jwt>`, verified with `jose` (IdP tokens, or tokens from `mintToken`) |
  *
  * @example
  * ```ts
@@ -27,4 +29,4 @@ import { restApiKey } from './rest-api-key.js'
  * const authorizer = createAuthorizer({ store, schemes: [schemes.apiKeyHeader(), schemes.bearer()] })
  * ```
  */
-export const schemes = Object.freeze({ apiKeyHeader, ssapi, restApiKey, contrast, bearer, basic })
+export const schemes = Object.freeze({ apiKeyHeader, ssapi, restApiKey, contrast, bearer, basic, jwt })
