@@ -26,10 +26,15 @@ export class Breaker {
   #failures = 0
   #openUntil = 0
   #probing = false
+  #lastFailure = -Infinity
+  /** Failures further apart than this do not add up (see `failure`). */
+  readonly #window: number
 
-  constructor(options: Required<BreakerOptions>) {
+  /** `windowMs`: failures further apart than this start the count again; the authorizer passes storeTimeoutMs + cooldownMs, so back-to-back timeouts of one client still add up. */
+  constructor(options: Required<BreakerOptions>, windowMs: number = options.cooldownMs) {
     this.#threshold = options.threshold
     this.#cooldown = options.cooldownMs
+    this.#window = windowMs
   }
 
   /** Milliseconds the caller must wait, or 0 if a call may go ahead now. */
@@ -46,12 +51,22 @@ export class Breaker {
     return this.#failures >= this.#threshold && now < this.#openUntil
   }
 
-  success(): void {
-    this.#failures = 0
+  /**
+   * A call succeeded. `waited`: the store really answered it (the call was still pending after a
+   * microtask turn). An immediate answer (a cache hit, an in-memory store) closes a half-open
+   * circuit but does not reset the count: interleaved with a dead store's failures, hits would
+   * otherwise keep the circuit closed while misses pile up on the dead store.
+   */
+  success(waited = true): void {
+    if (waited || this.#probing) this.#failures = 0
     this.#probing = false
   }
 
   failure(now: number): void {
+    // Failures add up only while they come within the window of each other: immediate successes
+    // (cache hits) no longer reset the count, so stale failures must fade out on their own.
+    if (this.#failures < this.#threshold && now - this.#lastFailure > this.#window) this.#failures = 0
+    this.#lastFailure = now
     this.#failures++
     this.#probing = false
     if (this.#failures >= this.#threshold) this.#openUntil = now + this.#cooldown

@@ -33,6 +33,7 @@ export function collectHeaders(headers: Headers | HeaderRecord | undefined | nul
     }
     return out ?? EMPTY
   }
+  let empty = false
   for (const key in headers) {
     if (!Object.hasOwn(headers, key)) continue
     const lower = key.toLowerCase()
@@ -47,9 +48,11 @@ export function collectHeaders(headers: Headers | HeaderRecord | undefined | nul
     if (typeof v === 'string') list.push(v)
     else if (Array.isArray(v)) {
       for (const item of v) if (typeof item === 'string') list.push(item)
-    }
+      if (list.length === 0) empty = true
+    } else empty = true
   }
-  if (out) for (const [k, v] of out) if (v.length === 0) out.delete(k)
+  // Only a value that held no string can leave an empty list behind: skip the sweep otherwise.
+  if (out && empty) for (const [k, v] of out) if (v.length === 0) out.delete(k)
   return out ?? EMPTY
 }
 

@@ -12,9 +12,13 @@ export class Toucher {
   readonly #pending = new Map<string, number>()
   #timer: ReturnType<typeof setTimeout> | undefined
 
-  constructor(touch: (id: string, at: number) => Promise<void>, intervalMs: number) {
+  readonly #timeout: number
+
+  /** `timeoutMs`: how long a flush waits for the store before it gives up on that batch. */
+  constructor(touch: (id: string, at: number) => Promise<void>, intervalMs: number, timeoutMs: number) {
     this.#touch = touch
     this.#interval = intervalMs
+    this.#timeout = timeoutMs
   }
 
   record(id: string, at: number): void {
@@ -32,7 +36,7 @@ export class Toucher {
     this.#timer = undefined
     const batch = [...this.#pending]
     this.#pending.clear()
-    await Promise.all(
+    const writes = Promise.all(
       batch.map(async ([id, at]) => {
         try {
           await this.#touch(id, at)
@@ -41,5 +45,16 @@ export class Toucher {
         }
       }),
     )
+    // A hung store must not hang close(), and with it a server's shutdown.
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const giveUp = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.#timeout)
+      ;(timer as { unref?: () => void }).unref?.()
+    })
+    try {
+      await Promise.race([writes, giveUp])
+    } finally {
+      clearTimeout(timer)
+    }
   }
 }

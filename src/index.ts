@@ -38,6 +38,8 @@ export type {
   StoreChange,
 } from './stores/manager.js'
 export { MemoryKeyStore } from './stores/memory.js'
+export { cachedStore } from './stores/cached.js'
+export type { CachedStore, CachedStoreOptions } from './stores/cached.js'
 export type {
   AllowDecision,
   AuthRequest,

@@ -39,6 +39,13 @@ interface Bucket {
   rate: number
 }
 
+function validSpec(capacity: unknown, rate: unknown): boolean {
+  return (
+    typeof capacity === 'number' && Number.isInteger(capacity) && capacity >= 1 && capacity <= 1e9 &&
+    typeof rate === 'number' && Number.isFinite(rate) && rate > 0 && rate <= 1e9
+  )
+}
+
 function spec(capacity: unknown, rate: unknown, field: string): void {
   if (typeof capacity !== 'number' || !Number.isInteger(capacity) || capacity < 1) throw rangeError(`${field}capacity`, 'must be an integer ≥ 1')
   if (typeof rate !== 'number' || !Number.isFinite(rate) || rate <= 0) throw rangeError(`${field}refillPerSecond`, 'must be a number > 0')
@@ -71,8 +78,12 @@ export function tokenBucket(options: TokenBucketOptions): RateLimiter {
   return {
     consume(key: string, override?: RateLimitSpec): RateLimitResult {
       const t = now()
-      const cap = override?.capacity ?? capacity
-      const rate = override?.refillPerSecond ?? refillPerSecond
+      // The override comes from a stored record, and a store written other than through
+      // KeyManager may hold it corrupt: NaN, 0, Infinity or a negative rate would give NaN
+      // headers or no limit at all. Such an override is ignored: the default applies.
+      const usable = override !== undefined && override !== null && validSpec(override.capacity, override.refillPerSecond)
+      const cap = usable ? override.capacity : capacity
+      const rate = usable ? override.refillPerSecond : refillPerSecond
       let b = buckets.get(key)
       if (b === undefined || b.capacity !== cap || b.rate !== rate) {
         b = { tokens: cap, at: t, capacity: cap, rate }

@@ -8,6 +8,8 @@ import { MAX_KEY_LENGTH } from './_scheme.js'
 
 /** A raw key value from a dedicated header: OWS-trimmed, non-empty, visible ASCII, bounded. */
 export function keyValue(raw: string): string | undefined {
+  // Fast path, one pass: nothing to trim and every character visible ASCII (what real keys are).
+  if (raw.length > 0 && raw.length <= MAX_KEY_LENGTH && isVisibleAscii(raw)) return raw
   if (hasBadBytes(raw)) return undefined
   const v = trimOws(raw)
   if (v.length === 0 || v.length > MAX_KEY_LENGTH || !isVisibleAscii(v)) return undefined

@@ -1,0 +1,80 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { createHasher, hashKey, nativeHasher, nobleHasher } from '../../src/keys/hash.js'
+import { generateKey } from '../../src/keys/format.js'
+
+const SEED = Number(process.env.KEYWARD_FC_SEED ?? 0x6b657977)
+const native = nativeHasher
+const b64url = (hex: string) => Buffer.from(hex, 'hex').toString('base64url')
+
+const keys = fc.oneof(
+  fc.constant(null).map(() => generateKey()),
+  fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 600 }),
+  fc.string({ unit: 'binary', minLength: 1, maxLength: 200 }), // every code point, lone surrogates too
+  fc.uuid(),
+)
+const peppers = fc.oneof(
+  fc.string({ unit: 'grapheme-ascii', minLength: 32, maxLength: 200 }),
+  fc.string({ unit: 'binary', minLength: 32, maxLength: 80 }),
+  fc.uint8Array({ minLength: 32, maxLength: 64 }),
+  fc.uint8Array({ minLength: 65, maxLength: 300 }), // longer than the SHA-256 block: hashed first (RFC 2104)
+)
+
+describe('native and @noble/hashes hashers', () => {
+  it('the native one-shot hash is available on this runtime (Node ≥ 20.12)', () => {
+    expect(typeof native()).toBe('function')
+  })
+
+  it('give identical SHA-256 for random keys', () => {
+    const n = native()!
+    const p = nobleHasher()
+    fc.assert(fc.property(keys, (key) => n(key) === p(key)), { seed: SEED, numRuns: 2_000 })
+  })
+
+  it('give identical HMAC-SHA-256 for random keys and peppers', () => {
+    fc.assert(
+      fc.property(keys, peppers, (key, pepper) => native(pepper)!(key) === nobleHasher(pepper)(key)),
+      { seed: SEED, numRuns: 1_000 },
+    )
+  })
+
+  it('match published vectors (FIPS 180-2 "abc", RFC 4231 test case 6)', () => {
+    const abc = b64url('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad')
+    expect(native()!('abc')).toBe(abc)
+    expect(nobleHasher()('abc')).toBe(abc)
+    const key = new Uint8Array(131).fill(0xaa)
+    const msg = 'Test Using Larger Than Block-Size Key - Hash Key First'
+    const mac = b64url('60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54')
+    expect(native(key)!(msg)).toBe(mac)
+    expect(nobleHasher(key)(msg)).toBe(mac)
+  })
+
+  it('hashKey and the authorizer hasher agree with noble for the same pepper', () => {
+    const pepper = 'p'.repeat(40)
+    fc.assert(
+      fc.property(keys, (key) => {
+        const expected = nobleHasher(pepper)(key)
+        return hashKey(key, pepper) === expected && createHasher(pepper)(key) === expected
+      }),
+      { seed: SEED, numRuns: 300 },
+    )
+  })
+
+  it('a different pepper gives a different hash', () => {
+    const key = generateKey()
+    expect(native('a'.repeat(32))!(key)).not.toBe(native('b'.repeat(32))!(key))
+    expect(native('a'.repeat(32))!(key)).not.toBe(native()!(key))
+  })
+
+  it('refuses short peppers and non-string keys with clear errors, without echoing them', () => {
+    expect(() => nativeHasher('short')).toThrow(/^pepper: must be at least 32 bytes/)
+    expect(() => nobleHasher('short')).toThrow(/^pepper: must be at least 32 bytes/)
+    expect(() => createHasher()(undefined as unknown as string)).toThrow(TypeError)
+    expect(() => hashKey('')).toThrow(RangeError)
+    try {
+      nativeHasher('secret-pepper')
+    } catch (e) {
+      expect(String(e)).not.toContain('secret-pepper')
+    }
+  })
+})
