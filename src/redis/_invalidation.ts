@@ -1,0 +1,370 @@
+/**
+ * Revocation propagation over Redis pub/sub: every `KeyManager` write is published, and every
+ * instance's `cachedStore` drops what it affects.
+ *
+ * Pub/sub delivers at most once and only to connected subscribers, so a message sent while a
+ * subscriber is disconnected is lost. The bus therefore treats a dropped subscription as "I may
+ * have missed anything": while it is down, attached caches are cleared every `outageClearMs`
+ * (which bounds how stale they can get to that, instead of their TTL), and once the subscription
+ * is back, they are cleared once more, after the subscription is confirmed, so that nothing
+ * loaded during the gap survives.
+ *
+ * Messages only ever remove cache entries, never add any: a forged or replayed message can cost
+ * cache hits, never grant access.
+ * @module
+ */
+import type { Redis } from 'ioredis'
+import { quote, rangeError, typeError } from '../errors.js'
+import type { CachedStore } from '../stores/cached.js'
+import type { StoreChange } from '../stores/manager.js'
+
+/** What the bus needs of a cache: `cachedStore()` returns one. */
+export type InvalidationTarget = Pick<CachedStore, 'invalidate' | 'clear'>
+
+/** Options of {@link redisInvalidation}. */
+export interface RedisInvalidationOptions {
+  /**
+   * The pub/sub channel. Every instance that shares keys must use the same one; messages carry
+   * key ids and key hashes (never keys), so restrict it with a Redis ACL where Redis is shared.
+   * @default 'keyward:invalidate'
+   * @example 'myapp:keyward:invalidate'
+   */
+  channel?: string
+  /**
+   * Put the key hashes of a change in the message. Without them, other instances still drop a
+   * changed key's cached record (caches index records by key id), so revocations propagate the
+   * same; what they cannot drop is a cached miss for a hash that just became valid (an imported
+   * key someone tried a moment before), which is refused until `negativeTtlMs` runs out.
+   * `false` keeps hashes off the wire, e.g. on a Redis shared with other applications.
+   * @default true
+   * @example false
+   */
+  publishHashes?: boolean
+  /**
+   * How often the subscriber connection is checked with a PING, in milliseconds; one that does
+   * not answer within this time is treated as lost (and reconnected), which catches a half-open
+   * connection that the socket alone would not report. 0 disables the check.
+   * @default 1000
+   * @example 500
+   */
+  heartbeatMs?: number
+  /**
+   * While the subscription is down, attached caches are cleared this often, in milliseconds: the
+   * longest a cached entry can outlive a missed invalidation during an outage (plus the time to
+   * notice it). Lower means fresher and more store lookups.
+   * @default 1000
+   * @example 500
+   */
+  outageClearMs?: number
+  /**
+   * `attach()` rejects if the first subscription is not confirmed within this time.
+   * @default 5000
+   * @example 10_000
+   */
+  connectTimeoutMs?: number
+  /**
+   * Receives errors that have no caller: a failed publish, a connection error, a malformed
+   * message. Messages never include message contents.
+   * @default undefined (ignored)
+   * @example (e) => logger.warn(e.message)
+   */
+  onError?: (error: Error) => void
+  /**
+   * Called when the subscription goes up or down, e.g. for a metric or a health check.
+   * @default undefined
+   * @example (state) => metrics.gauge('keyward_bus_up', state === 'up' ? 1 : 0)
+   */
+  onStateChange?: (state: 'up' | 'down') => void
+}
+
+/** The bus returned by {@link redisInvalidation}. */
+export interface RedisInvalidation {
+  /**
+   * Publishes a write's change; pass it as `KeyManagerOptions.onWrite`. Caches attached to this
+   * bus are invalidated at once, before the message leaves; the others when it arrives.
+   * Never throws; a failed publish goes to `onError`.
+   */
+  publish(change: StoreChange): void
+  /**
+   * Applies every change published on the channel (by any instance) to `cache`. Resolves once
+   * the subscription is confirmed (the cache is cleared then, as it may hold entries loaded
+   * before), with a function that detaches the cache again. Rejects after `connectTimeoutMs`.
+   */
+  attach(cache: InvalidationTarget): Promise<() => Promise<void>>
+  /** `up`: subscribed; `down`: a cache is attached but the subscription is not (yet) confirmed; `idle`: nothing attached. */
+  readonly state: 'up' | 'down' | 'idle'
+  /** Detaches every cache and closes the subscriber connection. The `redis` client passed in is yours and stays open. */
+  close(): Promise<void>
+}
+
+const FIELDS: ReadonlySet<string> = new Set(['channel', 'publishHashes', 'heartbeatMs', 'outageClearMs', 'connectTimeoutMs', 'onError', 'onStateChange'])
+const TYPES: ReadonlySet<string> = new Set(['key', 'group', 'owner'])
+const MAX_MESSAGE = 65_536
+const MAX_HASHES = 64
+
+function ms(v: unknown, field: string, fallback: number, min: number): number {
+  if (v === undefined) return fallback
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > 3_600_000) {
+    throw rangeError(field, `must be a number of milliseconds from ${min} to 3600000`)
+  }
+  return v
+}
+
+/** The wire form: `{ v: 1, type, id, hashes? }` as JSON. */
+function encode(change: StoreChange, withHashes: boolean): string {
+  return JSON.stringify(change.type === 'key' && withHashes ? { v: 1, type: 'key', id: change.id, hashes: change.hashes } : { v: 1, type: change.type, id: change.id })
+}
+
+/** A change read off the wire, or `undefined` if it is not one this version understands. */
+function decode(text: string): StoreChange | undefined {
+  if (text.length > MAX_MESSAGE) return undefined
+  let m: unknown
+  try {
+    m = JSON.parse(text)
+  } catch {
+    return undefined
+  }
+  if (m === null || typeof m !== 'object' || Array.isArray(m)) return undefined
+  const o = m as Record<string, unknown>
+  if (o.v !== 1 || typeof o.type !== 'string' || !TYPES.has(o.type) || typeof o.id !== 'string' || o.id.length === 0 || o.id.length > 1024) return undefined
+  if (o.type !== 'key') return { type: o.type as 'group' | 'owner', id: o.id }
+  const hashes = o.hashes ?? []
+  if (!Array.isArray(hashes) || hashes.length > MAX_HASHES || !hashes.every((h) => typeof h === 'string' && h.length <= 1024)) return undefined
+  return { type: 'key', id: o.id, hashes: hashes as string[] }
+}
+
+function validChange(c: unknown): c is StoreChange {
+  if (c === null || typeof c !== 'object') return false
+  const o = c as Record<string, unknown>
+  if (typeof o.type !== 'string' || !TYPES.has(o.type) || typeof o.id !== 'string') return false
+  return o.type !== 'key' || (Array.isArray(o.hashes) && o.hashes.every((h) => typeof h === 'string'))
+}
+
+/** Implementation of `redisInvalidation` (see `keyward/redis`). */
+export function createRedisInvalidation(redis: Redis, options: RedisInvalidationOptions = {}): RedisInvalidation {
+  if (redis === null || typeof redis !== 'object' || typeof (redis as Partial<Redis>).duplicate !== 'function' || typeof (redis as Partial<Redis>).publish !== 'function') {
+    throw typeError('redis', 'must be an ioredis client')
+  }
+  if (options === null || typeof options !== 'object') throw typeError('options', 'must be an object')
+  for (const k of Object.keys(options)) if (!FIELDS.has(k)) throw rangeError('options', `unknown field ${quote(k)}`)
+  const channel = options.channel ?? 'keyward:invalidate'
+  if (typeof channel !== 'string' || channel.length === 0 || channel.length > 256) throw rangeError('channel', 'must be a string of 1 to 256 characters')
+  const publishHashes = options.publishHashes ?? true
+  if (typeof publishHashes !== 'boolean') throw typeError('publishHashes', 'must be a boolean')
+  const heartbeatMs = ms(options.heartbeatMs, 'heartbeatMs', 1000, 0)
+  const outageClearMs = ms(options.outageClearMs, 'outageClearMs', 1000, 10)
+  const connectTimeoutMs = ms(options.connectTimeoutMs, 'connectTimeoutMs', 5000, 1)
+  const onError = options.onError
+  const onStateChange = options.onStateChange
+  if (onError !== undefined && typeof onError !== 'function') throw typeError('onError', 'must be a function')
+  if (onStateChange !== undefined && typeof onStateChange !== 'function') throw typeError('onStateChange', 'must be a function')
+
+  const report = (e: unknown, fallback: string): void => {
+    try {
+      onError?.(e instanceof Error ? e : new Error(fallback))
+    } catch {
+      // An error hook that throws must not break the bus.
+    }
+  }
+
+  const caches = new Set<InvalidationTarget>()
+  let sub: Redis | undefined
+  let up = false
+  let outageTimer: ReturnType<typeof setInterval> | undefined
+  let heartbeat: ReturnType<typeof setInterval> | undefined
+  let pinging = false
+  const waiters = new Set<{ ok: () => void; fail: (e: Error) => void }>()
+
+  const clearAll = (): void => {
+    for (const c of caches) {
+      try {
+        c.clear()
+      } catch (e) {
+        report(e, 'keyward/redis: cache clear failed')
+      }
+    }
+  }
+
+  const apply = (change: StoreChange): void => {
+    for (const c of caches) {
+      try {
+        c.invalidate(change)
+      } catch (e) {
+        report(e, 'keyward/redis: cache invalidate failed')
+      }
+    }
+  }
+
+  const setState = (next: boolean): void => {
+    if (next === up) return
+    up = next
+    try {
+      onStateChange?.(next ? 'up' : 'down')
+    } catch {
+      // A state hook that throws must not break the bus.
+    }
+  }
+
+  const startOutage = (): void => {
+    // Anything may have been missed from now on: stop trusting the caches.
+    clearAll()
+    if (outageTimer === undefined) {
+      outageTimer = setInterval(clearAll, outageClearMs)
+      outageTimer.unref?.()
+    }
+  }
+
+  const goDown = (): void => {
+    const wasUp = up
+    setState(false)
+    if (wasUp || outageTimer === undefined) startOutage()
+  }
+
+  const subscribe = (s: Redis): void => {
+    s.subscribe(channel).then(
+      () => {
+        if (sub !== s) return
+        if (outageTimer !== undefined) clearInterval(outageTimer)
+        outageTimer = undefined
+        // Confirmed: every write from now on reaches us. Whatever was loaded before may be
+        // stale (clear() also detaches lookups in flight, so none of them can be cached).
+        clearAll()
+        setState(true)
+        for (const w of [...waiters]) w.ok()
+      },
+      (e: unknown) => {
+        report(e, 'keyward/redis: subscribe failed')
+        if (sub === s) s.disconnect(true)
+      },
+    )
+  }
+
+  const start = (): Redis => {
+    // A dedicated connection: one in subscriber mode can run no other command. We subscribe
+    // ourselves on every 'ready' instead of ioredis's autoResubscribe, to know when it is done.
+    const s = redis.duplicate({ autoResubscribe: false, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: null })
+    s.on('ready', () => subscribe(s))
+    s.on('close', goDown)
+    s.on('end', goDown)
+    s.on('error', (e: unknown) => report(e, 'keyward/redis: subscriber connection error'))
+    s.on('message', (ch: string, text: string) => {
+      if (ch !== channel) return
+      const change = decode(text)
+      if (change !== undefined) return apply(change)
+      // Something we cannot read may still have been an invalidation: drop everything.
+      clearAll()
+      report(new Error('keyward/redis: malformed invalidation message (caches cleared)'), '')
+    })
+    startOutage()
+    s.connect().catch((e: unknown) => report(e, 'keyward/redis: subscriber connect failed'))
+    if (heartbeatMs > 0) {
+      heartbeat = setInterval(() => {
+        if (!up || pinging || sub !== s) return
+        pinging = true
+        let timer: ReturnType<typeof setTimeout> | undefined
+        Promise.race([
+          s.ping(),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new Error('keyward/redis: subscriber heartbeat timed out')), heartbeatMs)
+          }),
+        ])
+          .catch((e: unknown) => {
+            if (sub !== s) return
+            report(e, 'keyward/redis: subscriber heartbeat failed')
+            goDown()
+            s.disconnect(true)
+          })
+          .finally(() => {
+            clearTimeout(timer)
+            pinging = false
+          })
+      }, heartbeatMs)
+      heartbeat.unref?.()
+    }
+    return s
+  }
+
+  const stop = async (): Promise<void> => {
+    const s = sub
+    sub = undefined
+    if (heartbeat !== undefined) clearInterval(heartbeat)
+    if (outageTimer !== undefined) clearInterval(outageTimer)
+    heartbeat = undefined
+    outageTimer = undefined
+    up = false
+    if (s === undefined) return
+    s.removeAllListeners('close')
+    s.removeAllListeners('end')
+    s.removeAllListeners('ready')
+    try {
+      await Promise.race([s.quit(), new Promise((resolve) => setTimeout(resolve, 1000).unref?.())])
+    } catch {
+      // Already gone.
+    }
+    s.disconnect()
+  }
+
+  const detach = async (cache: InvalidationTarget): Promise<void> => {
+    caches.delete(cache)
+    if (caches.size === 0) await stop()
+  }
+
+  return {
+    publish(change: StoreChange): void {
+      if (!validChange(change)) {
+        report(new TypeError('keyward/redis: publish() needs a StoreChange { type, id, hashes? }'), '')
+        return
+      }
+      apply(change)
+      try {
+        redis.publish(channel, encode(change, publishHashes)).catch((e: unknown) => report(e, 'keyward/redis: publish failed'))
+      } catch (e) {
+        report(e, 'keyward/redis: publish failed')
+      }
+    },
+
+    attach(cache: InvalidationTarget): Promise<() => Promise<void>> {
+      if (cache === null || typeof cache !== 'object' || typeof cache.invalidate !== 'function' || typeof cache.clear !== 'function') {
+        return Promise.reject(typeError('cache', 'must have invalidate(change) and clear() (use cachedStore())'))
+      }
+      const first = !caches.has(cache)
+      caches.add(cache)
+      // Entries it holds may predate the subscription.
+      if (first) cache.clear()
+      if (sub === undefined) sub = start()
+      let done = false
+      const detachOnce = async (): Promise<void> => {
+        if (done) return
+        done = true
+        await detach(cache)
+      }
+      if (up) return Promise.resolve(detachOnce)
+      return new Promise((resolve, reject) => {
+        const w = {
+          ok: (): void => {
+            clearTimeout(timer)
+            waiters.delete(w)
+            resolve(detachOnce)
+          },
+          fail: (e: Error): void => {
+            clearTimeout(timer)
+            waiters.delete(w)
+            void detachOnce().finally(() => reject(e))
+          },
+        }
+        const timer = setTimeout(() => w.fail(new Error(`keyward/redis: no subscription to the invalidation channel within ${connectTimeoutMs} ms`)), connectTimeoutMs)
+        waiters.add(w)
+      })
+    },
+
+    get state(): 'up' | 'down' | 'idle' {
+      return sub === undefined ? 'idle' : up ? 'up' : 'down'
+    },
+
+    async close(): Promise<void> {
+      for (const w of [...waiters]) w.fail(new Error('keyward/redis: the invalidation bus was closed'))
+      caches.clear()
+      await stop()
+    },
+  }
+}

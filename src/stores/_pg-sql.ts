@@ -1,0 +1,241 @@
+/**
+ * SQL of the Postgres store: the migration and every statement, built once per schema.
+ *
+ * Only identifiers are interpolated here, and only the schema name, which is validated against
+ * a strict pattern and double-quoted; every value goes through a `$n` parameter.
+ * @module
+ */
+import { rangeError, typeError } from '../errors.js'
+
+/** The schema version this code writes and reads. */
+export const SCHEMA_VERSION = 1
+
+const IDENT = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
+
+/** Validates a schema name and returns it double-quoted. */
+export function quoteSchema(schema: unknown, field = 'schema'): string {
+  if (typeof schema !== 'string') throw typeError(field, 'must be a string')
+  if (!IDENT.test(schema)) throw rangeError(field, 'must be 1-63 characters of A-Z, a-z, 0-9 and _, not starting with a digit')
+  return `"${schema}"`
+}
+
+/** Columns of `keyward_keys`, in the order every statement uses. */
+export const KEY_COLUMNS = [
+  'id',
+  'hash',
+  'kind',
+  'tenant',
+  'group_id',
+  'owner',
+  'role',
+  'scopes',
+  'grants',
+  'allowed_ips',
+  'active',
+  'expires_at',
+  'rate_limit',
+  'description',
+  'metadata',
+  'created_at',
+  'updated_at',
+  'last_used_at',
+  'previous_hash',
+  'previous_expires_at',
+] as const
+
+/** SQL types of the key columns, for explicit parameter casts. */
+const KEY_TYPES: Record<(typeof KEY_COLUMNS)[number], string> = {
+  id: 'text',
+  hash: 'text',
+  kind: 'text',
+  tenant: 'text',
+  group_id: 'text',
+  owner: 'text',
+  role: 'text',
+  scopes: 'text[]',
+  grants: 'text[]',
+  allowed_ips: 'text[]',
+  active: 'boolean',
+  expires_at: 'bigint',
+  rate_limit: 'jsonb',
+  description: 'text',
+  metadata: 'jsonb',
+  created_at: 'bigint',
+  updated_at: 'bigint',
+  last_used_at: 'bigint',
+  previous_hash: 'text',
+  previous_expires_at: 'bigint',
+}
+
+/** Columns of `keyward_groups`, in the order every statement uses. */
+export const GROUP_COLUMNS = ['id', 'name', 'description', 'tenant', 'active', 'allowed_ips', 'created_at', 'updated_at'] as const
+
+/**
+ * The migration to schema version 1, as one script. Idempotent: every object is created with
+ * `IF NOT EXISTS`, so running it again (or on several instances at once, under the advisory lock
+ * `migrate()` takes) changes nothing.
+ */
+export function migrationSql(schema: string, createSchema: boolean): string {
+  const s = schema
+  return `${createSchema ? `CREATE SCHEMA IF NOT EXISTS ${s};\n\n` : ''}CREATE TABLE IF NOT EXISTS ${s}.keyward_migrations (
+  version    integer PRIMARY KEY,
+  applied_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- Key groups (Ivanti key groups). Times are epoch milliseconds.
+CREATE TABLE IF NOT EXISTS ${s}.keyward_groups (
+  id          text PRIMARY KEY,
+  name        text NOT NULL,
+  description text,
+  tenant      text,
+  active      boolean NOT NULL,
+  allowed_ips text[],
+  created_at  bigint NOT NULL,
+  updated_at  bigint
+);
+CREATE INDEX IF NOT EXISTS keyward_groups_tenant_idx ON ${s}.keyward_groups (tenant);
+
+-- API keys: hashes only, never a key. group_id has no foreign key on purpose: a key whose group
+-- is missing is denied (group_disabled) by the authorizer, as with the in-memory store.
+CREATE TABLE IF NOT EXISTS ${s}.keyward_keys (
+  id                  text PRIMARY KEY,
+  hash                text NOT NULL,
+  kind                text NOT NULL CHECK (kind IN ('user', 'org', 'tenant')),
+  tenant              text,
+  group_id            text,
+  owner               text,
+  role                text,
+  scopes              text[],
+  grants              text[],
+  allowed_ips         text[],
+  active              boolean NOT NULL,
+  expires_at          bigint,
+  rate_limit          jsonb,
+  description         text,
+  metadata            jsonb,
+  created_at          bigint NOT NULL,
+  updated_at          bigint,
+  last_used_at        bigint,
+  previous_hash       text,
+  previous_expires_at bigint
+);
+CREATE UNIQUE INDEX IF NOT EXISTS keyward_keys_hash_key ON ${s}.keyward_keys (hash);
+CREATE UNIQUE INDEX IF NOT EXISTS keyward_keys_previous_hash_key ON ${s}.keyward_keys (previous_hash) WHERE previous_hash IS NOT NULL;
+CREATE INDEX IF NOT EXISTS keyward_keys_tenant_idx ON ${s}.keyward_keys (tenant);
+CREATE INDEX IF NOT EXISTS keyward_keys_group_idx ON ${s}.keyward_keys (group_id);
+CREATE INDEX IF NOT EXISTS keyward_keys_owner_idx ON ${s}.keyward_keys (owner);
+
+-- Every hash in use (current and previous), one row each: its primary key makes a hash unique
+-- across both columns of keyward_keys, which two per-column unique indexes cannot.
+CREATE TABLE IF NOT EXISTS ${s}.keyward_key_hashes (
+  hash   text PRIMARY KEY,
+  key_id text NOT NULL REFERENCES ${s}.keyward_keys (id) ON DELETE CASCADE
+);
+CREATE INDEX IF NOT EXISTS keyward_key_hashes_key_idx ON ${s}.keyward_key_hashes (key_id);
+
+-- Owner directory (optional): the owner's current role and whether they are active.
+CREATE TABLE IF NOT EXISTS ${s}.keyward_owners (
+  id         text PRIMARY KEY,
+  role       text,
+  active     boolean NOT NULL,
+  updated_at bigint
+);
+
+INSERT INTO ${s}.keyward_migrations (version) VALUES (1) ON CONFLICT (version) DO NOTHING;
+`
+}
+
+/** Every statement of the store, for one schema. */
+export interface Statements {
+  readonly findByHash: string
+  readonly getKey: string
+  readonly insertKey: string
+  readonly updateKey: string
+  readonly updateKeyIf: string
+  readonly deleteKey: string
+  readonly listKeys: (where: readonly string[]) => string
+  readonly touch: string
+  readonly getGroup: string
+  readonly insertGroup: string
+  readonly updateGroup: string
+  readonly updateGroupIf: string
+  readonly deleteGroup: string
+  readonly listGroups: (byTenant: boolean) => string
+  readonly findOwner: string
+  readonly putOwner: string
+  readonly deleteOwner: string
+  readonly schemaVersion: string
+}
+
+/** The statements for the (validated, quoted) schema `s`. */
+export function statements(s: string): Statements {
+  const K = `${s}.keyward_keys`
+  const H = `${s}.keyward_key_hashes`
+  const G = `${s}.keyward_groups`
+  const O = `${s}.keyward_owners`
+  const cols = KEY_COLUMNS.join(', ')
+  const n = KEY_COLUMNS.length
+  const params = KEY_COLUMNS.map((c, i) => `$${i + 1}::${KEY_TYPES[c]}`).join(', ')
+  // $n+1: the record's hashes (current and previous), kept in keyward_key_hashes.
+  const hashes = `$${n + 1}::text[]`
+  // Columns compared by updateKeyIf: all but id (the key of the row) and last_used_at, which
+  // `touch` changes behind every writer's back and which no write decision depends on.
+  const casCols = KEY_COLUMNS.filter((c) => c !== 'id' && c !== 'last_used_at')
+  const casParams = casCols.map((c, i) => `$${n + 2 + i}::${KEY_TYPES[c]}`).join(', ')
+  const set = KEY_COLUMNS.filter((c) => c !== 'id')
+    .map((c) => `${c} = $${KEY_COLUMNS.indexOf(c) + 1}::${KEY_TYPES[c]}`)
+    .join(', ')
+  // One statement: the row and its hash index change together or not at all. Hashes the key
+  // no longer has are deleted; new ones inserted, and one held by another key violates the
+  // primary key of keyward_key_hashes (a conflict). The final SELECT tells "updated" from
+  // "no such key" from "changed since read" (updateKeyIf).
+  const update = (cas: boolean): string => `WITH u AS (
+  UPDATE ${K} SET ${set}
+  WHERE id = $1${cas ? ` AND (${casCols.join(', ')}) IS NOT DISTINCT FROM (${casParams})` : ''}
+  RETURNING id
+), d AS (
+  DELETE FROM ${H} WHERE key_id = $1 AND NOT (hash = ANY (${hashes})) AND EXISTS (SELECT 1 FROM u)
+), i AS (
+  INSERT INTO ${H} (hash, key_id)
+  SELECT DISTINCT h.hash, u.id FROM u CROSS JOIN unnest(${hashes}) AS h(hash)
+  WHERE NOT EXISTS (SELECT 1 FROM ${H} x WHERE x.hash = h.hash AND x.key_id = u.id)
+)
+SELECT (SELECT count(*) FROM u)::int AS updated, EXISTS (SELECT 1 FROM ${K} WHERE id = $1) AS present`
+  return {
+    // Both columns are covered by unique indexes (the previous_hash one is partial; `= $1`
+    // implies NOT NULL, so the planner uses it), and keyward_key_hashes keeps them disjoint:
+    // at most one row matches.
+    findByHash: `SELECT ${cols} FROM ${K} WHERE hash = $1 OR previous_hash = $1 LIMIT 1`,
+    getKey: `SELECT ${cols} FROM ${K} WHERE id = $1`,
+    insertKey: `WITH k AS (
+  INSERT INTO ${K} (${cols}) VALUES (${params}) RETURNING id
+)
+INSERT INTO ${H} (hash, key_id) SELECT DISTINCT h.hash, k.id FROM k CROSS JOIN unnest(${hashes}) AS h(hash)`,
+    updateKey: update(false),
+    updateKeyIf: update(true),
+    deleteKey: `DELETE FROM ${K} WHERE id = $1`,
+    listKeys: (where) => `SELECT ${cols} FROM ${K}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, id`,
+    // One statement for a whole batch; never moves last_used_at backwards.
+    touch: `UPDATE ${K} AS k SET last_used_at = v.at
+FROM unnest($1::text[], $2::bigint[]) AS v(id, at)
+WHERE k.id = v.id AND (k.last_used_at IS NULL OR k.last_used_at < v.at)`,
+    getGroup: `SELECT ${GROUP_COLUMNS.join(', ')} FROM ${G} WHERE id = $1`,
+    insertGroup: `INSERT INTO ${G} (${GROUP_COLUMNS.join(', ')}) VALUES ($1::text, $2::text, $3::text, $4::text, $5::boolean, $6::text[], $7::bigint, $8::bigint)`,
+    updateGroup: `UPDATE ${G} SET name = $2::text, description = $3::text, tenant = $4::text, active = $5::boolean, allowed_ips = $6::text[], created_at = $7::bigint, updated_at = $8::bigint WHERE id = $1::text`,
+    // Compare-and-swap on every column but id ($9… hold the group as read before the change);
+    // the final SELECT tells "updated" from "no such group" from "changed since read".
+    updateGroupIf: `WITH u AS (
+  UPDATE ${G} SET name = $2::text, description = $3::text, tenant = $4::text, active = $5::boolean, allowed_ips = $6::text[], created_at = $7::bigint, updated_at = $8::bigint
+  WHERE id = $1::text AND (name, description, tenant, active, allowed_ips, created_at, updated_at) IS NOT DISTINCT FROM ($9::text, $10::text, $11::text, $12::boolean, $13::text[], $14::bigint, $15::bigint)
+  RETURNING id
+)
+SELECT (SELECT count(*) FROM u)::int AS updated, EXISTS (SELECT 1 FROM ${G} WHERE id = $1) AS present`,
+    deleteGroup: `DELETE FROM ${G} WHERE id = $1`,
+    listGroups: (byTenant) => `SELECT ${GROUP_COLUMNS.join(', ')} FROM ${G}${byTenant ? ' WHERE tenant = $1' : ''} ORDER BY created_at, id`,
+    findOwner: `SELECT role, active FROM ${O} WHERE id = $1`,
+    putOwner: `INSERT INTO ${O} (id, role, active, updated_at) VALUES ($1::text, $2::text, $3::boolean, $4::bigint)
+ON CONFLICT (id) DO UPDATE SET role = EXCLUDED.role, active = EXCLUDED.active, updated_at = EXCLUDED.updated_at`,
+    deleteOwner: `DELETE FROM ${O} WHERE id = $1`,
+    schemaVersion: `SELECT max(version)::int AS version FROM ${s}.keyward_migrations`,
+  }
+}

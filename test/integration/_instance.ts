@@ -1,0 +1,126 @@
+/**
+ * One API server instance for the multi-instance test, run as a child process (`fork` with
+ * `--import tsx`). Plain `node:http` + `createAuthorizer` + `renderDeny`.
+ *
+ * Environment: KEYWARD_PG_URL, KEYWARD_REDIS_URL, KW_SCHEMA, KW_CHANNEL, KW_RL_PREFIX, and
+ * KW_MODE: `cached` (cachedStore over Postgres, invalidated over Redis) or `pg` (Postgres on
+ * every request, no cache: the baseline). The parent drives key management over IPC, so that a
+ * write is made by one instance's own `KeyManager`:
+ *   → { type: 'issue', options } ← { type: 'issued', key, id }
+ *   → { type: 'deactivate', id } ← { type: 'deactivated', at }  (when the write committed: wall-clock ms, sub-ms precision)
+ *   → { type: 'heard', id }      ← { type: 'heard', at }  (when this instance's bus last applied a change of key `id`)
+ *   → { type: 'close' }          ← exits
+ */
+import http from 'node:http'
+import { Redis } from 'ioredis'
+import pg from 'pg'
+import { createAuthorizer, KeyManager, renderDeny, type IssueOptions, type KeyStore } from '../../src/index.js'
+import { redisInvalidation, redisRateLimiter } from '../../src/redis/index.js'
+import { cachedStore } from '../../src/stores/cached.js'
+import { postgresStore } from '../../src/stores/postgres.js'
+
+type Message = { type: 'issue'; options: IssueOptions } | { type: 'deactivate'; id: string } | { type: 'heard'; id: string } | { type: 'close' }
+
+const env = (name: string): string => {
+  const v = process.env[name]
+  if (v === undefined || v === '') throw new Error(`${name} is not set`)
+  return v
+}
+const wallNow = (): number => performance.timeOrigin + performance.now()
+const send = (m: unknown): void => {
+  process.send?.(m)
+}
+
+const mode = env('KW_MODE')
+const pool = new pg.Pool({ connectionString: env('KEYWARD_PG_URL'), max: 4 })
+pool.on('error', () => undefined)
+const pgStore = postgresStore(pool, { schema: env('KW_SCHEMA'), queryTimeoutMs: 1000 })
+const redis = new Redis(env('KEYWARD_REDIS_URL'), { maxRetriesPerRequest: 1 })
+redis.on('error', () => undefined)
+
+let store: KeyStore = pgStore
+let manager: KeyManager
+let closeBus = async (): Promise<void> => undefined
+const heard = new Map<string, number>()
+/** When this instance's KeyManager reported each key's last write (right after its commit). */
+const written = new Map<string, number>()
+const recordWrite = (c: { type: string; id: string }): void => {
+  if (c.type === 'key') written.set(c.id, wallNow())
+}
+if (mode === 'cached') {
+  // TTLs of a minute: within the test, only the bus can make an instance see a revocation.
+  const cache = cachedStore(pgStore, { ttlMs: 60_000, negativeTtlMs: 60_000, ownerTtlMs: 60_000 })
+  const bus = redisInvalidation(redis, { channel: env('KW_CHANNEL') })
+  const detach = await bus.attach(cache)
+  // A second target on the same bus, only to time each invalidation's arrival here.
+  const detachSpy = await bus.attach({ invalidate: (c) => void heard.set(c.id, wallNow()), clear: () => undefined })
+  store = cache
+  manager = new KeyManager(cache, {
+    onWrite: (c) => {
+      recordWrite(c)
+      bus.publish(c)
+    },
+  })
+  closeBus = async () => {
+    await detachSpy()
+    await detach()
+    await bus.close()
+  }
+} else {
+  manager = new KeyManager(pgStore, { onWrite: recordWrite })
+}
+
+const authorizer = createAuthorizer({
+  store,
+  storeTimeoutMs: 1500,
+  rateLimiter: redisRateLimiter(redis, { capacity: 10_000, refillPerSecond: 10_000, prefix: env('KW_RL_PREFIX') }),
+})
+
+const server = http.createServer((req, res) => {
+  // When this instance began deciding, so the parent can place each decision in time exactly.
+  const decided = { 'x-decided-at': wallNow().toFixed(3) }
+  authorizer
+    .authorize({ method: req.method ?? 'GET', url: req.url, headers: req.headersDistinct, remoteAddress: req.socket.remoteAddress }, 'scans:read')
+    .then((d) => {
+      if (d.allow) {
+        res.writeHead(200, { 'content-type': 'application/json', ...d.headers, ...decided })
+        res.end(JSON.stringify({ instance: process.env.KW_INDEX, keyId: d.principal.keyId }))
+        return
+      }
+      const r = renderDeny(d)
+      res.writeHead(r.status, { ...r.headers, ...decided })
+      res.end(JSON.stringify(r.body))
+    })
+    .catch(() => {
+      res.writeHead(500)
+      res.end()
+    })
+})
+server.keepAliveTimeout = 30_000
+
+await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+
+process.on('message', (m: Message) => {
+  void (async () => {
+    if (m.type === 'issue') {
+      const { key, record } = await manager.issue(m.options)
+      send({ type: 'issued', key, id: record.id })
+    } else if (m.type === 'deactivate') {
+      await manager.deactivate(m.id)
+      send({ type: 'deactivated', at: written.get(m.id) })
+    } else if (m.type === 'heard') {
+      send({ type: 'heard', at: heard.get(m.id) ?? null })
+    } else if (m.type === 'close') {
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+      await authorizer.close()
+      await closeBus()
+      await pgStore.close()
+      await pool.end()
+      redis.disconnect()
+      process.disconnect?.()
+    }
+  })().catch((e: unknown) => send({ type: 'error', message: e instanceof Error ? e.message : 'failed' }))
+})
+
+send({ type: 'ready', port: (server.address() as { port: number }).port })
