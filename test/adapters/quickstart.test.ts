@@ -5,7 +5,7 @@
  * run with tsx and called over HTTP on 127.0.0.1.
  */
 import { spawn } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -79,6 +79,13 @@ function startSnippet(name: string, port: number): Promise<{ key: string; stop: 
     child.on('error', reject)
   })
 }
+
+describe('the README quick starts', () => {
+  it('are in README.md verbatim', () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8')
+    for (const [name, program] of Object.entries({ EXPRESS, KOA, HONO })) expect(readme.includes(program), name).toBe(true)
+  })
+})
 
 describe('the README quick starts, in a fresh project', () => {
   it('type-check with strict settings, importing keyward by package name', async () => {

@@ -33,6 +33,7 @@ describe('public entry points', () => {
         "./koa",
         "./postgres",
         "./redis",
+        "./testing",
       ]
     `)
   })

@@ -1,0 +1,16 @@
+/**
+ * Shared helpers for the keyward/testing suite: deciding a request through a kit's authorizer
+ * without any framework, and a plain summary of a decision for assertions.
+ */
+import type { AuthRequest, Decision, Need } from '../../src/index.js'
+import type { TestAuthority, TestHeaders } from '../../src/testing/index.js'
+
+/** A GET from loopback through the kit's authorizer. */
+export function decide(kit: TestAuthority, headers: TestHeaders, need?: Need, extra: Partial<AuthRequest> = {}): Promise<Decision> {
+  return kit.authorizer.authorize({ method: 'GET', url: '/scans', headers, remoteAddress: '127.0.0.1', ...extra }, need)
+}
+
+/** `allow` plus, on allow, the scheme; on deny, the reason. */
+export function outcome(d: Decision): string {
+  return d.allow ? `allow:${d.principal.scheme}` : `deny:${d.reason}`
+}

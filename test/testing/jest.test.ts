@@ -1,0 +1,171 @@
+/**
+ * keyward/testing under Jest, from the built and packed package, as a user installs it.
+ *
+ * The package is built into a temporary directory (never the repository's dist/, which the
+ * package test rebuilds concurrently), packed from there, and installed offline into a copy of
+ * examples/jest-consumer outside the repository, with the runtime dependencies copied from the
+ * repository's node_modules (as test/package does) and the test tools linked from it. Then the
+ * repository's Jest runs the example's CommonJS and ESM tests in child processes.
+ *
+ * What it shows, on this Node (20.x):
+ * - a CommonJS test with no transform fails: Jest's own module loader cannot require() our
+ *   ESM-only dependencies (jose, @noble/hashes) before Node 24.9, even though Node itself can;
+ * - native ESM (`node --experimental-vm-modules`, `.mjs` tests) works with no transform;
+ * - CommonJS works once babel-jest compiles those two packages to CommonJS, with
+ *   `@babel/plugin-transform-modules-commonjs` (examples/jest-consumer/jest.config.cjs). That
+ *   case needs the plugin: from the repository's node_modules (a devDependency) or, until it is
+ *   one, from the directory named by KEYWARD_TEST_BABEL_PLUGIN; without either it is skipped.
+ */
+import { spawn } from 'node:child_process'
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { childEnv, isolatedTempDir, linkFromRepo, type Result } from '../package/_consumer.js'
+import { packageJson, ROOT } from '../package/_entries.js'
+
+const BUILD_MS = 240_000
+const JEST_MS = 120_000
+const JEST = join(ROOT, 'node_modules/jest/bin/jest.js')
+const PLUGIN = '@babel/plugin-transform-modules-commonjs'
+const [major = 0, minor = 0] = process.versions.node.split('.').map(Number)
+/** Jest loads ES modules with require() natively from Node 24.9 (its own error message says so). */
+const JEST_REQUIRES_ESM = major > 24 || (major === 24 && minor >= 9)
+
+const pluginDir = [join(ROOT, 'node_modules', PLUGIN), process.env.KEYWARD_TEST_BABEL_PLUGIN].find(
+  (d): d is string => d !== undefined && d !== '' && existsSync(join(d, 'package.json')),
+)
+
+const work = isolatedTempDir('keyward-jest-')
+const consumer = join(work, 'consumer')
+
+/** Runs a command with a deadline; on expiry the child (and only it) is killed. */
+function run(command: string, args: readonly string[], cwd: string, timeoutMs: number): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd, env: childEnv({ CI: 'true' }), stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+    child.on('error', (e) => {
+      clearTimeout(timer)
+      reject(e)
+    })
+    child.on('close', (status) => {
+      clearTimeout(timer)
+      resolve({ status, stdout, stderr })
+    })
+  })
+}
+
+async function runOk(command: string, args: readonly string[], cwd: string, timeoutMs = BUILD_MS): Promise<Result> {
+  const r = await run(command, args, cwd, timeoutMs)
+  if (r.status !== 0) throw new Error(`\`${command} ${args.join(' ')}\` exited ${r.status}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`)
+  return r
+}
+
+/** The package as published, built and packed without touching the repository's dist/. */
+async function packInto(dir: string): Promise<string> {
+  const stage = join(dir, 'stage')
+  await runOk(process.execPath, [join(ROOT, 'node_modules/tsup/dist/cli-default.js'), '--out-dir', join(stage, 'dist'), '--no-dts'], ROOT)
+  const pkg = { ...packageJson() } as Record<string, unknown> & { exports?: Record<string, unknown> }
+  // Until package.json exports ./testing, the staged copy does, pointing where tsup builds it.
+  const exports = { ...pkg.exports }
+  exports['./testing'] ??= {
+    import: { types: './dist/testing.d.ts', default: './dist/testing.js' },
+    require: { types: './dist/testing.d.cts', default: './dist/testing.cjs' },
+  }
+  writeFileSync(join(stage, 'package.json'), `${JSON.stringify({ ...pkg, exports, scripts: {} }, null, 2)}\n`)
+  const r = await runOk('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], stage)
+  const [info] = JSON.parse(r.stdout) as { filename: string }[]
+  if (info === undefined) throw new Error('npm pack printed no package')
+  return join(dir, info.filename)
+}
+
+/** The example project, with the tarball installed offline and the test tools linked. */
+async function installExample(tarball: string): Promise<void> {
+  cpSync(join(ROOT, 'examples/jest-consumer'), consumer, { recursive: true })
+  // Only keyward is installed; the example's other dependencies come from the repository.
+  writeFileSync(join(consumer, 'package.json'), `${JSON.stringify({ name: 'keyward-jest-consumer', private: true }, null, 2)}\n`)
+  for (const dep of Object.keys(packageJson().dependencies ?? {})) {
+    cpSync(join(ROOT, 'node_modules', dep), join(consumer, 'node_modules', dep), { recursive: true, dereference: true })
+  }
+  const cache = join(work, 'npm-cache-empty')
+  mkdirSync(cache)
+  await runOk('npm', ['install', '--offline', '--cache', cache, '--no-audit', '--no-fund', '--ignore-scripts', '--no-package-lock', tarball], consumer)
+  linkFromRepo(consumer, ['express', 'supertest', 'babel-jest'])
+  if (pluginDir !== undefined && !existsSync(join(consumer, 'node_modules', PLUGIN))) {
+    mkdirSync(join(consumer, 'node_modules/@babel'), { recursive: true })
+    symlinkSync(pluginDir, join(consumer, 'node_modules', PLUGIN), 'junction')
+  }
+}
+
+interface JestReport {
+  readonly success: boolean
+  readonly numPassedTests: number
+  readonly numFailedTests: number
+  readonly numRuntimeErrorTestSuites: number
+  readonly testResults: readonly { readonly message: string; readonly assertionResults: readonly { readonly title: string; readonly status: string }[] }[]
+}
+
+let runs = 0
+/** Runs the repository's Jest in the consumer; `nodeFlags` go to Node, `args` to Jest. */
+async function jest(nodeFlags: readonly string[], args: readonly string[]): Promise<{ report: JestReport; output: string }> {
+  const out = join(work, `jest-${++runs}.json`)
+  const r = await run(
+    process.execPath,
+    [...nodeFlags, JEST, '--ci', '--no-watchman', '--cacheDirectory', join(work, 'jest-cache'), '--json', '--outputFile', out, ...args],
+    consumer,
+    JEST_MS,
+  )
+  const output = `${r.stdout}\n${r.stderr}`
+  if (!existsSync(out)) throw new Error(`jest wrote no report (exit ${r.status})\n${output}`)
+  return { report: JSON.parse(readFileSync(out, 'utf8')) as JestReport, output }
+}
+
+const titles = (report: JestReport) => report.testResults.flatMap((f) => f.assertionResults.map((a) => `${a.status}: ${a.title}`)).sort()
+
+beforeAll(async () => {
+  mkdirSync(consumer, { recursive: true })
+  await installExample(await packInto(work))
+}, BUILD_MS)
+
+afterAll(() => {
+  rmSync(work, { recursive: true, force: true })
+})
+
+describe('keyward/testing under Jest, installed from the packed package', () => {
+  it.runIf(!JEST_REQUIRES_ESM)('fails in CommonJS without a transform: Jest cannot require() the ESM-only dependencies', async () => {
+    const { report, output } = await jest([], ['--config', JSON.stringify({ testMatch: ['<rootDir>/test/**/*.test.cjs'] })])
+    expect(report.success).toBe(false)
+    expect(report.numRuntimeErrorTestSuites).toBe(1)
+    expect(output).toMatch(/Must use import to load ES Module: \S*node_modules\/(jose|@noble\/hashes)\//)
+  }, JEST_MS)
+
+  it('passes in native ESM (node --experimental-vm-modules) with no transform', async () => {
+    const { report, output } = await jest(['--experimental-vm-modules'], ['--config', 'jest.esm.config.mjs'])
+    expect({ success: report.success, failed: report.numFailedTests, output: report.success ? '' : output }).toEqual({ success: true, failed: 0, output: '' })
+    expect(titles(report)).toEqual([
+      'passed: a Read Only key cannot start a scan',
+      'passed: a Read Only key lists scans',
+      'passed: a token minted by the kit is accepted (jose, natively)',
+    ])
+  }, JEST_MS)
+
+  it.runIf(pluginDir !== undefined)(`passes in CommonJS with jose and @noble/hashes compiled by babel-jest and ${PLUGIN}`, async () => {
+    const { report, output } = await jest([], ['--config', 'jest.config.cjs'])
+    expect({ success: report.success, failed: report.numFailedTests, output: report.success ? '' : output }).toEqual({ success: true, failed: 0, output: '' })
+    expect(titles(report)).toEqual([
+      'passed: a Read Only key cannot start a scan',
+      'passed: a Read Only key lists scans',
+      'passed: a key stops working when the clock passes its expiry',
+      'passed: a key used from outside its allowlist is denied for ip_not_allowed',
+      'passed: a token minted by the kit is accepted (jose, through Jest)',
+    ])
+  }, JEST_MS)
+
+  it('installs both builds of keyward/testing, and says when the CommonJS proof could not run', () => {
+    if (pluginDir === undefined) console.warn(`jest.test.ts: ${PLUGIN} not found; the CommonJS-with-babel case was skipped`)
+    for (const file of ['testing.cjs', 'testing.js']) expect(existsSync(join(consumer, 'node_modules/keyward/dist', file)), file).toBe(true)
+  })
+})
