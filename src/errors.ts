@@ -30,12 +30,27 @@ export class KeywardError extends Error {
   }
 }
 
-/** A key or group id that does not exist (or is not visible in the caller's tenant). */
+/**
+ * A key or group id that does not exist (or is not visible in the caller's tenant).
+ *
+ * @example
+ * ```ts
+ * await manager.deactivate('key_unknown').catch((e) => e instanceof NotFoundError) // true
+ * ```
+ */
 export class NotFoundError extends KeywardError {
   override readonly code = 'KEYWARD_NOT_FOUND'
 }
 
-/** A write that conflicts with the store's state, e.g. an imported key whose hash already exists, or deleting a group that still has keys. */
+/**
+ * A write that conflicts with the store's state: an imported key whose hash already exists,
+ * deleting a group that still has keys, or a compare-and-swap write that lost to another writer.
+ *
+ * @example
+ * ```ts
+ * await manager.deleteGroup(groupWithKeys).catch((e) => e instanceof ConflictError) // true
+ * ```
+ */
 export class ConflictError extends KeywardError {
   override readonly code = 'KEYWARD_CONFLICT'
 }

@@ -15,6 +15,13 @@ const LEVEL_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/
 /**
  * An immutable set of permissions: for each resource, the highest level held.
  * `has('scans:read')` is true when the set holds `scans:read` or any higher level.
+ *
+ * @example
+ * ```ts
+ * const set = insightAppSecRoles.permissionsOf('Read Write')!
+ * set.has('scans:read')   // true: manage implies read
+ * set.list()              // ['apps:manage', 'attack-templates:read', …]
+ * ```
  */
 export class PermissionSet {
   /** @internal resource → level index */

@@ -102,6 +102,50 @@ export interface KeyStore {
   findOwner?(id: string): Promise<OwnerRecord | undefined>
   /** Record last use. Called debounced and off the request path; failures are ignored. */
   touch?(id: string, at: number): Promise<void>
+  /**
+   * Optional synchronous fast path of `findByHash`, for a store that may hold the answer in
+   * memory (`MemoryKeyStore`, a `cachedStore` hit). When every lookup a request needs is answered
+   * here, the authorizer decides without waiting for a promise; the decision is the same one.
+   *
+   * The contract (a store that cannot keep it must not implement this):
+   * - Return exactly what `findByHash(hash)` would resolve to if it were called now: the record,
+   *   or `null` when it would resolve to `undefined` (a known miss).
+   * - Return `undefined` when the answer is not known synchronously (not cached, expired, being
+   *   refreshed, or this instance's `findByHash` was overridden): the authorizer then calls
+   *   `findByHash`, under `storeTimeoutMs` and the circuit breaker, as without a peek.
+   * - Never return a promise and never block. A peek that throws is a store failure: 503
+   *   `store_unavailable`, counted by the breaker, exactly as if `findByHash` had rejected.
+   *
+   * It is called with the store as `this`, only if `findByHash` exists, and only where the
+   * authorizer would call `findByHash`: the breaker is consulted first (an open circuit refuses
+   * without peeking), and the checks that follow are the same whichever path answered.
+   * @default undefined (every lookup goes through `findByHash`)
+   * @example
+   * ```ts
+   * class MapStore implements KeyStore {
+   *   readonly #byHash = new Map<string, KeyRecord>()
+   *   async findByHash(hash: string) { return this.#byHash.get(hash) }
+   *   peekByHash(hash: string) { return this.#byHash.get(hash) ?? null } // every answer is in memory
+   * }
+   * ```
+   */
+  peekByHash?(hash: string): KeyRecord | null | undefined
+  /**
+   * Optional synchronous fast path of `findGroup`; same contract as {@link KeyStore.peekByHash}
+   * (`null`: `findGroup` would resolve to `undefined`; `undefined`: ask `findGroup`). Used only
+   * when `findGroup` exists.
+   * @default undefined
+   * @example peekGroup(id) { return this.#groups.get(id) ?? null }
+   */
+  peekGroup?(id: string): KeyGroup | null | undefined
+  /**
+   * Optional synchronous fast path of `findOwner`; same contract as {@link KeyStore.peekByHash}
+   * (`null`: `findOwner` would resolve to `undefined`, the owner is not in the directory;
+   * `undefined`: ask `findOwner`). Used only when `findOwner` exists.
+   * @default undefined
+   * @example peekOwner(id) { return this.#owners.get(id) ?? null }
+   */
+  peekOwner?(id: string): OwnerRecord | null | undefined
 }
 
 /** Filter for listing keys. All given fields must match. */
@@ -253,6 +297,10 @@ export interface DenyDecision {
   readonly headers: Record<string, string>
 }
 
+/**
+ * What `authorize()` resolves to: allow (`status: 200`, a principal) or deny (a status, a
+ * client-visible `code`, a precise `reason` for logs, a safe `message` and response headers).
+ */
 export type Decision = AllowDecision | DenyDecision
 
 /** What `onDecision` receives for every decision. Never holds a key, a hash or a query string. */

@@ -10,6 +10,13 @@ import { KeywardError } from '../errors.js'
  * A Postgres store operation failed: the server is down, slow (timeout), or refused the
  * statement. The authorizer turns it into 503 `service_unavailable`; `KeyManager` writes reject
  * with it. Its message never holds a key, a hash or a row value.
+ *
+ * @example
+ * ```ts
+ * await manager.issue({ kind: 'org' }).catch((e) => {
+ *   if (e instanceof PostgresStoreError && e.timedOut) retryLater()
+ * })
+ * ```
  */
 export class PostgresStoreError extends KeywardError {
   override readonly code = 'KEYWARD_POSTGRES_ERROR'
