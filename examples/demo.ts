@@ -3,16 +3,24 @@
  * issues keys, sends real HTTP requests for every reference product (allowed, 400, 401, 403,
  * 429 and 503), and prints what came back. Exits 0 only if every request got the expected answer.
  * Keys are never printed in full: only their prefix.
+ *
+ * `npm run demo -- --serve`: the same tour, then one server on loopback (PORT, or a free port)
+ * with the InsightAppSec-like example API and the admin console, and a demo admin Org key printed
+ * so it can be pasted into the console. Runs until Ctrl-C.
  */
+import { createServer } from 'node:http'
 import { request as httpsRequest } from 'node:https'
-import { generateKey, parseKey } from '../src/index.js'
+import { adminMiddleware } from '../src/adapters/express.js'
+import { createAdminHandler } from '../src/admin/index.js'
+import { generateKey, KeyManager, MemoryKeyStore, parseKey } from '../src/index.js'
 import { start as startAttackForge } from './attackforge.js'
 import { authorizationValue, ORG, start as startContrast } from './contrast.js'
-import { start as startExpress } from './express.js'
+import { createApp as createExpressApp, start as startExpress } from './express.js'
 import { start as startHono } from './hono.js'
+import { makeAuthorizer, seedKeys } from './_insightappsec.js'
 import { start as startIvanti } from './ivanti.js'
 import { start as startKoa } from './koa.js'
-import { isMain, switchableStore, type Started, type StartOptions } from './_shared.js'
+import { closeServer, isMain, listen, switchableStore, type Started, type StartOptions } from './_shared.js'
 
 interface Case {
   readonly product: string
@@ -275,12 +283,78 @@ export async function runDemo(out: (line: string) => void = console.log): Promis
   }
 }
 
+/** What {@link serveConsole} started. */
+export interface Served {
+  /** Base URL of the server: the example API's routes (`/apps`, `/scans`…) are under it. */
+  readonly url: string
+  /** The admin console: `<url>/admin/`. */
+  readonly consoleUrl: string
+  /** A demo admin Org key, to paste into the console. Only this demo ever shows a key in full. */
+  readonly adminKey: string
+  close(): Promise<void>
+}
+
+/**
+ * One Express server with the InsightAppSec-like example API and, under `/admin`, the admin
+ * console and API (`adminMiddleware` from keyward/express), over one in-memory store: keys issued
+ * in the console work on the API at once. Issues the example's demo keys and one admin Org key.
+ */
+export async function serveConsole(options: StartOptions = {}): Promise<Served> {
+  const store = new MemoryKeyStore()
+  await seedKeys(store)
+  const authorizer = makeAuthorizer(store, options)
+  const manager = new KeyManager(store)
+  const app = createExpressApp(authorizer)
+  app.use('/admin', adminMiddleware(createAdminHandler({ manager, authorizer })))
+  const { key } = await manager.issue({ kind: 'org', description: 'demo: admin console' })
+  const server = createServer(app)
+  const url = await listen(server, options)
+  return {
+    url,
+    consoleUrl: `${url}/admin/`,
+    adminKey: key,
+    close: async () => {
+      await closeServer(server)
+      await authorizer.close()
+    },
+  }
+}
+
+/** `--serve`: prints where the console is and the key to sign in with, then runs until Ctrl-C. */
+async function serveUntilStopped(): Promise<void> {
+  const served = await serveConsole({ port: Number(process.env.PORT ?? 0), log: (l) => console.log(`  [decision] ${l}`) })
+  console.log('')
+  console.log('keyward demo server: the example API and the admin console, on loopback, in memory.')
+  console.log(`  Admin console: ${served.consoleUrl}`)
+  console.log(`  Admin key: ${served.adminKey}`)
+  console.log('  This one key is printed on purpose, for you to paste into the console: it is a demo Org key that')
+  console.log('  lives only in this process\'s memory and dies with it. Keys the console issues are shown there, once.')
+  console.log(`  Example API: try curl -i -H "X-Api-Key: <a key issued in the console>" ${served.url}/apps`)
+  console.log('Ctrl-C to stop.')
+  const stop = (): void => {
+    void served.close().then(() => process.exit(0))
+  }
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+}
+
 if (isMain(import.meta.url)) {
-  try {
-    const results = await runDemo()
-    process.exitCode = results.every((r) => r.ok) ? 0 : 1
-  } catch (e) {
-    console.error('demo failed:', e instanceof Error ? e.message : e)
-    process.exitCode = 1
+  const args = process.argv.slice(2)
+  const serve = args.includes('--serve')
+  const unknown = args.filter((a) => a !== '--serve')
+  if (unknown.length > 0) {
+    console.error(`demo: unknown argument ${JSON.stringify(unknown[0])}; usage: npm run demo [-- --serve]`)
+    process.exitCode = 2
+  } else {
+    try {
+      const results = await runDemo()
+      const ok = results.every((r) => r.ok)
+      process.exitCode = ok ? 0 : 1
+      // A tour with a wrong answer is a bug to look at, not a server to keep running.
+      if (serve && ok) await serveUntilStopped()
+    } catch (e) {
+      console.error('demo failed:', e instanceof Error ? e.message : e)
+      process.exitCode = 1
+    }
   }
 }

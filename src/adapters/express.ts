@@ -1,12 +1,14 @@
 /**
- * `keyward/express`: the authorizer as Express 4/5 middleware.
+ * `keyward/express`: the authorizer as Express 4/5 middleware, and the admin handler's mount.
  * @module
  */
 import type { TLSSocket } from 'node:tls'
 import type { NextFunction, Request, Response } from 'express'
+import type { AdminHandler } from '../admin/handler.js'
 import type { CompiledNeed } from '../authorize.js'
 import { renderDeny } from '../decision.js'
 import type { Decision, DenyDecision, Need, Principal } from '../types.js'
+import { BAD_REQUEST, checkHandler, clientOf, toFetchRequest, toReply, type Reply } from './_fetch.js'
 import { isPreflight, readGuardOptions, type BaseGuardOptions, type GuardAuthorizer } from './_shared.js'
 
 declare global {
@@ -121,5 +123,77 @@ export function guard(authorizer: GuardAuthorizer, options?: ExpressGuardOptions
     }
     // It never reads req.params, req.body or res.locals, so it fits every route's type parameters.
     return keywardGuard as KeywardMiddleware
+  }
+}
+
+/** What {@link adminMiddleware} returns: Express 4/5 middleware that answers every request it is given. */
+export type AdminMiddleware = (req: Request, res: Response, next: NextFunction) => void
+
+function writeReply(res: Response, reply: Reply): void {
+  res.statusCode = reply.status
+  for (const name in reply.headers) res.setHeader(name, reply.headers[name]!)
+  // res.end, not res.send: send() would add a charset and an ETag to the handler's bytes.
+  if (reply.body === undefined) {
+    res.end()
+    return
+  }
+  res.setHeader('content-length', reply.body.byteLength)
+  res.end(reply.body)
+}
+
+/**
+ * Mounts an admin handler (`createAdminHandler()`) on Express 4 or 5. Mount it with
+ * `app.use(basePath, …)`, where `basePath` is the handler's (`'/admin'` by default): it answers
+ * every request Express routes to it, 404 included, and never calls the next route.
+ *
+ * It passes the handler the request as the client sent it: the method, the full URL
+ * (`req.originalUrl`, so the mount path is kept and a rewrite of `req.url` is ignored), every
+ * header field (a repeated field reaches the handler joined with `", "`), the body as a stream
+ * that the handler reads only up to its `maxBodyBytes`, and the socket's peer address and TLS
+ * state (`req.ip` and `X-Forwarded-*` are left to the authorizer's `trustProxy`). It writes the
+ * handler's status, headers and body back unchanged (`Content-Length` is set from the bytes).
+ *
+ * It needs no body parser. If one has already read a request's body (`express.json()` mounted
+ * before it), a call that carries a body is refused: an error with
+ * `code: 'KEYWARD_BODY_CONSUMED'` and `status: 500` goes to `next(err)`, so your error handler
+ * logs it and Express answers 500. The parsed `req.body` is never re-serialised: the admin API
+ * acts only on the bytes the client sent. Calls without a body (reads, `activate`,
+ * `deactivate`, `DELETE`) work either way.
+ *
+ * A request it cannot pass on faithfully is answered 400 without calling the handler: a path the
+ * URL parser would read differently from Express's router (`..` or `.` segments, `%2e`
+ * spellings, backslashes), a missing or malformed Host, a method Fetch refuses (`TRACE`).
+ *
+ * @param handler What `createAdminHandler()` returned.
+ * @example
+ * ```ts
+ * import express from 'express'
+ * import { createAdminHandler } from 'keyward/admin'
+ * import { adminMiddleware } from 'keyward/express'
+ *
+ * const admin = createAdminHandler({ manager, authorizer })   // basePath: '/admin'
+ * const app = express()
+ * app.use('/admin', adminMiddleware(admin))                    // before express.json()
+ * app.use(express.json())
+ * ```
+ */
+export function adminMiddleware(handler: AdminHandler): AdminMiddleware {
+  checkHandler(handler)
+  return function keywardAdmin(req: Request, res: Response, next: NextFunction): void {
+    let request: ReturnType<typeof toFetchRequest>
+    try {
+      request = toFetchRequest(req, req.originalUrl)
+    } catch (e) {
+      next(e)
+      return
+    }
+    if (request === undefined) {
+      writeReply(res, BAD_REQUEST)
+      return
+    }
+    handler(request, clientOf(req))
+      .then(toReply)
+      .then((reply) => writeReply(res, reply))
+      .catch(next)
   }
 }

@@ -1,12 +1,15 @@
 /**
- * `keyward/koa`: the authorizer as Koa 2/3 middleware.
+ * `keyward/koa`: the authorizer as Koa 2/3 middleware, and the admin handler's mount.
  * @module
  */
 import type { TLSSocket } from 'node:tls'
 import type { Middleware, ParameterizedContext } from 'koa'
+import type { AdminHandler } from '../admin/handler.js'
 import type { CompiledNeed } from '../authorize.js'
 import { renderDeny } from '../decision.js'
+import { quote, typeError } from '../errors.js'
 import type { DenyDecision, Need, Principal } from '../types.js'
+import { BAD_REQUEST, checkBasePath, checkHandler, clientOf, isUnder, splitTarget, toFetchRequest, toReply, type Reply } from './_fetch.js'
 import { isPreflight, readGuardOptions, type BaseGuardOptions, type GuardAuthorizer } from './_shared.js'
 
 /**
@@ -86,5 +89,84 @@ export function guard(authorizer: GuardAuthorizer, options?: KoaGuardOptions): K
       ctx.set({ ...r.headers })
       ctx.body = r.body
     }
+  }
+}
+
+/** Options of the Koa {@link adminMiddleware}. Validated when the middleware is created; never mutated. */
+export interface KoaAdminOptions {
+  /**
+   * The handler's `basePath`: requests whose path is this or below it go to the handler (which
+   * answers them all, 404 included); every other request goes on to the next middleware. Koa
+   * has no path mounting of its own, so the mount needs to know it; it must equal the
+   * `basePath` given to `createAdminHandler`.
+   * @default '/admin'
+   * @example '/internal/keys'
+   */
+  basePath?: string
+}
+
+// Koa turns a null body into 204 on other statuses; these are the statuses it sends bodiless anyway.
+const EMPTY_STATUS = new Set([204, 205, 304])
+
+function writeReply(ctx: ParameterizedContext, reply: Reply): void {
+  ctx.status = reply.status
+  // The headers go in before the body, so Koa's body setter keeps the handler's Content-Type
+  // (no charset added, no octet-stream) and only sets Content-Length.
+  ctx.set({ ...reply.headers })
+  ctx.body = reply.body ?? (EMPTY_STATUS.has(reply.status) ? null : Buffer.alloc(0))
+}
+
+/**
+ * Mounts an admin handler (`createAdminHandler()`) on Koa 2 or 3. Requests under `basePath`
+ * (matched on `ctx.originalUrl`, so it also works inside `koa-mount` or a router) are answered by
+ * the handler, 404 included, and never reach the next middleware; all others pass through.
+ *
+ * It passes the handler the request as the client sent it: the method, the full URL, every
+ * header field (a repeated field reaches the handler joined with `", "`), the body as a stream
+ * that the handler reads only up to its `maxBodyBytes`, and the socket's peer address and TLS
+ * state (never `ctx.ip`/`app.proxy`: `X-Forwarded-*` is left to the authorizer's `trustProxy`).
+ * It sets the handler's status, headers and body unchanged: Koa adds no charset and no type.
+ *
+ * It needs no body parser. If one has already read a request's body (a body parser used before
+ * it), a call that carries a body is refused: it throws an error with
+ * `code: 'KEYWARD_BODY_CONSUMED'` and `status: 500`, `expose: false`, so Koa emits `error` and
+ * answers a plain 500. The parsed `ctx.request.body` is never re-serialised: the admin API acts
+ * only on the bytes the client sent. Calls without a body work either way.
+ *
+ * A request under `basePath` that it cannot pass on faithfully is answered 400 without calling
+ * the handler: a path the URL parser would read differently from the raw path (`..` or `.`
+ * segments, `%2e` spellings, backslashes), a missing or malformed Host, a method Fetch refuses.
+ *
+ * @param handler What `createAdminHandler()` returned.
+ * @param options `basePath`, when the handler's is not `'/admin'`.
+ * @example
+ * ```ts
+ * import Koa from 'koa'
+ * import { createAdminHandler } from 'keyward/admin'
+ * import { adminMiddleware } from 'keyward/koa'
+ *
+ * const admin = createAdminHandler({ manager, authorizer, basePath: '/internal/keys' })
+ * const app = new Koa()
+ * app.use(adminMiddleware(admin, { basePath: '/internal/keys' }))   // before any body parser
+ * ```
+ */
+export function adminMiddleware(handler: AdminHandler, options?: KoaAdminOptions): Middleware {
+  checkHandler(handler)
+  if (options !== undefined && (options === null || typeof options !== 'object' || Array.isArray(options))) throw typeError('options', 'must be an object')
+  for (const k of Object.keys(options ?? {})) {
+    if (k !== 'basePath') throw typeError('options', `unknown option ${quote(k)}`)
+  }
+  const basePath = checkBasePath(options?.basePath)
+
+  return async function keywardAdmin(ctx, next) {
+    const target = ctx.originalUrl
+    const parts = splitTarget(target)
+    if (parts === undefined || !isUnder(parts.path, basePath)) return next()
+    const request = toFetchRequest(ctx.req, target)
+    if (request === undefined) {
+      writeReply(ctx, BAD_REQUEST)
+      return
+    }
+    writeReply(ctx, await toReply(await handler(request, clientOf(ctx.req))))
   }
 }

@@ -1,0 +1,123 @@
+/**
+ * The README's admin mounting snippets work when copied into a fresh project: the set-up block
+ * joined with each framework's mount block is type-checked with strict settings, importing
+ * `keyward`, `keyward/admin`, `keyward/express` and `keyward/koa` by package name (sources
+ * standing in for dist/), then run with tsx and called over HTTP on 127.0.0.1.
+ */
+import { spawn } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { createServer, type AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { CONSOLE_CSP } from '../../src/admin/_http.js'
+import { tsc } from '../types/_tsc.js'
+import { EXPRESS, HONO, KOA, SETUP } from './_admin-readme.js'
+
+const root = fileURLToPath(new URL('../../', import.meta.url))
+const PROGRAMS = { hono: `${SETUP}\n${HONO}`, express: `${SETUP}\n${EXPRESS}`, koa: `${SETUP}\n${KOA}` } as const
+let project = ''
+
+describe('the README admin mounting snippets', () => {
+  it('are in README.md verbatim', () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8')
+    for (const [name, block] of Object.entries({ SETUP, HONO, EXPRESS, KOA })) expect(readme.includes(block), name).toBe(true)
+  })
+})
+
+beforeAll(() => {
+  project = mkdtempSync(join(tmpdir(), 'keyward-admin-readme-'))
+  const nm = join(project, 'node_modules')
+  mkdirSync(join(nm, 'keyward'), { recursive: true })
+  writeFileSync(
+    join(nm, 'keyward/package.json'),
+    JSON.stringify({
+      name: 'keyward',
+      type: 'module',
+      exports: {
+        '.': './src/index.ts',
+        './admin': './src/admin/index.ts',
+        './express': './src/adapters/express.ts',
+        './koa': './src/adapters/koa.ts',
+        './hono': './src/adapters/hono.ts',
+      },
+    }),
+  )
+  symlinkSync(join(root, 'src'), join(nm, 'keyward/src'), 'dir')
+  for (const dep of ['express', 'koa', 'hono', '@hono', '@types', 'tsx']) symlinkSync(join(root, 'node_modules', dep), join(nm, dep), 'dir')
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'fresh', private: true, type: 'module' }))
+  writeFileSync(
+    join(project, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: { strict: true, target: 'es2022', module: 'esnext', moduleResolution: 'bundler', types: ['node'], skipLibCheck: true, noEmit: true },
+      files: Object.keys(PROGRAMS).map((f) => `${f}.ts`),
+    }),
+  )
+  for (const [name, code] of Object.entries(PROGRAMS)) writeFileSync(join(project, `${name}.ts`), code)
+})
+
+afterAll(() => rmSync(project, { recursive: true, force: true }))
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo
+      s.close(() => resolve(port))
+    })
+  })
+}
+
+/** Starts `<name>.ts` with tsx on `port`; resolves once it answers HTTP, with its output and a way to stop it. */
+async function start(name: string, port: number): Promise<{ output: () => string; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', `${name}.ts`], { cwd: project, env: { ...process.env, PORT: String(port) } })
+  let out = ''
+  let exited = false
+  const closed = new Promise<void>((r) => child.on('close', () => ((exited = true), r())))
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s))
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (out += s))
+  const stop = async (): Promise<void> => {
+    if (!exited) child.kill('SIGKILL')
+    await closed
+  }
+  // Bounded: at most 600 tries 50 ms apart; the program prints nothing when it is listening.
+  for (let i = 0; i < 600 && !exited; i++) {
+    try {
+      await (await fetch(`http://127.0.0.1:${port}/`)).arrayBuffer()
+      return { output: () => out, stop }
+    } catch {
+      await sleep(50)
+    }
+  }
+  await stop()
+  throw new Error(`${name} never answered on port ${port}:\n${out}`)
+}
+
+describe('the README admin mounting snippets, in a fresh project', () => {
+  it('type-check with strict settings, importing keyward by package name', async () => {
+    const { code, output } = await tsc(['-p', join(project, 'tsconfig.json')], project)
+    expect(output).toBe('')
+    expect(code).toBe(0)
+  }, 120_000)
+
+  it.each(Object.keys(PROGRAMS))('%s: serves the console under /admin and audits an unauthenticated API call', async (name) => {
+    const port = await freePort()
+    const { output, stop } = await start(name, port)
+    try {
+      const page = await fetch(`http://127.0.0.1:${port}/admin/`)
+      expect(page.status).toBe(200)
+      expect(page.headers.get('content-security-policy')).toBe(CONSOLE_CSP)
+      expect(await page.text()).toContain('<script src="/admin/console.js" defer></script>')
+      const me = await fetch(`http://127.0.0.1:${port}/admin/api/me`)
+      expect(me.status).toBe(401)
+      expect(((await me.json()) as { code: string }).code).toBe('missing_credentials')
+      // The set-up's onAudit line, written by the handler behind this mount.
+      await expect.poll(output).toContain('"action":"getSession","outcome":"denied","status":401')
+    } finally {
+      await stop()
+    }
+  }, 60_000)
+})
