@@ -2,9 +2,25 @@
  * An opaque API key as an OAuth-style bearer token: `Authorization: Bearer <key>` (RFC 6750 §2.1).
  * @module
  */
-import { hasBadBytes } from '../_headers.js'
+import { hasBadBytes, type HeaderValues } from '../_headers.js'
 import { isToken68, splitAuthorization } from './_grammar.js'
 import { MAX_KEY_LENGTH, quoted, type BearerError, type Scheme } from './_scheme.js'
+
+/**
+ * Reads `Authorization: Bearer <b64token>` (RFC 6750 §2.1), shared by `bearer` and `jwt` so the
+ * two agree on what is malformed. `undefined`: no Bearer credential here; `null`: a Bearer
+ * credential that breaks the grammar (repeated field, control or non-ASCII bytes, a missing or
+ * ungrammatical token, longer than `maxLength`); otherwise the token.
+ */
+export function readBearer(values: HeaderValues, maxLength: number): string | null | undefined {
+  const list = values.get('authorization')
+  if (list === undefined) return undefined
+  const parts = list.map(splitAuthorization)
+  if (!parts.some((p) => p.scheme === 'bearer')) return undefined
+  if (list.length > 1 || hasBadBytes(list[0]!)) return null
+  const token = parts[0]!.rest
+  return token.length === 0 || token.length > maxLength || !isToken68(token) ? null : token
+}
 
 /** Renders a Bearer challenge with an optional RFC 6750 §3.1 error code. */
 export function bearerChallenge(realm: string, error?: BearerError): string {
@@ -32,14 +48,9 @@ export function bearer(): Scheme {
     bearerErrors: true,
     challenge: bearerChallenge,
     extract(values) {
-      const list = values.get('authorization')
-      if (list === undefined) return undefined
-      const parts = list.map(splitAuthorization)
-      if (!parts.some((p) => p.scheme === 'bearer')) return undefined
-      if (list.length > 1 || hasBadBytes(list[0]!)) return malformed
-      const token = parts[0]!.rest
-      if (token.length === 0 || token.length > MAX_KEY_LENGTH || !isToken68(token)) return malformed
-      return { type: 'key', key: token, sources }
+      const token = readBearer(values, MAX_KEY_LENGTH)
+      if (token === undefined) return undefined
+      return token === null ? malformed : { type: 'key', key: token, sources }
     },
   }
 }

@@ -32,12 +32,10 @@ import {
   type JWTVerifyOptions,
   type KeyObject,
 } from 'jose'
-import { hasBadBytes } from '../_headers.js'
 import { quote, rangeError, typeError } from '../errors.js'
 import { createHasher } from '../keys/hash.js'
-import { isToken68, splitAuthorization } from './_grammar.js'
 import type { Scheme, TokenIdentity, TokenOutcome } from './_scheme.js'
-import { bearerChallenge } from './bearer.js'
+import { bearerChallenge, readBearer } from './bearer.js'
 
 /** The JWS algorithms keyward accepts (RFC 7518 §3.1, RFC 8037). `none` is not one of them. */
 export type JwtAlgorithm =
@@ -901,15 +899,11 @@ export function jwt(options: JwtOptions): Scheme {
     bearerErrors: true,
     challenge: bearerChallenge,
     extract(values) {
-      const list = values.get('authorization')
-      if (list === undefined) return undefined
-      const parts = list.map(splitAuthorization)
-      if (!parts.some((p) => p.scheme === 'bearer')) return undefined
-      // RFC 6750 §2.1: one `Bearer b64token`. Repeated fields, controls, non-ASCII, a missing or
-      // ungrammatical token are 400 invalid_request, as schemes.bearer says, so the two agree.
-      if (list.length > 1 || hasBadBytes(list[0]!)) return malformed
-      const token = parts[0]!.rest
-      if (token.length === 0 || token.length > MAX_JWT_LENGTH || !isToken68(token)) return malformed
+      // RFC 6750 §2.1: one `Bearer b64token`, read exactly as schemes.bearer reads it, so the two
+      // agree on what is 400 invalid_request (only the length limit differs).
+      const token = readBearer(values, MAX_JWT_LENGTH)
+      if (token === undefined) return undefined
+      if (token === null) return malformed
       // Not a JWT: an opaque key, schemes.bearer's to read (or nobody's).
       if (!compactShape(token)) return undefined
       return { type: 'token', token, sources }

@@ -5,71 +5,30 @@
  * standing in for dist/), then run with tsx and called over HTTP on 127.0.0.1.
  */
 import { spawn } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
-import { createServer, type AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
+import { readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CONSOLE_CSP } from '../../src/admin/_http.js'
+import { freePort, ROOT, scratchProject } from '../_support/scratch.js'
 import { tsc } from '../types/_tsc.js'
 import { EXPRESS, HONO, KOA, SETUP } from './_admin-readme.js'
 
-const root = fileURLToPath(new URL('../../', import.meta.url))
 const PROGRAMS = { hono: `${SETUP}\n${HONO}`, express: `${SETUP}\n${EXPRESS}`, koa: `${SETUP}\n${KOA}` } as const
 let project = ''
 
 describe('the README admin mounting snippets', () => {
   it('are in README.md verbatim', () => {
-    const readme = readFileSync(join(root, 'README.md'), 'utf8')
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
     for (const [name, block] of Object.entries({ SETUP, HONO, EXPRESS, KOA })) expect(readme.includes(block), name).toBe(true)
   })
 })
 
 beforeAll(() => {
-  project = mkdtempSync(join(tmpdir(), 'keyward-admin-readme-'))
-  const nm = join(project, 'node_modules')
-  mkdirSync(join(nm, 'keyward'), { recursive: true })
-  writeFileSync(
-    join(nm, 'keyward/package.json'),
-    JSON.stringify({
-      name: 'keyward',
-      type: 'module',
-      exports: {
-        '.': './src/index.ts',
-        './admin': './src/admin/index.ts',
-        './express': './src/adapters/express.ts',
-        './koa': './src/adapters/koa.ts',
-        './hono': './src/adapters/hono.ts',
-      },
-    }),
-  )
-  symlinkSync(join(root, 'src'), join(nm, 'keyward/src'), 'dir')
-  for (const dep of ['express', 'koa', 'hono', '@hono', '@types', 'tsx']) symlinkSync(join(root, 'node_modules', dep), join(nm, dep), 'dir')
-  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'fresh', private: true, type: 'module' }))
-  writeFileSync(
-    join(project, 'tsconfig.json'),
-    JSON.stringify({
-      compilerOptions: { strict: true, target: 'es2022', module: 'esnext', moduleResolution: 'bundler', types: ['node'], skipLibCheck: true, noEmit: true },
-      files: Object.keys(PROGRAMS).map((f) => `${f}.ts`),
-    }),
-  )
-  for (const [name, code] of Object.entries(PROGRAMS)) writeFileSync(join(project, `${name}.ts`), code)
+  project = scratchProject('keyward-admin-readme-', PROGRAMS)
 })
 
 afterAll(() => rmSync(project, { recursive: true, force: true }))
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo
-      s.close(() => resolve(port))
-    })
-  })
-}
 
 /** Starts `<name>.ts` with tsx on `port`; resolves once it answers HTTP, with its output and a way to stop it. */
 async function start(name: string, port: number): Promise<{ output: () => string; stop: () => Promise<void> }> {

@@ -5,57 +5,21 @@
  * run with tsx and called over HTTP on 127.0.0.1.
  */
 import { spawn } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
-import { createServer, type AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
+import { readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { freePort, ROOT, scratchProject } from '../_support/scratch.js'
 import { tsc } from '../types/_tsc.js'
 import { EXPRESS, HONO, KOA } from './_quickstart.js'
 
-const root = fileURLToPath(new URL('../../', import.meta.url))
 const SNIPPETS = { express: EXPRESS, koa: KOA, hono: HONO } as const
 let project = ''
 
 beforeAll(() => {
-  project = mkdtempSync(join(tmpdir(), 'keyward-fresh-'))
-  const nm = join(project, 'node_modules')
-  mkdirSync(join(nm, 'keyward'), { recursive: true })
-  // What `npm i keyward` gives, with the sources standing in for dist/.
-  writeFileSync(
-    join(nm, 'keyward/package.json'),
-    JSON.stringify({
-      name: 'keyward',
-      type: 'module',
-      exports: { '.': './src/index.ts', './express': './src/adapters/express.ts', './koa': './src/adapters/koa.ts', './hono': './src/adapters/hono.ts' },
-    }),
-  )
-  symlinkSync(join(root, 'src'), join(nm, 'keyward/src'), 'dir')
-  for (const dep of ['express', 'koa', 'hono', '@hono', '@types', 'tsx']) symlinkSync(join(root, 'node_modules', dep), join(nm, dep), 'dir')
-  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'fresh', private: true, type: 'module' }))
-  writeFileSync(
-    join(project, 'tsconfig.json'),
-    JSON.stringify({
-      compilerOptions: { strict: true, target: 'es2022', module: 'esnext', moduleResolution: 'bundler', types: ['node'], skipLibCheck: true, noEmit: true },
-      files: Object.keys(SNIPPETS).map((f) => `${f}.ts`),
-    }),
-  )
-  for (const [name, code] of Object.entries(SNIPPETS)) writeFileSync(join(project, `${name}.ts`), code)
+  project = scratchProject('keyward-fresh-', SNIPPETS)
 })
 
 afterAll(() => rmSync(project, { recursive: true, force: true }))
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo
-      s.close(() => resolve(port))
-    })
-  })
-}
 
 /** Starts `<name>.ts` with tsx; resolves once it printed its key, with a way to stop it. */
 function startSnippet(name: string, port: number): Promise<{ key: string; stop: () => Promise<number | null> }> {
@@ -82,7 +46,7 @@ function startSnippet(name: string, port: number): Promise<{ key: string; stop: 
 
 describe('the README quick starts', () => {
   it('are in README.md verbatim', () => {
-    const readme = readFileSync(join(root, 'README.md'), 'utf8')
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
     for (const [name, program] of Object.entries({ EXPRESS, KOA, HONO })) expect(readme.includes(program), name).toBe(true)
   })
 })
