@@ -15,8 +15,8 @@ import { quote, rangeError, typeError } from './errors.js'
 import { BAD_CHECKSUM, keyShape } from './keys/format.js'
 import { createHasher, type Pepper } from './keys/hash.js'
 import { allowlistHas, compileAllowlist, type Allowlist } from './net/_ip.js'
-import { createNetPolicy, type NetPolicy } from './net/proxy.js'
-import { KeyPrincipal } from './principal.js'
+import { createNetPolicy, type ClientAddress, type NetPolicy } from './net/proxy.js'
+import { KeyPrincipal, type PrincipalFields } from './principal.js'
 import { insightAppSecRoles, type ParsedPermission, type PermissionSet, type Roles } from './roles.js'
 import type { BearerError, Extraction, Scheme, TokenIdentity } from './schemes/_scheme.js'
 import { apiKeyHeader } from './schemes/api-key.js'
@@ -167,28 +167,36 @@ export interface Authorizer {
 }
 
 interface Compiled {
+  /** The record object this was compiled from. */
+  record: KeyRecord
   allow: Allowlist | undefined
   scopes: PermissionSet | undefined
   grants: ReadonlySet<string>
   grantList: readonly string[]
   effRole: string | undefined
   eff: PermissionSet | undefined
+  /** The last subject built from this record, and the group object it was built with (see `subjectOf`). */
+  subject: Subject | undefined
+  subjectGroup: KeyGroup | undefined
 }
 
-/** What the post-authentication checks need, whatever the scheme. */
-interface Subject {
-  keyId: string
-  kind: 'user' | 'org'
-  tenant: string | undefined
-  owner: string | undefined
-  role: string | undefined
-  group: string | undefined
-  perms: PermissionSet
-  grants: ReadonlySet<string>
-  grantList: readonly string[]
-  lists: (Allowlist | undefined)[]
-  rateLimit: RateLimitSpec | undefined
-  metadata: Readonly<Record<string, unknown>> | undefined
+/**
+ * What the post-authentication checks need, whatever the scheme. Read-only: a key's subject is
+ * built once and shared by every request made with that key (see `subjectOf`).
+ */
+interface Subject extends PrincipalFields {
+  readonly keyId: string
+  readonly kind: 'user' | 'org'
+  readonly tenant: string | undefined
+  readonly owner: string | undefined
+  readonly role: string | undefined
+  readonly group: string | undefined
+  readonly perms: PermissionSet
+  readonly grants: ReadonlySet<string>
+  readonly grantList: readonly string[]
+  readonly lists: readonly (Allowlist | undefined)[]
+  readonly rateLimit: RateLimitSpec | undefined
+  readonly metadata: Readonly<Record<string, unknown>> | undefined
 }
 
 const FAIL = Symbol('store failure')
@@ -198,6 +206,29 @@ type Failed = { readonly [FAIL]: true; readonly retryAfterSec: number; readonly 
 
 const NEED_FIELDS: ReadonlySet<string> = new Set(['permission', 'operation'])
 const EMPTY_NEED: CompiledNeed = Object.freeze({ permissions: [], parsed: [] })
+
+/**
+ * One request's state while it is decided. A class with every field set in the constructor, so
+ * all contexts share one shape (fields added later would change it on the hot path).
+ */
+class Ctx {
+  scheme: Scheme | undefined = undefined
+  keyId: string | undefined = undefined
+  tenant: string | undefined = undefined
+  client: ClientAddress | undefined = undefined
+  /** Set by a passing `checkRecord`: the key's group and owner as the store answered. */
+  group: KeyGroup | undefined = undefined
+  owner: OwnerRecord | undefined = undefined
+  /** Set only after a store failure: a peeked answer not yet reported to the breaker. */
+  owed: { paid: boolean } | undefined = undefined
+  constructor(
+    readonly request: AuthRequest,
+    readonly values: HeaderValues,
+    readonly at: number,
+    readonly t0: number,
+    readonly need: CompiledNeed,
+  ) {}
+}
 
 /** Query and fragment never reach logs: keys in URLs must not be written anywhere. */
 function pathOf(url: string | undefined): string | undefined {
@@ -242,6 +273,9 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
   const store = o.store
   if (store === null || typeof store !== 'object' || typeof store.findByHash !== 'function') {
     throw typeError('store', 'is required and must implement findByHash(hash)')
+  }
+  for (const m of ['peekByHash', 'peekGroup', 'peekOwner'] as const) {
+    if (store[m] !== undefined && typeof store[m] !== 'function') throw typeError(`store.${m}`, 'must be a function when present (see KeyStore)')
   }
   const schemeList = o.schemes === undefined ? [apiKeyHeader()] : o.schemes
   if (!Array.isArray(schemeList) || schemeList.length === 0) throw typeError('schemes', 'must be a non-empty array of schemes')
@@ -374,7 +408,7 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
       }
     }
     const grantList = Array.isArray(r.grants) ? Object.freeze(r.grants.filter((g): g is string => typeof g === 'string')) : []
-    c = { allow, scopes, grants: new Set(grantList), grantList, effRole: undefined, eff: undefined }
+    c = { record: r, allow, scopes, grants: new Set(grantList), grantList, effRole: undefined, eff: undefined, subject: undefined, subjectGroup: undefined }
     compiledRecords.set(r, c)
     return c
   }
@@ -420,20 +454,86 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
     }
   }
 
+  /**
+   * Set by a store failure, cleared when the store really answers a call (which resets the
+   * breaker's count). While it is clear the breaker has counted no failure, so it cannot be
+   * half-open and an immediate answer has nothing to report to it.
+   */
+  let troubled = false
   function storeFailure(e: unknown): Failed {
+    troubled = true
     breaker?.failure(now())
     const detail = e === TIMEOUT ? 'timeout' : 'store_error'
     return { [FAIL]: true, retryAfterSec: breaker?.isOpen(now()) ? Math.ceil(breaker.cooldownMs / 1000) : 1, detail }
   }
+
+  const KEY = 0
+  const GROUP = 1
+  const OWNER = 2
+  type LookupKind = typeof KEY | typeof GROUP | typeof OWNER
+  /** A lookup's answer: the value (`undefined` for none) or the store failure. */
+  type Answer<T> = T | undefined | Failed
+  /** An immediate answer's `breaker.success(false)`, not yet reported (see `lookup`). */
+  interface Owed {
+    paid: boolean
+  }
+  function settle(o: Owed): void {
+    if (o.paid) return
+    o.paid = true
+    breaker?.success(false)
+  }
+
   /**
-   * One store call under the breaker and `storeTimeoutMs`. `at` is the request's timestamp: a
-   * clock read per store call costs more than a memory lookup.
+   * One store lookup, under the breaker, as every check that needs the store makes it: an open
+   * circuit answers at once (503) without touching the store; then the store's synchronous peek
+   * (`peekByHash`, `peekGroup`, `peekOwner`), if it has one and it knows; otherwise the
+   * asynchronous call under `storeTimeoutMs`. An answer known now is returned as is, so a request
+   * whose lookups are all in memory is decided without a promise: same checks, same order.
+   *
+   * The breaker hears of an immediate answer exactly when it would without the peek. There, the
+   * answer's `success(false)` runs one microtask after the call, and the request's next step one
+   * microtask after that; meanwhile a half-open circuit is still busy with the probe, for other
+   * requests started in the same tick and for the other key of a Contrast pair (looked up
+   * alongside). So, once a store call has failed (before that the breaker has no count to reset
+   * and nothing is owed), a peeked answer is reported one microtask later, and a group or owner
+   * lookup that follows it waits for that report, as it would have.
    */
-  function guarded<T>(call: () => Promise<T>, at: number): Promise<T | Failed> {
+  function lookup<T>(ctx: Ctx, kind: LookupKind, name: string): Answer<T> | Promise<Answer<T>> {
     if (breaker) {
-      const wait = breaker.blockedFor(at)
-      if (wait > 0) return Promise.resolve({ [FAIL]: true, retryAfterSec: Math.max(1, Math.ceil(wait / 1000)), detail: 'circuit_open' })
+      const o = ctx.owed
+      if (o !== undefined && kind !== KEY) {
+        if (!o.paid) return RESOLVED.then(() => lookup<T>(ctx, kind, name))
+        ctx.owed = undefined
+      }
+      const wait = breaker.blockedFor(ctx.at)
+      if (wait > 0) return { [FAIL]: true, retryAfterSec: Math.max(1, Math.ceil(wait / 1000)), detail: 'circuit_open' }
     }
+    let known: unknown
+    try {
+      // Optional calls keep `this` (a subclass's override check reads it); a peek that is not a
+      // function throws here and fails closed.
+      known = kind === KEY ? store.peekByHash?.(name) : kind === GROUP ? store.peekGroup?.(name) : store.peekOwner?.(name)
+    } catch (e) {
+      return storeFailure(e)
+    }
+    if (known === undefined) {
+      return timed<unknown>(kind === KEY ? () => store.findByHash(name) : kind === GROUP ? () => store.findGroup!(name) : () => store.findOwner!(name)) as Promise<Answer<T>>
+    }
+    // A peek is synchronous by contract; a promise here would escape the timeout.
+    if (known instanceof Promise) return storeFailure(new TypeError('a store peek returned a promise'))
+    if (troubled && breaker) {
+      let o = ctx.owed
+      if (o === undefined) {
+        const owed: Owed = { paid: false }
+        ctx.owed = o = owed
+        RESOLVED.then(() => settle(owed))
+      }
+    }
+    return known === null ? undefined : (known as T)
+  }
+
+  /** The asynchronous store call, bounded by `storeTimeoutMs`; never rejects. */
+  function timed<T>(call: () => Promise<T>): Promise<T | Failed> {
     let p: Promise<T>
     try {
       p = Promise.resolve(call())
@@ -450,6 +550,7 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
           done = true
           if (timer !== undefined) clearTimeout(timer)
           breaker?.success(waited)
+          if (waited) troubled = false
           resolve(v)
         },
         (e: unknown) => {
@@ -459,9 +560,9 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
           resolve(storeFailure(e))
         },
       )
-      // A store answering from memory (MemoryKeyStore, a cachedStore hit) returns a promise that is
-      // already settled, so the reaction above runs before this check and no timer is armed: a
-      // timer per call (plus Promise.race) cost more than such a lookup. Only a pending call gets one.
+      // A store answering from memory without a peek returns a promise that is already settled,
+      // so the reaction above runs before this check and no timer is armed: a timer per call
+      // (plus Promise.race) cost more than such a lookup. Only a pending call gets one.
       RESOLVED.then(() => {
         if (!done) {
           waited = true
@@ -477,24 +578,13 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
   const failed = (v: unknown): v is Failed => typeof v === 'object' && v !== null && FAIL in v
 
   // ---- decision assembly -------------------------------------------------------------------------
-  interface Ctx {
-    request: AuthRequest
-    values: HeaderValues
-    at: number
-    t0: number
-    need: CompiledNeed
-    scheme?: Scheme
-    keyId?: string
-    tenant?: string
-    client?: { text: string | undefined; addr: unknown }
-  }
-
-  function client(ctx: Ctx) {
-    if (!ctx.client) {
+  function client(ctx: Ctx): ClientAddress {
+    let c = ctx.client
+    if (c === undefined) {
       const remote = typeof ctx.request.remoteAddress === 'string' ? ctx.request.remoteAddress : undefined
-      ctx.client = net.clientAddress(remote, ctx.values.get('x-forwarded-for'))
+      c = ctx.client = net.clientAddress(remote, ctx.values.get('x-forwarded-for'))
     }
-    return ctx.client as ReturnType<NetPolicy['clientAddress']>
+    return c
   }
 
   function emit(ctx: Ctx, d: Decision, detail?: string): Decision {
@@ -650,56 +740,83 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
   }
 
   function allow(ctx: Ctx, subject: Subject, headers: Record<string, string>): Decision {
-    const principal = new KeyPrincipal(
-      {
-        keyId: subject.keyId,
-        kind: subject.kind,
-        tenant: subject.tenant,
-        owner: subject.owner,
-        role: subject.role,
-        group: subject.group,
-        scheme: ctx.scheme!.name,
-        grants: subject.grantList,
-        metadata: subject.metadata,
-      },
-      subject.perms,
-    )
-    const d: AllowDecision = { allow: true, status: 200, principal, headers }
+    const d: AllowDecision = { allow: true, status: 200, principal: new KeyPrincipal(subject, ctx.scheme!.name, subject.perms), headers }
     return emit(ctx, d)
   }
 
-  /** Status checks on one record: active, group, owner, expiry, rotation. */
-  async function checkRecord(ctx: Ctx, r: KeyRecord, hash: string): Promise<{ deny: Decision } | { group: KeyGroup | undefined; owner: OwnerRecord | undefined }> {
-    if (r.active !== true) return { deny: deny(ctx, 'key_disabled') }
-    let group: KeyGroup | undefined
+  /** What a step of the decision gives: the decision now, or later when a lookup went to the store. */
+  type Step = Decision | Promise<Decision>
+  /** A record check: a deny, or `undefined` when the record passed (its group and owner are then on the context). */
+  type Check = Decision | undefined
+
+  /**
+   * Status checks on one record, in this order: active, group, owner, expiry, rotation. Each
+   * store lookup continues synchronously when its answer is known now (see `lookup`), else when
+   * it arrives. On success `ctx.group` and `ctx.owner` hold what the store answered.
+   */
+  function checkRecord(ctx: Ctx, r: KeyRecord, hash: string): Check | Promise<Check> {
+    if (r.active !== true) return deny(ctx, 'key_disabled')
+    ctx.group = undefined
+    ctx.owner = undefined
     if (r.group !== undefined) {
-      const g = typeof store.findGroup === 'function' ? await guarded(() => store.findGroup!(r.group!), ctx.at) : undefined
-      if (failed(g)) return { deny: storeDown(ctx, g) }
-      // A group that is missing, or a store that cannot say, disables the key: fail closed.
-      if (g === undefined || g.active !== true || (g.tenant !== undefined && g.tenant !== r.tenant)) return { deny: deny(ctx, 'group_disabled') }
-      group = g
+      // A store that cannot say disables the key: fail closed.
+      if (typeof store.findGroup !== 'function') return deny(ctx, 'group_disabled')
+      const g = lookup<KeyGroup>(ctx, GROUP, r.group)
+      return g instanceof Promise ? g.then((v) => groupChecked(ctx, r, hash, v)) : groupChecked(ctx, r, hash, g)
     }
-    let owner: OwnerRecord | undefined
+    return checkOwner(ctx, r, hash)
+  }
+
+  function groupChecked(ctx: Ctx, r: KeyRecord, hash: string, g: Answer<KeyGroup>): Check | Promise<Check> {
+    if (failed(g)) return storeDown(ctx, g)
+    // A group that is missing disables the key: fail closed.
+    if (g === undefined || g.active !== true || (g.tenant !== undefined && g.tenant !== r.tenant)) return deny(ctx, 'group_disabled')
+    ctx.group = g
+    return checkOwner(ctx, r, hash)
+  }
+
+  function checkOwner(ctx: Ctx, r: KeyRecord, hash: string): Check | Promise<Check> {
     if (r.owner !== undefined && typeof store.findOwner === 'function') {
-      const ow = await guarded(() => store.findOwner!(r.owner!), ctx.at)
-      if (failed(ow)) return { deny: storeDown(ctx, ow) }
-      if (ow !== undefined && ow.active !== true) return { deny: deny(ctx, 'owner_disabled') }
-      owner = ow
+      const ow = lookup<OwnerRecord>(ctx, OWNER, r.owner)
+      return ow instanceof Promise ? ow.then((v) => ownerChecked(ctx, r, hash, v)) : ownerChecked(ctx, r, hash, ow)
     }
+    return checkTime(ctx, r, hash)
+  }
+
+  function ownerChecked(ctx: Ctx, r: KeyRecord, hash: string, ow: Answer<OwnerRecord>): Check {
+    if (failed(ow)) return storeDown(ctx, ow)
+    if (ow !== undefined && ow.active !== true) return deny(ctx, 'owner_disabled')
+    ctx.owner = ow
+    return checkTime(ctx, r, hash)
+  }
+
+  function checkTime(ctx: Ctx, r: KeyRecord, hash: string): Check {
     const at = ctx.at
-    if (r.expiresAt !== undefined && !(typeof r.expiresAt === 'number' && at < r.expiresAt)) return { deny: deny(ctx, 'key_expired') }
+    if (r.expiresAt !== undefined && !(typeof r.expiresAt === 'number' && at < r.expiresAt)) return deny(ctx, 'key_expired')
     if (r.hash !== hash) {
       // Matched the previous hash of a rotated key: valid only during the grace period.
       const until = r.previousExpiresAt
-      if (r.previousHash !== hash || typeof until !== 'number' || at >= until) return { deny: deny(ctx, 'key_rotated') }
+      if (r.previousHash !== hash || typeof until !== 'number' || at >= until) return deny(ctx, 'key_rotated')
     }
-    return { group, owner }
+    return undefined
   }
 
-  function subjectOf(r: KeyRecord, group: KeyGroup | undefined, owner: OwnerRecord | undefined, extraLists: (Allowlist | undefined)[] = []): Subject {
-    const c = compileRecord(r)
+  /**
+   * The subject of a key that passed its checks. Built once per (record, group object, role) and
+   * reused: everything in it derives from those three, which stores replace rather than mutate
+   * (compiled allowlists and permission sets are cached on the same assumption).
+   */
+  function subjectOf(r: KeyRecord, c: Compiled, group: KeyGroup | undefined, owner: OwnerRecord | undefined): Subject {
     const role = r.kind === 'user' ? (owner?.role ?? r.role) : undefined
-    const lists = [c.allow, group ? groupAllowlist(group) : undefined, ...extraLists]
+    const cached = c.subject
+    if (cached !== undefined && c.subjectGroup === group && cached.role === role) return cached
+    const s = buildSubject(r, c, role, [c.allow, group ? groupAllowlist(group) : undefined])
+    c.subject = s
+    c.subjectGroup = group
+    return s
+  }
+
+  function buildSubject(r: KeyRecord, c: Compiled, role: string | undefined, lists: readonly (Allowlist | undefined)[]): Subject {
     return {
       keyId: r.id,
       kind: r.kind === 'org' ? 'org' : 'user',
@@ -716,46 +833,97 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
     }
   }
 
+  /**
+   * Hash → the compiled data of the record the store last returned for it. Only hashes of keys
+   * the store knew are added, after their checksum passed, so a hash in here also needs no second
+   * checksum pass (the checksum is a pure function of the key, and a hash names exactly one key):
+   * with it, an allowed request probes one table here instead of three. It never answers for the
+   * store: the record is still looked up every time, and its compiled data is reused only if the
+   * store returned the very same record object. Bounded; a flood of made-up keys cannot fill it.
+   * Hashes only, never keys: the store holds the same ones.
+   */
+  const hot = new Map<string, Compiled>()
+  const HOT_MAX = 10_000
+  /** The compiled data of `r`, found under `hash` (the checksum of its key was good). */
+  function compiledFor(hash: string, r: KeyRecord, known: Compiled | undefined): Compiled {
+    if (known !== undefined && known.record === r) return known
+    const c = compileRecord(r)
+    if (known === undefined && hot.size >= HOT_MAX) hot.clear()
+    hot.set(hash, c)
+    return c
+  }
+
   /** `undefined` if the key's checksum is fine (or it is not keyward-shaped), else the deny. */
-  function checksumDeny(ctx: Ctx, key: string): Decision | undefined {
+  function checksumDeny(ctx: Ctx, key: string, known: Compiled | undefined): Decision | undefined {
+    if (known !== undefined) return undefined
     return keyShape(key) === BAD_CHECKSUM ? deny(ctx, 'bad_checksum') : undefined
   }
 
-  async function single(ctx: Ctx, key: string): Promise<Decision> {
-    const bad = checksumDeny(ctx, key)
-    if (bad) return bad
+  function single(ctx: Ctx, key: string): Step {
+    // Hashing first is safe: a key out of extraction is a non-empty string, which always hashes.
     const hash = hasher(key)
-    const r = await guarded(() => store.findByHash(hash), ctx.at)
+    const known = hot.get(hash)
+    const bad = checksumDeny(ctx, key, known)
+    if (bad) return bad
+    const r = lookup<KeyRecord>(ctx, KEY, hash)
+    return r instanceof Promise ? r.then((v) => singleFound(ctx, hash, known, v)) : singleFound(ctx, hash, known, r)
+  }
+
+  function singleFound(ctx: Ctx, hash: string, known: Compiled | undefined, r: Answer<KeyRecord> | null): Step {
     if (failed(r)) return storeDown(ctx, r)
     // A tenant (organization) key grants nothing on its own: alone, it is as good as unknown.
     if (r === undefined || r === null || r.kind === 'tenant' || (r.kind !== 'user' && r.kind !== 'org')) return deny(ctx, 'unknown_key')
+    const c = compiledFor(hash, r, known)
     ctx.keyId = r.id
     ctx.tenant = r.tenant
-    const checked = await checkRecord(ctx, r, hash)
-    if ('deny' in checked) return checked.deny
-    return finish(ctx, subjectOf(r, checked.group, checked.owner))
+    const checked = checkRecord(ctx, r, hash)
+    if (checked === undefined) return finish(ctx, subjectOf(r, c, ctx.group, ctx.owner))
+    if (checked instanceof Promise) return checked.then((d) => d ?? finish(ctx, subjectOf(r, c, ctx.group, ctx.owner)))
+    return checked
   }
 
-  async function pair(ctx: Ctx, e: Extract<Extraction, { type: 'pair' }>): Promise<Decision> {
-    const bad = checksumDeny(ctx, e.tenantKey) ?? checksumDeny(ctx, e.key)
-    if (bad) return bad
+  function pair(ctx: Ctx, e: Extract<Extraction, { type: 'pair' }>): Step {
     const th = hasher(e.tenantKey)
     const uh = hasher(e.key)
+    const bad = checksumDeny(ctx, e.tenantKey, hot.get(th)) ?? checksumDeny(ctx, e.key, hot.get(uh))
+    if (bad) return bad
     // Both lookups always run, so a wrong half costs the same time as a wrong whole.
-    const [tr, ur] = await Promise.all([guarded(() => store.findByHash(th), ctx.at), guarded(() => store.findByHash(uh), ctx.at)])
+    const tr = lookup<KeyRecord>(ctx, KEY, th)
+    const ur = lookup<KeyRecord>(ctx, KEY, uh)
+    if (tr instanceof Promise || ur instanceof Promise) return Promise.all([tr, ur]).then(([t, u]) => pairFound(ctx, e, th, uh, t, u))
+    return pairFound(ctx, e, th, uh, tr, ur)
+  }
+
+  function pairFound(ctx: Ctx, e: Extract<Extraction, { type: 'pair' }>, th: string, uh: string, tr: Answer<KeyRecord> | null, ur: Answer<KeyRecord> | null): Step {
     if (failed(tr)) return storeDown(ctx, tr)
     if (failed(ur)) return storeDown(ctx, ur)
     if (!tr || !ur || tr.kind !== 'tenant' || ur.kind !== 'user') return deny(ctx, 'unknown_key')
+    compiledFor(th, tr, hot.get(th))
+    compiledFor(uh, ur, hot.get(uh))
     ctx.keyId = ur.id
     ctx.tenant = ur.tenant
     if (ur.owner !== e.user) return deny(ctx, 'user_mismatch')
     if (tr.tenant === undefined || tr.tenant !== ur.tenant) return deny(ctx, 'tenant_mismatch')
-    const tc = await checkRecord(ctx, tr, th)
-    if ('deny' in tc) return tc.deny
-    const uc = await checkRecord(ctx, ur, uh)
-    if ('deny' in uc) return uc.deny
-    const orgLists = [compileRecord(tr).allow, tc.group ? groupAllowlist(tc.group) : undefined]
-    return finish(ctx, subjectOf(ur, uc.group, uc.owner, orgLists))
+    const tc = checkRecord(ctx, tr, th)
+    return tc instanceof Promise ? tc.then((x) => tenantChecked(ctx, tr, ur, uh, x)) : tenantChecked(ctx, tr, ur, uh, tc)
+  }
+
+  // Continuations are named functions, not closures made per request: a request decided without
+  // waiting allocates none.
+  function tenantChecked(ctx: Ctx, tr: KeyRecord, ur: KeyRecord, uh: string, tc: Check): Step {
+    if (tc !== undefined) return tc
+    // The organization key's lists, read before the user key's checks replace ctx.group.
+    const orgAllow = compileRecord(tr).allow
+    const orgGroup = ctx.group ? groupAllowlist(ctx.group) : undefined
+    const uc = checkRecord(ctx, ur, uh)
+    return uc instanceof Promise ? uc.then((x) => userChecked(ctx, ur, orgAllow, orgGroup, x)) : userChecked(ctx, ur, orgAllow, orgGroup, uc)
+  }
+
+  function userChecked(ctx: Ctx, ur: KeyRecord, orgAllow: Allowlist | undefined, orgGroup: Allowlist | undefined, uc: Check): Step {
+    if (uc !== undefined) return uc
+    const c = compileRecord(ur)
+    const role = ctx.owner?.role ?? ur.role
+    return finish(ctx, buildSubject(ur, c, role, [c.allow, ctx.group ? groupAllowlist(ctx.group) : undefined, orgAllow, orgGroup]))
   }
 
   // Token schemes hand back the same frozen identity for a token they have already verified
@@ -818,53 +986,98 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
     })
   }
 
-  async function authorize(request: AuthRequest, need?: Need | CompiledNeed): Promise<Decision> {
+  /**
+   * The whole decision. Returns it directly when no step had to wait (every lookup answered by a
+   * peek, no rate limiter, no token), else a promise of it. Throws only on misuse.
+   */
+  function decide(request: AuthRequest, need: Need | CompiledNeed | undefined): Step {
     if (request === null || typeof request !== 'object') throw typeError('request', 'must be an object')
-    const ctx: Ctx = {
+    const ctx = new Ctx(
       request,
-      values: collectHeaders(request.headers, headerNames),
-      at: now(),
+      collectHeaders(request.headers, headerNames),
+      now(),
       // Only decision events report a duration: no clock read when nobody listens.
-      t0: onDecision ? performance.now() : 0,
-      need: compileNeed(need),
-    }
+      onDecision ? performance.now() : 0,
+      compileNeed(need),
+    )
     // 1. Transport, before anything else: a key sent in clear is not even looked at.
     if (requireTls && !net.isSecure(request.secure, typeof request.remoteAddress === 'string' ? request.remoteAddress : undefined, ctx.values.get('x-forwarded-proto'))) {
       return deny(ctx, 'insecure_transport')
     }
     // 2. Extraction.
-    const { found, malformed } = extract(ctx.values)
-    if (malformed) {
-      ctx.scheme = malformed
-      return deny(ctx, 'malformed_credentials')
-    }
-    let first: [Scheme, Extraction] | undefined
-    for (const f of found) {
-      if (f[1].type !== 'partial') {
-        first = f
-        break
+    let scheme: Scheme
+    let e: Extraction
+    if (schemesFrozen.length === 1) {
+      // One scheme (the common case): nothing to rank or filter, nothing to allocate for it.
+      const s = schemesFrozen[0]!
+      let x: Extraction | undefined
+      try {
+        x = s.extract(ctx.values)
+      } catch {
+        x = { type: 'malformed', sources: s.headers }
       }
+      if (x === undefined || x.type === 'partial') return deny(ctx, 'missing_credentials')
+      if (x.type === 'malformed') {
+        ctx.scheme = s
+        return deny(ctx, 'malformed_credentials')
+      }
+      scheme = s
+      e = x
+    } else {
+      const { found, malformed } = extract(ctx.values)
+      if (malformed) {
+        ctx.scheme = malformed
+        return deny(ctx, 'malformed_credentials')
+      }
+      let first: [Scheme, Extraction] | undefined
+      for (const f of found) {
+        if (f[1].type !== 'partial') {
+          first = f
+          break
+        }
+      }
+      if (first === undefined) return deny(ctx, 'missing_credentials')
+      if (found.length > 1) return deny(ctx, 'conflicting_credentials')
+      scheme = first[0]
+      e = first[1]
     }
-    if (first === undefined) return deny(ctx, 'missing_credentials')
-    if (found.length > 1) return deny(ctx, 'conflicting_credentials')
-    const [scheme, e] = first
     ctx.scheme = scheme
-    let d: Decision
+    let d: Step
     switch (e.type) {
       case 'key':
-        d = await single(ctx, e.key)
+        d = single(ctx, e.key)
         break
       case 'pair':
-        d = await pair(ctx, e)
+        d = pair(ctx, e)
         break
       case 'token':
-        d = typeof scheme.verify === 'function' ? await token(ctx, scheme, e.token) : deny(ctx, 'invalid_token')
-        break
+        // Tokens are verified, not looked up: nothing to record as used.
+        return typeof scheme.verify === 'function' ? token(ctx, scheme, e.token) : deny(ctx, 'invalid_token')
       default:
-        d = deny(ctx, 'malformed_credentials')
+        return deny(ctx, 'malformed_credentials')
     }
-    if (d.allow && toucher && e.type !== 'token') toucher.record(d.principal.keyId, ctx.at)
-    return d
+    if (toucher === undefined) return d
+    if (!(d instanceof Promise)) {
+      if (d.allow) toucher.record(d.principal.keyId, ctx.at)
+      return d
+    }
+    const t = toucher
+    return d.then((x) => {
+      if (x.allow) t.record(x.principal.keyId, ctx.at)
+      return x
+    })
+  }
+
+  function authorize(request: AuthRequest, need?: Need | CompiledNeed): Promise<Decision> {
+    // Misuse (a request that is not an object, an invalid need) rejects rather than throws, as
+    // from an async function; so does anything a user callback (tenant) throws.
+    let d: Step
+    try {
+      d = decide(request, need)
+    } catch (e) {
+      return Promise.reject(e)
+    }
+    return d instanceof Promise ? d : Promise.resolve(d)
   }
 
   return Object.freeze({

@@ -5,17 +5,19 @@
 import type { PermissionSet } from './roles.js'
 import type { Principal } from './types.js'
 
-/** Fields of a principal, as the authorizer assembles them. */
+/**
+ * Where a principal's fields come from: the authorizer's subject of the request (built once per
+ * key record and reused), so allowing a request allocates the principal and nothing else.
+ */
 export interface PrincipalFields {
-  keyId: string
-  kind: 'user' | 'org'
-  tenant?: string
-  owner?: string
-  role?: string
-  group?: string
-  scheme: string
-  grants: readonly string[]
-  metadata?: Readonly<Record<string, unknown>>
+  readonly keyId: string
+  readonly kind: 'user' | 'org'
+  readonly tenant?: string | undefined
+  readonly owner?: string | undefined
+  readonly role?: string | undefined
+  readonly group?: string | undefined
+  readonly grantList: readonly string[]
+  readonly metadata?: Readonly<Record<string, unknown>> | undefined
 }
 
 /**
@@ -35,15 +37,15 @@ export class KeyPrincipal implements Principal {
   declare readonly metadata?: Readonly<Record<string, unknown>>
   readonly #set: PermissionSet
 
-  constructor(fields: PrincipalFields, set: PermissionSet) {
+  constructor(fields: PrincipalFields, scheme: string, set: PermissionSet) {
     this.keyId = fields.keyId
     this.kind = fields.kind
     if (fields.tenant !== undefined) this.tenant = fields.tenant
     if (fields.owner !== undefined) this.owner = fields.owner
     if (fields.role !== undefined) this.role = fields.role
     if (fields.group !== undefined) this.group = fields.group
-    this.scheme = fields.scheme
-    this.grants = fields.grants
+    this.scheme = scheme
+    this.grants = fields.grantList
     this.permissions = set.list()
     if (fields.metadata !== undefined) this.metadata = fields.metadata
     this.#set = set

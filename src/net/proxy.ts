@@ -144,11 +144,26 @@ function walk(trusted: Allowlist, xff: readonly string[]): ClientAddress {
  */
 export function createNetPolicy(trustProxy: readonly unknown[] | undefined, field = 'trustProxy'): NetPolicy {
   const trusted = trustProxy === undefined ? undefined : compileAllowlist(trustProxy, field)
+  // The socket peer, parsed, for the last address seen: requests on one keep-alive connection
+  // (and Node hands out the same string for all of them) parse it once. One entry, so nothing
+  // to bound; the result is frozen because it is shared by every request that hits it.
+  let lastRemote: string | undefined
+  let lastPeer: ClientAddress = UNRESOLVED
+  const peer = (remoteAddress: string | undefined): ClientAddress => {
+    if (remoteAddress === lastRemote && remoteAddress !== undefined) return lastPeer
+    const c = resolved(socketAddress(remoteAddress), remoteAddress)
+    if (typeof remoteAddress === 'string') {
+      if (c.addr !== undefined) Object.freeze(c.addr)
+      lastPeer = Object.freeze(c)
+      lastRemote = remoteAddress
+    }
+    return c
+  }
   if (trusted === undefined || trusted.entries.length === 0) {
     return {
       trusting: false,
       clientAddress(remoteAddress) {
-        return resolved(socketAddress(remoteAddress), remoteAddress)
+        return peer(remoteAddress)
       },
       isSecure(socketSecure) {
         return socketSecure === true
@@ -158,11 +173,9 @@ export function createNetPolicy(trustProxy: readonly unknown[] | undefined, fiel
   return {
     trusting: true,
     clientAddress(remoteAddress, xForwardedFor) {
-      const sock = socketAddress(remoteAddress)
-      if (sock === undefined) return UNRESOLVED
-      if (!allowlistHas(trusted, sock) || xForwardedFor === undefined || xForwardedFor.length === 0) {
-        return resolved(sock, remoteAddress)
-      }
+      const sock = peer(remoteAddress)
+      if (sock.addr === undefined) return UNRESOLVED
+      if (!allowlistHas(trusted, sock.addr) || xForwardedFor === undefined || xForwardedFor.length === 0) return sock
       return walk(trusted, xForwardedFor)
     },
     isSecure(socketSecure, remoteAddress, xForwardedProto) {

@@ -13,6 +13,8 @@
  *   owners, `negativeTtlMs` for misses.
  * - Lookups that fail (reject or throw) are never cached; every waiter of a failed single-flight
  *   lookup gets the same rejection.
+ * - The synchronous peeks (`peekByHash`, `peekGroup`, `peekOwner`) answer only from an entry that
+ *   the matching lookup would serve at that moment, so everything above holds for them too.
  * @module
  */
 import { quote, rangeError, typeError } from '../errors.js'
@@ -69,6 +71,26 @@ export interface CachedStore extends ManagedKeyStore {
   findGroup(id: string): Promise<KeyGroup | undefined>
   /** Cached. Answers `undefined` when the wrapped store has no `findOwner` (the key's own role applies). */
   findOwner(id: string): Promise<OwnerRecord | undefined>
+  /**
+   * The cached answer of `findByHash(hash)`, synchronously: the record, `null` for a cached miss,
+   * `undefined` when nothing fresh is cached (the authorizer then calls `findByHash`, which
+   * queries the wrapped store). Never calls the wrapped store. After a write through this cache or
+   * an `invalidate()`, it returns `undefined` for what they dropped.
+   * @example cache.peekByHash(hash) ?? (await cache.findByHash(hash))
+   */
+  peekByHash(hash: string): KeyRecord | null | undefined
+  /**
+   * The cached answer of `findGroup(id)`, as {@link CachedStore.peekByHash}; `null` when the
+   * wrapped store has no `findGroup`.
+   * @example cache.peekGroup('ops')
+   */
+  peekGroup(id: string): KeyGroup | null | undefined
+  /**
+   * The cached answer of `findOwner(id)`, as {@link CachedStore.peekByHash}; `null` when the
+   * wrapped store has no `findOwner`.
+   * @example cache.peekOwner('ana')
+   */
+  peekOwner(id: string): OwnerRecord | null | undefined
   /** Forwarded to the wrapped store's `touch`, if it has one; never invalidates. */
   touch(id: string, at: number): Promise<void>
   /** Forwarded; rejects with a `TypeError` when the wrapped store has no `putOwner`. Invalidates the owner. */
@@ -148,6 +170,17 @@ function ttlOption(value: unknown, field: string, fallback: number): number {
   return value
 }
 
+/**
+ * A peek's answer from a fresh entry (or none). A cached miss is `null`. An entry holding `null`
+ * (an inner store that resolved to `null` instead of `undefined`) is left to the asynchronous
+ * lookup, so the caller sees exactly the value it would have seen without the peek.
+ */
+function peeked<V extends object>(e: Entry<V | undefined> | undefined): V | null | undefined {
+  if (e === undefined) return undefined
+  const v = e.value
+  return v === undefined ? null : v === null ? undefined : v
+}
+
 const isRecordLike = (v: unknown): v is { id: string } =>
   v !== null && typeof v === 'object' && typeof (v as { id?: unknown }).id === 'string'
 
@@ -208,6 +241,31 @@ class CachedKeyStore implements CachedStore {
     const t = this.#now()
     const e = this.#fresh(this.#owners, id, t)
     return e !== undefined ? e.settled : this.#miss(this.#owners, id, t)
+  }
+
+  // ---- synchronous peeks (KeyStore.peekByHash/peekGroup/peekOwner) ------------------------------
+  // A peek answers only from an entry the matching find* would serve at this very moment (same
+  // clock read, same freshness test, same LRU refresh); anything else, a lookup in flight
+  // included, is `undefined` and the authorizer calls find*. Entries are only ever created by a
+  // completed, non-detached lookup and are dropped synchronously by writes and invalidate(), so a
+  // peek can return nothing a lookup started now would not.
+
+  peekByHash(hash: string): KeyRecord | null | undefined {
+    if (typeof hash !== 'string') return undefined
+    return peeked(this.#fresh(this.#keys, hash, this.#now()))
+  }
+
+  peekGroup(id: string): KeyGroup | null | undefined {
+    // Without an inner findGroup, findGroup resolves to undefined: a known miss.
+    if (typeof this.#inner.findGroup !== 'function') return null
+    if (typeof id !== 'string') return undefined
+    return peeked(this.#fresh(this.#groups, id, this.#now()))
+  }
+
+  peekOwner(id: string): OwnerRecord | null | undefined {
+    if (typeof this.#inner.findOwner !== 'function') return null
+    if (typeof id !== 'string') return undefined
+    return peeked(this.#fresh(this.#owners, id, this.#now()))
   }
 
   /** Forwarded; never invalidates (last-used time is informational and would only cost hit rate). */

@@ -64,7 +64,8 @@ function matches(r: KeyRecord, f: KeyFilter | undefined): boolean {
  */
 export class MemoryKeyStore implements ManagedKeyStore {
   readonly #byId = new Map<string, KeyRecord>()
-  readonly #byHash = new Map<string, string>()
+  /** Current and previous hashes → the record itself: a lookup is one probe. Kept in step by `#put`. */
+  readonly #byHash = new Map<string, KeyRecord>()
   readonly #groups = new Map<string, KeyGroup>()
   readonly #owners = new Map<string, OwnerRecord>()
 
@@ -74,8 +75,7 @@ export class MemoryKeyStore implements ManagedKeyStore {
   }
 
   async findByHash(hash: string): Promise<KeyRecord | undefined> {
-    const id = this.#byHash.get(hash)
-    return id === undefined ? undefined : this.#byId.get(id)
+    return this.#byHash.get(hash)
   }
 
   async findGroup(id: string): Promise<KeyGroup | undefined> {
@@ -86,9 +86,47 @@ export class MemoryKeyStore implements ManagedKeyStore {
     return this.#owners.get(id)
   }
 
+  /**
+   * What `findByHash(hash)` resolves to, synchronously (`null` for a miss), so the authorizer can
+   * decide without a promise. `undefined` (ask `findByHash`) when a subclass overrides
+   * `findByHash`: its lookup, not this map, is then the answer.
+   * @example store.peekByHash(hashKey(key)) // KeyRecord, or null
+   */
+  peekByHash(hash: string): KeyRecord | null | undefined {
+    if (this.findByHash !== MemoryKeyStore.prototype.findByHash) return undefined
+    return this.#byHash.get(hash) ?? null
+  }
+
+  /**
+   * What `findGroup(id)` resolves to, synchronously (`null` for a miss); `undefined` when a
+   * subclass overrides `findGroup`.
+   * @example store.peekGroup('ops') // KeyGroup, or null
+   */
+  peekGroup(id: string): KeyGroup | null | undefined {
+    if (this.findGroup !== MemoryKeyStore.prototype.findGroup) return undefined
+    return this.#groups.get(id) ?? null
+  }
+
+  /**
+   * What `findOwner(id)` resolves to, synchronously (`null` for a miss); `undefined` when a
+   * subclass overrides `findOwner`.
+   * @example store.peekOwner('ana') // OwnerRecord, or null
+   */
+  peekOwner(id: string): OwnerRecord | null | undefined {
+    if (this.findOwner !== MemoryKeyStore.prototype.findOwner) return undefined
+    return this.#owners.get(id) ?? null
+  }
+
   async touch(id: string, at: number): Promise<void> {
     const r = this.#byId.get(id)
-    if (r && (r.lastUsedAt === undefined || r.lastUsedAt < at)) this.#byId.set(id, freezeRecord({ ...r, lastUsedAt: at }))
+    if (r && (r.lastUsedAt === undefined || r.lastUsedAt < at)) this.#put(freezeRecord({ ...r, lastUsedAt: at }))
+  }
+
+  /** Stores `r` under its id and its hashes (the hashes must already be free or be this key's). */
+  #put(r: KeyRecord): void {
+    this.#byId.set(r.id, r)
+    this.#byHash.set(r.hash, r)
+    if (r.previousHash !== undefined) this.#byHash.set(r.previousHash, r)
   }
 
   async getKey(id: string): Promise<KeyRecord | undefined> {
@@ -98,18 +136,15 @@ export class MemoryKeyStore implements ManagedKeyStore {
   #indexHashes(r: KeyRecord, except?: KeyRecord): void {
     for (const h of [r.hash, r.previousHash]) {
       if (h === undefined) continue
-      const owner = this.#byHash.get(h)
-      if (owner !== undefined && owner !== except?.id) throw new ConflictError('a key with this hash already exists')
+      const holder = this.#byHash.get(h)
+      if (holder !== undefined && holder.id !== except?.id) throw new ConflictError('a key with this hash already exists')
     }
   }
 
   async insertKey(record: KeyRecord): Promise<void> {
     if (this.#byId.has(record.id)) throw new ConflictError(`key ${record.id} already exists`)
     this.#indexHashes(record)
-    const r = freezeRecord({ ...record })
-    this.#byId.set(r.id, r)
-    this.#byHash.set(r.hash, r.id)
-    if (r.previousHash !== undefined) this.#byHash.set(r.previousHash, r.id)
+    this.#put(freezeRecord({ ...record }))
   }
 
   async updateKey(record: KeyRecord, expected?: KeyRecord): Promise<void> {
@@ -118,10 +153,7 @@ export class MemoryKeyStore implements ManagedKeyStore {
     if (expected !== undefined && !sameAs(old, expected)) throw new ConflictError(`key ${record.id} was changed by another writer; read it again and retry`)
     this.#indexHashes(record, old)
     for (const h of [old.hash, old.previousHash]) if (h !== undefined) this.#byHash.delete(h)
-    const r = freezeRecord({ ...record })
-    this.#byId.set(r.id, r)
-    this.#byHash.set(r.hash, r.id)
-    if (r.previousHash !== undefined) this.#byHash.set(r.previousHash, r.id)
+    this.#put(freezeRecord({ ...record }))
   }
 
   async deleteKey(id: string): Promise<boolean> {
