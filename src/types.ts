@@ -191,7 +191,7 @@ export interface ManagedKeyStore extends KeyStore {
   deleteOwner?(id: string): Promise<boolean>
 }
 
-/** Header values as Node gives them (`req.headersDistinct` or `req.headers`), or a Fetch `Headers`. */
+/** Header fields as a record, as Node's `req.headersDistinct` gives them (values may be arrays). */
 export type HeaderRecord = Record<string, string | string[] | undefined>
 
 /** The part of an HTTP request the authorizer reads. Adapters build it from their framework's request. */
@@ -200,8 +200,12 @@ export interface AuthRequest {
   method: string
   /** Request target (path and query) or absolute URL. Only the path is ever logged; the query is never read. */
   url?: string
-  /** Request headers. Use a record of arrays (Node's `headersDistinct`) so duplicates are seen. */
-  headers: Headers | HeaderRecord
+  /**
+   * Request headers: a Fetch `Headers`, a record whose values may be arrays (Node's
+   * `req.headersDistinct`), or Node's `req.rawHeaders` (`[name, value, …]`, the cheapest on
+   * Node). Not `req.headers`: Node drops a repeated `Authorization` there, so a repeat goes unseen.
+   */
+  headers: Headers | HeaderRecord | readonly string[]
   /** The socket's peer address (`req.socket.remoteAddress`). */
   remoteAddress?: string
   /** `true` if the connection itself is TLS. */

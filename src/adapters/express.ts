@@ -99,7 +99,7 @@ export function guard(authorizer: GuardAuthorizer, options?: ExpressGuardOptions
     // Validated now, at route definition: an unknown permission throws here, not per request.
     const compiled = authorizer.need(need)
     function keywardGuard(req: Request, res: Response, next: NextFunction): void {
-      if (!authorizePreflight && isPreflight(req.method, req.headers.origin, req.headers['access-control-request-method'])) {
+      if (!authorizePreflight && req.method === 'OPTIONS' && isPreflight(req.method, req.headers.origin, req.headers['access-control-request-method'])) {
         next()
         return
       }
@@ -108,8 +108,9 @@ export function guard(authorizer: GuardAuthorizer, options?: ExpressGuardOptions
           {
             method: req.method,
             url: req.originalUrl,
-            // headersDistinct keeps repeated fields apart (req.headers drops a second Authorization).
-            headers: req.headersDistinct,
+            // The fields as received: repeats stay apart (req.headers drops a second
+            // Authorization), and unlike headersDistinct nothing is built per request.
+            headers: req.rawHeaders,
             // The socket's peer, never req.ip: keyward resolves proxies itself (trustProxy).
             remoteAddress: req.socket.remoteAddress,
             secure: (req.socket as TLSSocket).encrypted === true,

@@ -5,7 +5,7 @@
 import type { Context, MiddlewareHandler } from 'hono'
 import type { CompiledNeed } from '../authorize.js'
 import { renderDeny } from '../decision.js'
-import type { DenyDecision, HeaderRecord, Need, Principal } from '../types.js'
+import type { DenyDecision, Need, Principal } from '../types.js'
 import { isPreflight, readGuardOptions, type BaseGuardOptions, type GuardAuthorizer } from './_shared.js'
 
 /**
@@ -47,7 +47,8 @@ export interface HonoGuardOptions extends BaseGuardOptions {
 export type HonoGuard = (need?: Need | CompiledNeed) => MiddlewareHandler<KeywardEnv>
 
 interface NodeIncoming {
-  headersDistinct?: unknown
+  rawHeaders?: unknown
+  url?: unknown
   socket?: { remoteAddress?: unknown; encrypted?: unknown }
 }
 interface NodeBindings {
@@ -72,14 +73,15 @@ function nodeClientInfo(c: Context): ClientInfo {
 }
 
 /**
- * Node's `headersDistinct` when running on `@hono/node-server`, else the Fetch `Headers`. Both
- * hold the same fields, but `Headers` joins a repeated field into one value, which changes which
+ * Node's `rawHeaders` when running on `@hono/node-server`, else the Fetch `Headers`. Both hold
+ * the same fields, but `Headers` joins a repeated field into one value, which changes which
  * scheme the core finds malformed (and so the challenge on the 400); reading the fields as
- * received keeps Hono's answer byte-identical to Express's and Koa's.
+ * received keeps Hono's answer byte-identical to Express's and Koa's. It is also cheaper: the
+ * node-server builds the Fetch `Headers` only when something asks for it.
  */
-function headersOf(c: Context): Headers | HeaderRecord {
-  const distinct = nodeIncoming(c)?.headersDistinct
-  return distinct !== null && typeof distinct === 'object' ? (distinct as HeaderRecord) : c.req.raw.headers
+function headersOf(incoming: NodeIncoming | undefined, c: Context): Headers | readonly string[] {
+  const raw = incoming?.rawHeaders
+  return Array.isArray(raw) ? raw : c.req.raw.headers
 }
 
 /** Path and query of an absolute URL, so the core sees the same `url` as under Express and Koa. */
@@ -95,7 +97,7 @@ function targetOf(url: string): string {
  * decision's rate-limit headers are added to the route's response; on deny, the response is
  * `renderDeny(decision)`. A store outage is a 503 response.
  *
- * On `@hono/node-server` the headers are read as received (Node's `headersDistinct`), as the
+ * On `@hono/node-server` the headers are read as received (Node's `rawHeaders`), as the
  * Express and Koa adapters read them. Elsewhere they come from the Fetch `Headers`, which joins a
  * repeated field with ", "; the credential grammars refuse joined values, so a repeated
  * credential is still a 400.
@@ -121,13 +123,19 @@ export function guard(authorizer: GuardAuthorizer, options?: HonoGuardOptions): 
     const compiled = authorizer.need(need)
     return async function keywardGuard(c, next) {
       const raw = c.req.raw
-      if (!authorizePreflight && isPreflight(raw.method, raw.headers.get('origin'), raw.headers.get('access-control-request-method'))) {
+      const method = raw.method
+      // Headers only for an OPTIONS: reading them makes the node-server build a Fetch Headers.
+      if (!authorizePreflight && method === 'OPTIONS' && isPreflight(method, raw.headers.get('origin'), raw.headers.get('access-control-request-method'))) {
         await next()
         return
       }
       const info = clientInfo(c)
+      const incoming = nodeIncoming(c)
+      // On Node the request line's target as received, as Express and Koa see it; elsewhere the
+      // path and query of the Fetch URL (on the node-server, raw.url builds that URL first).
+      const url = typeof incoming?.url === 'string' ? incoming.url : targetOf(raw.url)
       const d = await authorizer.authorize(
-        { method: raw.method, url: targetOf(raw.url), headers: headersOf(c), remoteAddress: info?.remoteAddress, secure: info?.secure === true },
+        { method, url, headers: headersOf(incoming, c), remoteAddress: info?.remoteAddress, secure: info?.secure === true },
         compiled,
       )
       if (d.allow) {

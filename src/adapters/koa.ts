@@ -59,12 +59,13 @@ export function guard(authorizer: GuardAuthorizer, options?: KoaGuardOptions): K
     const compiled = authorizer.need(need)
     return async function keywardGuard(ctx, next) {
       const req = ctx.req
-      if (!authorizePreflight && isPreflight(ctx.method, req.headers.origin, req.headers['access-control-request-method'])) return next()
+      if (!authorizePreflight && ctx.method === 'OPTIONS' && isPreflight(ctx.method, req.headers.origin, req.headers['access-control-request-method'])) return next()
       const d = await authorizer.authorize(
         {
           method: ctx.method,
           url: ctx.originalUrl,
-          headers: req.headersDistinct,
+          // The fields as received: repeats stay apart, and nothing is built per request.
+          headers: req.rawHeaders,
           // The socket, never ctx.ip/ctx.secure (app.proxy): keyward resolves proxies itself.
           remoteAddress: req.socket.remoteAddress,
           secure: (req.socket as TLSSocket).encrypted === true,

@@ -54,6 +54,13 @@ describe('apiKeyHeader', () => {
     expect(seen(await auth({ headers: dup })).reason).toBe('malformed_credentials')
   })
 
+  it("reads Node's rawHeaders list, case-insensitively, and sees a repeated field", async () => {
+    const { key, auth } = await withKey([schemes.apiKeyHeader()])
+    expect((await auth({ headers: ['Host', 'x', 'X-API-Key', key, 'Accept', '*/*'] })).allow).toBe(true)
+    expect(seen(await auth({ headers: ['x-api-key', key, 'X-Api-Key', key] })).reason).toBe('malformed_credentials')
+    expect(seen(await auth({ headers: ['x-api-key'] })).reason).toBe('missing_credentials')
+  })
+
   it('never reads a key from the query string', async () => {
     const { key, auth } = await withKey([schemes.apiKeyHeader()])
     expect(seen(await auth({ url: `/api/scans?api_key=${key}&x-api-key=${key}`, headers: {} })).reason).toBe('missing_credentials')
