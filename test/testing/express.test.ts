@@ -4,10 +4,10 @@
  */
 import express, { type Express } from 'express'
 import request from 'supertest'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { guard } from '../../src/adapters/express.js'
 import { renderDeny, type Authorizer } from '../../src/index.js'
-import { createTestAuthority, type TestAuthority } from '../../src/testing/index.js'
+import { kitsClosedAfterEach } from './_support.js'
 
 /** The user's app: it takes the authorizer as a dependency, so tests can hand it the kit's. */
 function buildApp(authorizer: Authorizer): Express {
@@ -22,16 +22,7 @@ function buildApp(authorizer: Authorizer): Express {
   return app
 }
 
-const kits: TestAuthority[] = []
-function kit(options?: Parameters<typeof createTestAuthority>[0]): TestAuthority {
-  const k = createTestAuthority(options)
-  kits.push(k)
-  return k
-}
-
-afterEach(async () => {
-  await Promise.all(kits.splice(0).map((k) => k.close()))
-})
+const kit = kitsClosedAfterEach()
 
 describe('Express routes tested with the kit', () => {
   it('allows a key whose role permits the route and hands the principal to the handler', async () => {

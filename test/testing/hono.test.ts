@@ -4,10 +4,10 @@
  * `@hono/node-server` would pass), as the guard reads them.
  */
 import { Hono } from 'hono'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { guard } from '../../src/adapters/hono.js'
 import type { Authorizer } from '../../src/index.js'
-import { createTestAuthority, type TestAuthority } from '../../src/testing/index.js'
+import { kitsClosedAfterEach } from './_support.js'
 
 /** The user's app, AttackForge-like: every operation granted explicitly. */
 function buildApp(authorizer: Authorizer): Hono {
@@ -23,16 +23,7 @@ function buildApp(authorizer: Authorizer): Hono {
 /** What `@hono/node-server` passes as `c.env`: the Node request and its socket. */
 const from = (remoteAddress: string, secure = true) => ({ incoming: { socket: { remoteAddress, encrypted: secure } } })
 
-const kits: TestAuthority[] = []
-function kit(options?: Parameters<typeof createTestAuthority>[0]): TestAuthority {
-  const k = createTestAuthority(options)
-  kits.push(k)
-  return k
-}
-
-afterEach(async () => {
-  await Promise.all(kits.splice(0).map((k) => k.close()))
-})
+const kit = kitsClosedAfterEach()
 
 describe('Hono routes tested with the kit and app.request', () => {
   it('denies an operation until it is granted, administrators included', async () => {

@@ -5,10 +5,10 @@
  */
 import Koa from 'koa'
 import request from 'supertest'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { guard, type KeywardState } from '../../src/adapters/koa.js'
 import type { Authorizer } from '../../src/index.js'
-import { createTestAuthority, type TestAuthority } from '../../src/testing/index.js'
+import { kitsClosedAfterEach } from './_support.js'
 
 /** The user's app: GET /tenants/:tenant/incidents, read with `apps:read`. */
 function buildApp(authorizer: Authorizer): Koa<KeywardState> {
@@ -23,16 +23,7 @@ function buildApp(authorizer: Authorizer): Koa<KeywardState> {
 
 const tenantOfPath = (req: { url?: string }) => /^\/tenants\/([^/?]+)/.exec(req.url ?? '')?.[1]
 
-const kits: TestAuthority[] = []
-function kit(options?: Parameters<typeof createTestAuthority>[0]): TestAuthority {
-  const k = createTestAuthority(options)
-  kits.push(k)
-  return k
-}
-
-afterEach(async () => {
-  await Promise.all(kits.splice(0).map((k) => k.close()))
-})
+const kit = kitsClosedAfterEach()
 
 describe('Koa routes tested with the kit', () => {
   it('allows a key in its own tenant and refuses it in another, as an unknown key would be', async () => {
@@ -42,7 +33,7 @@ describe('Koa routes tested with the kit', () => {
     const ok = await request(server).get('/tenants/acme/incidents').set(t.headersFor(key)).expect(200)
     expect(ok.body).toEqual({ incidents: [], tenant: 'acme', group: null })
     const other = await request(server).get('/tenants/globex/incidents').set(t.headersFor(key)).expect(401)
-    const strangers = await createTestAuthority({ seed: 'strangers' }).issue()
+    const strangers = await kit({ seed: 'strangers' }).issue()
     const unknown = await request(server).get('/tenants/globex/incidents').set(t.headersFor(strangers)).expect(401)
     expect(other.text).toBe(unknown.text)
     expect(t.decisions().map((e) => e.reason ?? 'allowed')).toEqual(['allowed', 'tenant_mismatch', 'unknown_key'])
