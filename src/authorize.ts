@@ -7,7 +7,9 @@
  * expiry/rotation → tenant → client address → permission → explicit grant → rate limit.
  * @module
  */
+import { extractor } from './_extract.js'
 import { collectHeaders, type HeaderValues } from './_headers.js'
+import { needCompiler, type CompiledNeed } from './_needs.js'
 import { Breaker, type BreakerOptions } from './_breaker.js'
 import { Toucher } from './_touch.js'
 import { codeOf, messageOf, STATUS_OF } from './decision.js'
@@ -17,7 +19,7 @@ import { createHasher, type Pepper } from './keys/hash.js'
 import { allowlistHas, compileAllowlist, type Allowlist } from './net/_ip.js'
 import { createNetPolicy, type ClientAddress, type NetPolicy } from './net/proxy.js'
 import { KeyPrincipal, type PrincipalFields } from './principal.js'
-import { insightAppSecRoles, type ParsedPermission, type PermissionSet, type Roles } from './roles.js'
+import { insightAppSecRoles, type PermissionSet, type Roles } from './roles.js'
 import type { BearerError, Extraction, Scheme, TokenIdentity } from './schemes/_scheme.js'
 import { apiKeyHeader } from './schemes/api-key.js'
 import type {
@@ -35,6 +37,8 @@ import type {
   RateLimiter,
   RateLimitSpec,
 } from './types.js'
+
+export type { CompiledNeed } from './_needs.js'
 
 /** Options of {@link createAuthorizer}. Validated when the authorizer is created. */
 export interface AuthorizerOptions {
@@ -139,14 +143,6 @@ export interface AuthorizerOptions {
   now?: () => number
 }
 
-/** A validated, pre-parsed `Need`, from `authorizer.need()`. */
-export interface CompiledNeed {
-  readonly permissions: readonly string[]
-  readonly operation?: string
-  /** @internal */
-  readonly parsed: readonly ParsedPermission[]
-}
-
 /** The object returned by {@link createAuthorizer}. */
 export interface Authorizer {
   /**
@@ -204,8 +200,6 @@ const TIMEOUT = new Error('timeout')
 const RESOLVED = Promise.resolve()
 type Failed = { readonly [FAIL]: true; readonly retryAfterSec: number; readonly detail: string }
 
-const NEED_FIELDS: ReadonlySet<string> = new Set(['permission', 'operation'])
-const EMPTY_NEED: CompiledNeed = Object.freeze({ permissions: [], parsed: [] })
 
 /**
  * One request's state while it is decided. A class with every field set in the constructor, so
@@ -339,51 +333,7 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
     headerNames.add('x-forwarded-proto')
   }
 
-  // ---- needs ---------------------------------------------------------------------------------
-  const needCache = new Map<string, CompiledNeed>()
-  const compiledNeeds = new WeakSet<CompiledNeed>([EMPTY_NEED])
-  function compileNeed(need: Need | CompiledNeed | undefined): CompiledNeed {
-    if (need === undefined) return EMPTY_NEED
-    if (typeof need === 'object' && need !== null && compiledNeeds.has(need as CompiledNeed)) return need as CompiledNeed
-    if (typeof need === 'object' && need !== null && Array.isArray((need as { parsed?: unknown }).parsed)) {
-      // Compiled by another authorizer (perhaps with another role matrix): validate it again here.
-      const foreign = need as CompiledNeed
-      return compileNeed(foreign.operation === undefined ? { permission: foreign.permissions } : { permission: foreign.permissions, operation: foreign.operation })
-    }
-    if (typeof need === 'string') {
-      const hit = needCache.get(need)
-      if (hit) return hit
-    }
-    let perms: readonly unknown[] = []
-    let operation: string | undefined
-    if (typeof need === 'string') perms = [need]
-    else if (need !== null && typeof need === 'object' && !Array.isArray(need)) {
-      for (const k of Object.keys(need)) if (!NEED_FIELDS.has(k)) throw rangeError('need', `unknown field ${quote(k)}`)
-      const p = (need as { permission?: unknown }).permission
-      if (p !== undefined) perms = typeof p === 'string' ? [p] : Array.isArray(p) ? p : [p]
-      const op = (need as { operation?: unknown }).operation
-      if (op !== undefined) {
-        if (typeof op !== 'string' || !/^[\x21-\x7e](?:[\x20-\x7e]{0,198}[\x21-\x7e])?$/.test(op)) {
-          throw rangeError('need.operation', 'must be 1-200 printable ASCII characters')
-        }
-        operation = op
-      }
-    } else throw typeError('need', 'must be a permission string or { permission?, operation? }')
-    const parsed = perms.map((p, i) => {
-      if (typeof p !== 'string') throw typeError(`need.permission[${i}]`, 'must be a string')
-      const r = roles.lookup(p)
-      if (!r) throw rangeError(`need.permission[${i}]`, `${quote(p)} is not a permission of the role matrix`)
-      return r
-    })
-    const compiled: CompiledNeed = Object.freeze({
-      permissions: Object.freeze(perms as string[]),
-      parsed: Object.freeze(parsed),
-      ...(operation === undefined ? {} : { operation }),
-    })
-    compiledNeeds.add(compiled)
-    if (typeof need === 'string' && needCache.size < 1000) needCache.set(need, compiled)
-    return compiled
-  }
+  const compileNeed = needCompiler(roles)
 
   // ---- per-record compiled data (allowlists and scopes are parsed once per record object) -----
   const compiledRecords = new WeakMap<object, Compiled>()
@@ -652,48 +602,7 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
     return deny(ctx, 'store_unavailable', { retryAfterSec: f.retryAfterSec, detail: f.detail })
   }
 
-  // ---- extraction --------------------------------------------------------------------------------
-  // Half a credential ranks lowest: it never hides a malformed reading of the same header.
-  const RANK = { partial: 0, malformed: 1, key: 2, pair: 3, token: 4 } as const
-  function subset(a: readonly string[], b: readonly string[]): boolean {
-    return a.every((x) => b.includes(x))
-  }
-  const NOTHING_FOUND: { found: [Scheme, Extraction][]; malformed?: Scheme } = Object.freeze({ found: [] })
-  function extract(values: HeaderValues): { found: [Scheme, Extraction][]; malformed?: Scheme } {
-    if (schemesFrozen.length === 1) {
-      // One scheme (the common case): nothing to rank or filter.
-      const s = schemesFrozen[0]!
-      let e: Extraction | undefined
-      try {
-        e = s.extract(values)
-      } catch {
-        e = { type: 'malformed', sources: s.headers }
-      }
-      if (e === undefined) return NOTHING_FOUND
-      return e.type === 'malformed' ? { found: [[s, e]], malformed: s } : { found: [[s, e]] }
-    }
-    let found: [Scheme, Extraction][] = []
-    for (const s of schemesFrozen) {
-      let e: Extraction | undefined
-      try {
-        e = s.extract(values)
-      } catch {
-        e = { type: 'malformed', sources: s.headers }
-      }
-      if (e !== undefined) found.push([s, e])
-    }
-    if (found.length > 1) {
-      // One header can look like several schemes' (Contrast's Authorization is also Basic; a JWT
-      // is also a bearer token). The most specific reading of the same headers wins: a reading
-      // of more headers beats one of fewer, a verified token beats an opaque key, anything beats
-      // half a credential. What is left after that is really two credentials: a conflict.
-      found = found.filter(([, e]) =>
-        !found.some(([, f]) => f !== e && subset(e.sources, f.sources) && (f.sources.length > e.sources.length || RANK[f.type] > RANK[e.type])),
-      )
-    }
-    const bad = found.find(([, e]) => e.type === 'malformed')
-    return bad ? { found, malformed: bad[0] } : { found }
-  }
+  const extract = extractor(schemesFrozen)
 
   // ---- the shared post-authentication checks -----------------------------------------------------
   /** Synchronous unless a rate limiter is configured: one fewer promise on every allowed request. */

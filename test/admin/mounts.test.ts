@@ -21,7 +21,7 @@ import { CONSOLE_CSP } from '../../src/admin/_http.js'
 import type { AdminHandler, ClientInfo } from '../../src/admin/index.js'
 import { parseKey } from '../../src/index.js'
 import { close, listen } from '../adapters/_http.js'
-import { fixture, type Fixture, type GroupView, type Issued, type KeyView } from './_fixture.js'
+import { fixture, type Fixture, type GroupView, type Issued } from './_fixture.js'
 
 type Mount = 'hono' | 'express5' | 'express4' | 'koa'
 const MOUNTS: readonly Mount[] = ['hono', 'express5', 'express4', 'koa']

@@ -5,10 +5,6 @@ import { formatIp, parseIp } from '../../src/net/_ip.js'
 import type { IpAddress } from '../../src/net/_ip.js'
 import { SEED, addressText, dotted, u32, v4Texts, v6Arb } from './_arb.js'
 
-const v4 = (text: string): number | undefined => {
-  const a = parseIp(text)
-  return a?.family === 4 ? a.v4 : undefined
-}
 const words = (text: string): number[] | undefined => {
   const a = parseIp(text)
   return a?.family === 6 ? [...a.v6] : undefined

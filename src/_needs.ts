@@ -1,0 +1,72 @@
+/**
+ * What a route needs (`Need`), validated against a role matrix once and pre-parsed, so a
+ * request only compares integers. Adapters compile a route's need when the route is defined.
+ * @module
+ */
+import { quote, rangeError, typeError } from './errors.js'
+import type { ParsedPermission, Roles } from './roles.js'
+import type { Need } from './types.js'
+
+/** A validated, pre-parsed `Need`, from `authorizer.need()`. */
+export interface CompiledNeed {
+  readonly permissions: readonly string[]
+  readonly operation?: string
+  /** @internal */
+  readonly parsed: readonly ParsedPermission[]
+}
+
+const NEED_FIELDS: ReadonlySet<string> = new Set(['permission', 'operation'])
+const EMPTY_NEED: CompiledNeed = Object.freeze({ permissions: [], parsed: [] })
+
+/**
+ * The `need()` of an authorizer with matrix `roles`: validates a `Need` (an unknown permission
+ * or field throws a `TypeError`/`RangeError` naming it) and returns it compiled; a need it
+ * compiled itself comes back as is, one compiled by another authorizer is validated again.
+ */
+export function needCompiler(roles: Roles): (need: Need | CompiledNeed | undefined) => CompiledNeed {
+  const needCache = new Map<string, CompiledNeed>()
+  const compiledNeeds = new WeakSet<CompiledNeed>([EMPTY_NEED])
+  function compileNeed(need: Need | CompiledNeed | undefined): CompiledNeed {
+    if (need === undefined) return EMPTY_NEED
+    if (typeof need === 'object' && need !== null && compiledNeeds.has(need as CompiledNeed)) return need as CompiledNeed
+    if (typeof need === 'object' && need !== null && Array.isArray((need as { parsed?: unknown }).parsed)) {
+      // Compiled by another authorizer (perhaps with another role matrix): validate it again here.
+      const foreign = need as CompiledNeed
+      return compileNeed(foreign.operation === undefined ? { permission: foreign.permissions } : { permission: foreign.permissions, operation: foreign.operation })
+    }
+    if (typeof need === 'string') {
+      const hit = needCache.get(need)
+      if (hit) return hit
+    }
+    let perms: readonly unknown[] = []
+    let operation: string | undefined
+    if (typeof need === 'string') perms = [need]
+    else if (need !== null && typeof need === 'object' && !Array.isArray(need)) {
+      for (const k of Object.keys(need)) if (!NEED_FIELDS.has(k)) throw rangeError('need', `unknown field ${quote(k)}`)
+      const p = (need as { permission?: unknown }).permission
+      if (p !== undefined) perms = typeof p === 'string' ? [p] : Array.isArray(p) ? p : [p]
+      const op = (need as { operation?: unknown }).operation
+      if (op !== undefined) {
+        if (typeof op !== 'string' || !/^[\x21-\x7e](?:[\x20-\x7e]{0,198}[\x21-\x7e])?$/.test(op)) {
+          throw rangeError('need.operation', 'must be 1-200 printable ASCII characters')
+        }
+        operation = op
+      }
+    } else throw typeError('need', 'must be a permission string or { permission?, operation? }')
+    const parsed = perms.map((p, i) => {
+      if (typeof p !== 'string') throw typeError(`need.permission[${i}]`, 'must be a string')
+      const r = roles.lookup(p)
+      if (!r) throw rangeError(`need.permission[${i}]`, `${quote(p)} is not a permission of the role matrix`)
+      return r
+    })
+    const compiled: CompiledNeed = Object.freeze({
+      permissions: Object.freeze(perms as string[]),
+      parsed: Object.freeze(parsed),
+      ...(operation === undefined ? {} : { operation }),
+    })
+    compiledNeeds.add(compiled)
+    if (typeof need === 'string' && needCache.size < 1000) needCache.set(need, compiled)
+    return compiled
+  }
+  return compileNeed
+}
