@@ -64,7 +64,7 @@ export interface AuthorizerOptions {
    * @default undefined (plain SHA-256)
    * @example process.env.KEYWARD_PEPPER
    */
-  pepper?: Pepper
+  pepper?: Pepper | undefined
   /**
    * The tenant a request addresses (from its host, path or a header). When set, a key is only
    * accepted in its own tenant; a request whose tenant is `undefined` is refused.

@@ -18,7 +18,7 @@ export interface KeyManagerOptions {
    * @default undefined (plain SHA-256)
    * @example process.env.KEYWARD_PEPPER
    */
-  pepper?: Pepper
+  pepper?: Pepper | undefined
   /**
    * Prefix of issued keys.
    * @default 'kw'

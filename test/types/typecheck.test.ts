@@ -13,3 +13,11 @@ describe('typed principal (type-level)', () => {
     expect(code).toBe(0)
   }, 120_000)
 })
+
+describe('options under exactOptionalPropertyTypes (type-level)', () => {
+  it('accepts the documented `pepper: process.env.KEYWARD_PEPPER`', async () => {
+    const { output } = await tsc([...TSC_FLAGS, '--exactOptionalPropertyTypes', 'test/types/exact-optional.typecheck.ts'])
+    // Only this file's errors count: the flag is the consumer's, not the library's own setting.
+    expect(output.split('\n').filter((l) => l.includes('exact-optional.typecheck.ts'))).toEqual([])
+  }, 120_000)
+})
