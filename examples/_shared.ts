@@ -49,6 +49,22 @@ export function listen(server: Server, options: StartOptions, protocol: 'http' |
   })
 }
 
+/**
+ * Listens with `server` and returns what `start()` resolves to: closing stops the server, then
+ * writes the authorizer's pending last-used times.
+ */
+export async function serve(server: Server, authorizer: { close(): Promise<void> }, keys: Started['keys'], options: StartOptions): Promise<Started> {
+  const url = await listen(server, options)
+  return {
+    url,
+    keys,
+    close: async () => {
+      await closeServer(server)
+      await authorizer.close()
+    },
+  }
+}
+
 /** Stops accepting, drops idle keep-alive connections, resolves when closed. */
 export function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => {

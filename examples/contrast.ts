@@ -10,7 +10,7 @@ import { createAdaptorServer } from '@hono/node-server'
 import { Hono } from 'hono'
 import { guard } from '../src/adapters/hono.js'
 import { createAuthorizer, defineRoles, KeyManager, MemoryKeyStore, schemes, tokenBucket, type Authorizer } from '../src/index.js'
-import { closeServer, decisionLine, isMain, listen, runStandalone, type SecretFiles, type StartOptions, type Started } from './_shared.js'
+import { decisionLine, isMain, runStandalone, serve, type SecretFiles, type StartOptions, type Started } from './_shared.js'
 
 /** Contrast-like roles over `view < edit < admin`. */
 export const contrastRoles = defineRoles({
@@ -72,15 +72,7 @@ export async function start(options: StartOptions = {}): Promise<Started> {
     ...(log ? { onDecision: (e) => log(decisionLine(e)) } : {}),
   })
   const server = createAdaptorServer({ fetch: createApp(authorizer).fetch }) as Server
-  const url = await listen(server, options)
-  return {
-    url,
-    keys,
-    close: async () => {
-      await closeServer(server)
-      await authorizer.close()
-    },
-  }
+  return serve(server, authorizer, keys, options)
 }
 
 function curls(s: Started, secrets: SecretFiles): string[] {

@@ -10,7 +10,7 @@ import { Hono } from 'hono'
 import { guard } from '../src/adapters/hono.js'
 import { MemoryKeyStore, type Authorizer } from '../src/index.js'
 import { APPS, describePrincipal, makeAuthorizer, SCANS, seedKeys, startScan, curls, VULNERABILITIES } from './_insightappsec.js'
-import { closeServer, isMain, listen, runStandalone, type StartOptions, type Started } from './_shared.js'
+import { isMain, runStandalone, serve, type StartOptions, type Started } from './_shared.js'
 
 /** The Hono app: each route names the permission it needs; `c.get('principal')` is typed. */
 export function createApp(authorizer: Authorizer) {
@@ -31,15 +31,7 @@ export async function start(options: StartOptions = {}): Promise<Started> {
   const keys = await seedKeys(store)
   const authorizer = makeAuthorizer(store, options)
   const server = createAdaptorServer({ fetch: createApp(authorizer).fetch }) as Server
-  const url = await listen(server, options)
-  return {
-    url,
-    keys,
-    close: async () => {
-      await closeServer(server)
-      await authorizer.close()
-    },
-  }
+  return serve(server, authorizer, keys, options)
 }
 
 if (isMain(import.meta.url)) await runStandalone('InsightAppSec-like API (Hono)', start, curls)

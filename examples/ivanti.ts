@@ -12,7 +12,7 @@ import { createServer } from 'node:http'
 import Koa from 'koa'
 import { guard, type KeywardState } from '../src/adapters/koa.js'
 import { createAuthorizer, defineRoles, KeyManager, MemoryKeyStore, schemes, tokenBucket, type Authorizer } from '../src/index.js'
-import { closeServer, decisionLine, isMain, listen, runStandalone, type SecretFiles, type StartOptions, type Started } from './_shared.js'
+import { decisionLine, isMain, runStandalone, serve, type SecretFiles, type StartOptions, type Started } from './_shared.js'
 
 /** Ivanti-like roles over `read < write`. */
 export const ivantiRoles = defineRoles({
@@ -99,15 +99,7 @@ export async function start(options: StartOptions = {}): Promise<Started> {
     ...(log ? { onDecision: (e) => log(decisionLine(e)) } : {}),
   })
   const server = createServer(createApp(authorizer).callback())
-  const url = await listen(server, options)
-  return {
-    url,
-    keys,
-    close: async () => {
-      await closeServer(server)
-      await authorizer.close()
-    },
-  }
+  return serve(server, authorizer, keys, options)
 }
 
 function curls(s: Started, secrets: SecretFiles): string[] {

@@ -9,7 +9,7 @@ import Koa, { type Middleware } from 'koa'
 import { guard, type KeywardState } from '../src/adapters/koa.js'
 import { MemoryKeyStore, type Authorizer } from '../src/index.js'
 import { APPS, describePrincipal, makeAuthorizer, SCANS, seedKeys, startScan, curls, VULNERABILITIES } from './_insightappsec.js'
-import { closeServer, isMain, listen, runStandalone, type StartOptions, type Started } from './_shared.js'
+import { isMain, runStandalone, serve, type StartOptions, type Started } from './_shared.js'
 
 type State = KeywardState & { params: Record<string, string> }
 
@@ -62,15 +62,7 @@ export async function start(options: StartOptions = {}): Promise<Started> {
   const keys = await seedKeys(store)
   const authorizer = makeAuthorizer(store, options)
   const server = createServer(createApp(authorizer).callback())
-  const url = await listen(server, options)
-  return {
-    url,
-    keys,
-    close: async () => {
-      await closeServer(server)
-      await authorizer.close()
-    },
-  }
+  return serve(server, authorizer, keys, options)
 }
 
 if (isMain(import.meta.url)) await runStandalone('InsightAppSec-like API (Koa)', start, curls)
