@@ -11,6 +11,7 @@ import { extractor } from './_extract.js'
 import { collectHeaders, type HeaderValues } from './_headers.js'
 import { needCompiler, type CompiledNeed } from './_needs.js'
 import { Breaker, type BreakerOptions } from './_breaker.js'
+import * as opt from './_options.js'
 import { Toucher } from './_touch.js'
 import { codeOf, messageOf, STATUS_OF } from './decision.js'
 import { quote, rangeError, typeError } from './errors.js'
@@ -241,6 +242,14 @@ function pathOf(url: string | undefined): string | undefined {
   return path.length > 2048 ? path.slice(0, 2048) : path
 }
 
+/** Every field of {@link AuthorizerOptions}: any other name is refused (a typo never falls back to a default). */
+const AUTHORIZER_FIELDS = opt.fieldsOf<AuthorizerOptions>({
+  store: true, schemes: true, roles: true, pepper: true, tenant: true, trustProxy: true, requireTls: true,
+  explicitGrants: true, rateLimiter: true, realm: true, storeTimeoutMs: true, breaker: true, exposeReasons: true,
+  onDecision: true, touchIntervalMs: true, now: true,
+})
+const BREAKER_FIELDS = opt.fieldsOf<BreakerOptions>({ threshold: true, cooldownMs: true })
+
 /**
  * Creates an authorizer. All options are validated here: a bad CIDR, an unknown scheme object,
  * a missing store or a bad number throws a `TypeError`/`RangeError` naming the field.
@@ -262,8 +271,7 @@ function pathOf(url: string | undefined): string | undefined {
  * ```
  */
 export function createAuthorizer(options: AuthorizerOptions): Authorizer {
-  if (options === null || typeof options !== 'object') throw typeError('options', 'must be an object')
-  const o = options
+  const o = opt.options(options, 'options', AUTHORIZER_FIELDS)
   const store = o.store
   if (store === null || typeof store !== 'object' || typeof store.findByHash !== 'function') {
     throw typeError('store', 'is required and must implement findByHash(hash)')
@@ -284,14 +292,9 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
   const roles = o.roles ?? insightAppSecRoles
   if (roles === null || typeof roles !== 'object' || typeof roles.permissionsOf !== 'function') throw typeError('roles', 'must come from defineRoles()')
   if (o.tenant !== undefined && typeof o.tenant !== 'function') throw typeError('tenant', 'must be a function (request) => string | undefined')
-  const bool = (v: unknown, f: string): boolean => {
-    if (v === undefined) return false
-    if (typeof v !== 'boolean') throw typeError(f, 'must be a boolean')
-    return v
-  }
-  const requireTls = bool(o.requireTls, 'requireTls')
-  const explicitGrants = bool(o.explicitGrants, 'explicitGrants')
-  const exposeReasons = bool(o.exposeReasons, 'exposeReasons')
+  const requireTls = opt.boolean(o.requireTls, 'requireTls')
+  const explicitGrants = opt.boolean(o.explicitGrants, 'explicitGrants')
+  const exposeReasons = opt.boolean(o.exposeReasons, 'exposeReasons')
   const realm = o.realm ?? 'api'
   if (typeof realm !== 'string' || !/^[\x20-\x7e]{1,128}$/.test(realm) || /["\\]/.test(realm)) {
     throw rangeError('realm', 'must be 1-128 printable ASCII characters without quotes or backslashes')
@@ -305,12 +308,11 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
   if (o.rateLimiter !== undefined && (o.rateLimiter === null || typeof o.rateLimiter.consume !== 'function')) {
     throw typeError('rateLimiter', 'must implement consume(key)')
   }
-  if (o.onDecision !== undefined && typeof o.onDecision !== 'function') throw typeError('onDecision', 'must be a function')
-  if (o.now !== undefined && typeof o.now !== 'function') throw typeError('now', 'must be a function')
+  opt.func(o.onDecision, 'onDecision')
+  opt.func(o.now, 'now')
   let breaker: Breaker | undefined
   if (o.breaker !== false) {
-    const b = o.breaker ?? {}
-    if (b === null || typeof b !== 'object') throw typeError('breaker', 'must be an object or false')
+    const b = opt.options(o.breaker, 'breaker', BREAKER_FIELDS, true, 'must be an object or false')
     const threshold = b.threshold ?? 5
     const cooldownMs = b.cooldownMs ?? 2000
     if (!Number.isInteger(threshold) || threshold < 1) throw rangeError('breaker.threshold', 'must be an integer ≥ 1')

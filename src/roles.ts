@@ -7,6 +7,7 @@
  * happens to be `__proto__` or `constructor` grants nothing.
  * @module
  */
+import { knownFields } from './_options.js'
 import { quote, rangeError, typeError } from './errors.js'
 
 const RESOURCE_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
@@ -140,6 +141,7 @@ function parseShape(permission: string): [string, string] | undefined {
  */
 export function defineRoles(definition: RolesDefinition): Roles {
   if (definition === null || typeof definition !== 'object') throw typeError('roles', 'must be an object')
+  knownFields(definition, ['levels', 'roles'], 'definition')
   const { levels, roles } = definition
   if (!Array.isArray(levels) || levels.length === 0) throw typeError('levels', 'must be a non-empty array of level names')
   const levelIndex = new Map<string, number>()

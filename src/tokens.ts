@@ -29,6 +29,7 @@
  * had at minting, nor more than the role has where it is checked.
  * @module
  */
+import { fieldsOf, knownFields } from './_options.js'
 import { SignJWT } from 'jose'
 import { quote, rangeError, typeError } from './errors.js'
 import { base64url } from './keys/hash.js'
@@ -84,7 +85,7 @@ export interface MintTokenOptions {
   now?: () => number
 }
 
-const FIELDS: ReadonlySet<string> = new Set(['key', 'algorithm', 'issuer', 'audience', 'ttlSec', 'kid', 'now'])
+const FIELDS = fieldsOf<MintTokenOptions>({ key: true, algorithm: true, issuer: true, audience: true, ttlSec: true, kid: true, now: true })
 const TEXT = /^[\x20-\x7e]{1,1024}$/
 /** A permission joined into `scope` must hold no space (RFC 6749 §3.3 scope-token). */
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]{1,256}$/
@@ -130,7 +131,7 @@ function stringArray(value: unknown, field: string, re: RegExp): string[] {
  */
 export async function mintToken(principal: Principal, options: MintTokenOptions): Promise<string> {
   if (options === null || typeof options !== 'object') throw typeError('options', 'must be an object')
-  for (const k of Object.keys(options)) if (!FIELDS.has(k)) throw rangeError('options', `unknown field ${quote(k)}`)
+  knownFields(options, FIELDS, 'options')
   if (options.algorithm === undefined) throw typeError('algorithm', 'is required: a JWS algorithm, e.g. "ES256"')
   const alg = checkAlgorithm(options.algorithm, 'algorithm')
   const material = keyMaterial(options.key, [alg], 'sign', 'key')

@@ -3,6 +3,7 @@
  * Nothing here decides anything about a request; the core does.
  * @module
  */
+import { knownFields } from '../_options.js'
 import type { Authorizer } from '../authorize.js'
 import { quote, typeError } from '../errors.js'
 
@@ -49,9 +50,7 @@ export function readGuardOptions<D>(
   if (options === null || typeof options !== 'object' || Array.isArray(options)) throw typeError('options', 'must be an object')
   const o = options as Record<string, unknown>
   const known: Record<string, 'boolean' | 'function'> = { authorizePreflight: 'boolean', onDeny: 'function', ...extra }
-  for (const k of Object.keys(o)) {
-    if (!Object.hasOwn(known, k)) throw typeError('options', `unknown option ${quote(k)}`)
-  }
+  knownFields(o, Object.keys(known), 'options')
   const kept: Record<string, unknown> = {}
   for (const [k, type] of Object.entries(known)) {
     const v = o[k]

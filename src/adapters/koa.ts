@@ -2,6 +2,7 @@
  * `keyward/koa`: the authorizer as Koa 2/3 middleware, and the admin handler's mount.
  * @module
  */
+import { knownFields } from '../_options.js'
 import type { TLSSocket } from 'node:tls'
 import type { Middleware, ParameterizedContext } from 'koa'
 import type { AdminHandler } from '../admin/handler.js'
@@ -154,9 +155,7 @@ function writeReply(ctx: ParameterizedContext, reply: Reply): void {
 export function adminMiddleware(handler: AdminHandler, options?: KoaAdminOptions): Middleware {
   checkHandler(handler)
   if (options !== undefined && (options === null || typeof options !== 'object' || Array.isArray(options))) throw typeError('options', 'must be an object')
-  for (const k of Object.keys(options ?? {})) {
-    if (k !== 'basePath') throw typeError('options', `unknown option ${quote(k)}`)
-  }
+  knownFields(options ?? {}, ['basePath'], 'options')
   const basePath = checkBasePath(options?.basePath)
 
   return async function keywardAdmin(ctx, next) {

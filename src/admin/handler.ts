@@ -2,6 +2,7 @@
  * `createAdminHandler`: the admin REST API and web console as one Fetch-API handler.
  * @module
  */
+import { fieldsOf, knownFields } from '../_options.js'
 import type { Authorizer, CompiledNeed } from '../authorize.js'
 import { messageOf, renderDeny } from '../decision.js'
 import { INVALID_OPTION, quote, rangeError, typeError } from '../errors.js'
@@ -184,8 +185,14 @@ function outcomeOf(status: number): AdminAuditOutcome {
  * serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 8080 })
  * ```
  */
+const ADMIN_FIELDS = fieldsOf<AdminHandlerOptions>({
+  manager: true, authorizer: true, permission: true, basePath: true, clientInfo: true, maxBodyBytes: true, console: true,
+  consoleScheme: true, onAudit: true, onError: true, now: true,
+})
+
 export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
   if (options === null || typeof options !== 'object') throw typeError('options', 'must be an object')
+  knownFields(options, ADMIN_FIELDS, 'options')
   const { manager, authorizer, permission, clientInfo, onAudit, onError } = options
   if (manager === null || typeof manager !== 'object' || MANAGER_METHODS.some((m) => typeof manager[m] !== 'function')) {
     throw typeError('manager', 'must be a KeyManager')

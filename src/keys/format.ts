@@ -6,6 +6,7 @@
  * 32 base62 characters carry 32·log2(62) ≈ 190 bits from the CSPRNG, above the 128 required.
  * @module
  */
+import { fieldsOf, knownFields, object } from '../_options.js'
 import { randomBytes } from '@noble/hashes/utils.js'
 import { quote, rangeError, typeError } from '../errors.js'
 import { encodeBase62Int, randomBase62 } from './_base62.js'
@@ -66,6 +67,8 @@ function validateEnvironment(value: unknown, field: string): string {
   return value
 }
 
+const KEY_OPTION_FIELDS = fieldsOf<GenerateKeyOptions>({ prefix: true, environment: true })
+
 /** Validates generateKey options; exported for KeyManager, which checks them at construction. */
 export function validateKeyOptions(options: GenerateKeyOptions, path = ''): void {
   if (options.prefix !== undefined) validatePrefix(options.prefix, `${path}prefix`)
@@ -84,7 +87,7 @@ export function validateKeyOptions(options: GenerateKeyOptions, path = ''): void
  * ```
  */
 export function generateKey(options: GenerateKeyOptions = {}): string {
-  if (options === null || typeof options !== 'object') throw typeError('options', 'must be an object')
+  knownFields(object(options, 'options'), KEY_OPTION_FIELDS, 'options')
   const prefix = options.prefix === undefined ? DEFAULT_PREFIX : validatePrefix(options.prefix, 'prefix')
   const env = options.environment === undefined ? undefined : validateEnvironment(options.environment, 'environment')
   const body = `${prefix}_${env === undefined ? '' : `${env}_`}${randomBase62(RANDOM_LENGTH, randomBytes)}`

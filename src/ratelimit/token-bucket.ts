@@ -2,6 +2,7 @@
  * In-memory per-key token bucket.
  * @module
  */
+import { fieldsOf, knownFields, object } from '../_options.js'
 import { rangeError, typeError } from '../errors.js'
 import type { RateLimiter, RateLimitResult, RateLimitSpec } from '../types.js'
 
@@ -63,8 +64,10 @@ function spec(capacity: unknown, rate: unknown, field: string): void {
  * const authorizer = createAuthorizer({ store, rateLimiter: tokenBucket({ capacity: 20, refillPerSecond: 5 }) })
  * ```
  */
+const FIELDS = fieldsOf<TokenBucketOptions>({ capacity: true, refillPerSecond: true, maxKeys: true, now: true })
+
 export function tokenBucket(options: TokenBucketOptions): RateLimiter {
-  if (options === null || typeof options !== 'object') throw typeError('options', 'must be { capacity, refillPerSecond }')
+  knownFields(object(options, 'options', 'must be { capacity, refillPerSecond }'), FIELDS, 'options')
   spec(options.capacity, options.refillPerSecond, '')
   const maxKeys = options.maxKeys ?? 100_000
   if (!Number.isInteger(maxKeys) || maxKeys < 1) throw rangeError('maxKeys', 'must be an integer ≥ 1')

@@ -13,6 +13,7 @@
  * cache hits, never grant access.
  * @module
  */
+import { knownFields } from '../_options.js'
 import type { Redis } from 'ioredis'
 import { quote, rangeError, typeError } from '../errors.js'
 import type { CachedStore } from '../stores/cached.js'
@@ -146,7 +147,7 @@ export function createRedisInvalidation(redis: Redis, options: RedisInvalidation
     throw typeError('redis', 'must be an ioredis client')
   }
   if (options === null || typeof options !== 'object') throw typeError('options', 'must be an object')
-  for (const k of Object.keys(options)) if (!FIELDS.has(k)) throw rangeError('options', `unknown field ${quote(k)}`)
+  knownFields(options, FIELDS, 'options')
   const channel = options.channel ?? 'keyward:invalidate'
   if (typeof channel !== 'string' || channel.length === 0 || channel.length > 256) throw rangeError('channel', 'must be a string of 1 to 256 characters')
   const publishHashes = options.publishHashes ?? true

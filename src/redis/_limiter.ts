@@ -10,6 +10,7 @@
  * `RateLimit-*` and `Retry-After` values from both.
  * @module
  */
+import { knownFields } from '../_options.js'
 import { createHash } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import { quote, rangeError, typeError } from '../errors.js'
@@ -136,7 +137,7 @@ export function createRedisRateLimiter(redis: Redis, options: RedisRateLimiterOp
     throw typeError('redis', 'must be an ioredis client')
   }
   if (options === null || typeof options !== 'object') throw typeError('options', 'must be { capacity, refillPerSecond }')
-  for (const k of Object.keys(options)) if (!FIELDS.has(k)) throw rangeError('options', `unknown field ${quote(k)}`)
+  knownFields(options, FIELDS, 'options')
   checkSpec(options.capacity, options.refillPerSecond, '')
   const prefix = options.prefix ?? 'keyward:rl:'
   if (typeof prefix !== 'string' || prefix.length > 200) throw typeError('prefix', 'must be a string of at most 200 characters')

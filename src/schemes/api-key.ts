@@ -2,6 +2,7 @@
  * A key in a dedicated header: `X-Api-Key` (Rapid7 InsightAppSec) and `X-SSAPI-KEY` (AttackForge).
  * @module
  */
+import { fieldsOf, knownFields, object } from '../_options.js'
 import { quote, rangeError, typeError } from '../errors.js'
 import { keyValue } from './_grammar.js'
 import { quoted, type Scheme } from './_scheme.js'
@@ -36,8 +37,10 @@ const RESERVED: ReadonlySet<string> = new Set(['authorization', 'proxy-authoriza
  * createAuthorizer({ store, schemes: [schemes.apiKeyHeader({ header: 'X-Api-Key' })] })
  * ```
  */
+const FIELDS = fieldsOf<ApiKeyHeaderOptions>({ header: true, name: true })
+
 export function apiKeyHeader(options: ApiKeyHeaderOptions = {}): Scheme {
-  if (options === null || typeof options !== 'object') throw typeError('options', 'must be an object')
+  knownFields(object(options, 'options'), FIELDS, 'options')
   const header = options.header ?? 'X-Api-Key'
   if (typeof header !== 'string') throw typeError('header', 'must be a string')
   if (!TOKEN_RE.test(header)) throw rangeError('header', `${quote(header)} is not a valid header name`)

@@ -20,6 +20,7 @@
  *   `crit` extensions (RFC 7515 §4.1.11) are refused by `jose`.
  * @module
  */
+import { fieldsOf, knownFields } from '../_options.js'
 import {
   base64url as b64url,
   createLocalJWKSet,
@@ -576,7 +577,11 @@ interface CacheEntry {
 }
 
 const CLAIM_FIELDS: readonly (keyof JwtClaims)[] = ['keyId', 'owner', 'tenant', 'role', 'kind', 'group', 'grants', 'scopes']
-const OPTION_FIELDS: ReadonlySet<string> = new Set(['key', 'jwks', 'algorithms', 'issuer', 'audience', 'clockToleranceSec', 'typ', 'claims', 'cache'])
+const OPTION_FIELDS = fieldsOf<JwtOptions>({
+  key: true, jwks: true, algorithms: true, issuer: true, audience: true, clockToleranceSec: true, typ: true, claims: true, cache: true,
+})
+const CACHE_FIELDS = fieldsOf<JwtCacheOptions>({ maxEntries: true, ttlSec: true })
+const REMOTE_FIELDS = fieldsOf<RemoteJwks>({ url: true, timeoutMs: true, cooldownMs: true, cacheMaxAgeMs: true })
 const MAX_CLAIM_STRING = 256
 const MAX_CLAIM_LIST = 1000
 /** At most this many same-`kid`-less JWKS candidates are tried for one token (bounded work per request). */
@@ -663,7 +668,7 @@ const TOKEN_FAULTS: ReadonlySet<unknown> = new Set(['ERR_JWKS_NO_MATCHING_KEY', 
  */
 export function jwt(options: JwtOptions): Scheme {
   if (options === null || typeof options !== 'object') throw typeError('options', 'must be an object')
-  for (const k of Object.keys(options)) if (!OPTION_FIELDS.has(k)) throw rangeError('options', `unknown field ${quote(k)}`)
+  knownFields(options, OPTION_FIELDS, 'options')
   const algorithms = checkAlgorithms(options.algorithms, 'algorithms')
   const issuer = stringList(options.issuer, 'issuer')
   const audience = stringList(options.audience, 'audience')
@@ -675,7 +680,7 @@ export function jwt(options: JwtOptions): Scheme {
   // Claim mapping: defaults, overridden field by field.
   const claimsIn = options.claims === undefined ? {} : options.claims
   if (claimsIn === null || typeof claimsIn !== 'object' || Array.isArray(claimsIn)) throw typeError('claims', 'must be an object')
-  for (const k of Object.keys(claimsIn)) if (!(CLAIM_FIELDS as readonly string[]).includes(k)) throw rangeError('claims', `unknown field ${quote(k)} (${CLAIM_FIELDS.join(', ')})`)
+  knownFields(claimsIn, CLAIM_FIELDS, 'claims', true)
   const claims = new Map<keyof JwtClaims, string | undefined>()
   for (const f of CLAIM_FIELDS) {
     const v = (claimsIn as JwtClaims)[f]
@@ -691,6 +696,7 @@ export function jwt(options: JwtOptions): Scheme {
   if (options.cache !== false) {
     const c = options.cache === undefined ? {} : options.cache
     if (c === null || typeof c !== 'object') throw typeError('cache', 'must be an object or false')
+    knownFields(c, CACHE_FIELDS, 'cache')
     cacheMax = intIn(c.maxEntries, 10_000, 1, 1_000_000, 'cache.maxEntries')
     cacheTtlMs = intIn(c.ttlSec, 60, 1, 3600, 'cache.ttlSec') * 1000
   }
@@ -722,9 +728,11 @@ export function jwt(options: JwtOptions): Scheme {
     if (algorithms.some((a) => ALGS.get(a)!.family === 'HS')) {
       throw rangeError('algorithms', 'HS* cannot be used with a JWKS (a key set is public; pass an HMAC secret as key)')
     }
+    // Neither `url` nor `keys`: a misspelt remote source (`ulr`) is named as such.
+    if (!('url' in j) && !('keys' in j)) knownFields(j, [...REMOTE_FIELDS, 'keys'], 'jwks')
     if ('url' in j) {
       const r = j as RemoteJwks
-      for (const k of Object.keys(r)) if (!['url', 'timeoutMs', 'cooldownMs', 'cacheMaxAgeMs'].includes(k)) throw rangeError('jwks', `unknown field ${quote(k)}`)
+      knownFields(r, REMOTE_FIELDS, 'jwks')
       if (typeof r.url !== 'string' && !(r.url instanceof URL)) throw typeError('jwks.url', 'must be a string or a URL')
       let url: URL
       try {

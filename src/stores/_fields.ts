@@ -4,6 +4,7 @@
  * or `RangeError` (bad value) naming the field, and returns the canonical value to store.
  * @module
  */
+import { knownFields } from '../_options.js'
 import { quote, rangeError, typeError } from '../errors.js'
 import { compileAllowlist } from '../net/_ip.js'
 import type { Roles } from '../roles.js'
@@ -144,7 +145,5 @@ export function bool(value: unknown, field: string): boolean {
 
 /** Rejects fields that an input object must not carry (typos become errors, not silent no-ops). */
 export function onlyFields(input: object, allowed: ReadonlySet<string>, what: string): void {
-  for (const k of Object.keys(input)) {
-    if (!allowed.has(k)) throw rangeError(what, `unknown field ${quote(k)}`)
-  }
+  knownFields(input, allowed, what)
 }

@@ -17,6 +17,7 @@
  *   the matching lookup would serve at that moment, so everything above holds for them too.
  * @module
  */
+import { knownFields } from '../_options.js'
 import { quote, rangeError, typeError } from '../errors.js'
 import type { KeyFilter, GroupFilter, KeyGroup, KeyRecord, KeyStore, ManagedKeyStore, OwnerRecord } from '../types.js'
 import type { StoreChange } from './manager.js'
@@ -609,7 +610,7 @@ export function cachedStore(store: KeyStore, options: CachedStoreOptions = {}): 
     throw typeError('store', 'is required and must implement findByHash(hash)')
   }
   if (options === null || typeof options !== 'object' || Array.isArray(options)) throw typeError('options', 'must be an object')
-  for (const k of Object.keys(options)) if (!FIELDS.has(k)) throw rangeError('options', `unknown field ${quote(k)}`)
+  knownFields(options, FIELDS, 'options')
   const ttl = ttlOption(options.ttlMs, 'ttlMs', 30_000)
   const negativeTtl = ttlOption(options.negativeTtlMs, 'negativeTtlMs', 5_000)
   const ownerTtl = ttlOption(options.ownerTtlMs, 'ownerTtlMs', Math.min(5_000, ttl))

@@ -2,6 +2,7 @@
  * Key management: issuing, importing, editing, rotating and deleting keys and key groups.
  * @module
  */
+import { fieldsOf, knownFields } from '../_options.js'
 import { randomBytes } from '@noble/hashes/utils.js'
 import { ConflictError, NotFoundError, rangeError, typeError } from '../errors.js'
 import { randomBase62 } from '../keys/_base62.js'
@@ -226,6 +227,7 @@ const ISSUE_FIELDS: ReadonlySet<string> = new Set([
   'kind', 'tenant', 'group', 'owner', 'role', 'scopes', 'grants', 'allowedIps', 'active', 'expiresAt', 'rateLimit', 'description', 'metadata',
 ])
 const IMPORT_FIELDS: ReadonlySet<string> = new Set([...ISSUE_FIELDS, 'key'])
+const MANAGER_FIELDS = fieldsOf<KeyManagerOptions>({ pepper: true, prefix: true, environment: true, roles: true, now: true, onWrite: true })
 const PATCH_FIELDS: ReadonlySet<string> = new Set([
   'group', 'owner', 'role', 'scopes', 'grants', 'allowedIps', 'active', 'expiresAt', 'rateLimit', 'description', 'metadata',
 ])
@@ -285,7 +287,7 @@ export class KeyManager {
     for (const m of ['getKey', 'insertKey', 'updateKey', 'deleteKey', 'listKeys', 'getGroup', 'insertGroup', 'updateGroup', 'deleteGroup', 'listGroups'] as const) {
       if (typeof store[m] !== 'function') throw typeError('store', `must implement ${m}() to be managed`)
     }
-    object(options, 'options')
+    knownFields(object(options, 'options'), MANAGER_FIELDS, 'options')
     validateKeyOptions(options)
     if (options.roles !== undefined && (typeof options.roles !== 'object' || typeof options.roles.has !== 'function')) {
       throw typeError('roles', 'must come from defineRoles()')

@@ -5,6 +5,7 @@
  * The module never imports `pg` itself: you pass it your `pg.Pool`.
  * @module
  */
+import { knownFields, object } from '../_options.js'
 import { createHash } from 'node:crypto'
 import type { Pool, PoolClient, QueryConfig } from 'pg'
 import { ConflictError, NotFoundError, quote, rangeError, typeError } from '../errors.js'
@@ -117,7 +118,7 @@ const MIGRATE_TIMEOUT_MS = 60_000
  * ```
  */
 export function postgresMigrationSql(options: { schema?: string } = {}): string {
-  if (options === null || typeof options !== 'object') throw typeError('options', 'must be an object')
+  knownFields(object(options, 'options'), ['schema'], 'options')
   const schema = options.schema ?? DEFAULTS.schema
   return migrationSql(quoteSchema(schema), schema !== 'public')
 }
@@ -159,7 +160,7 @@ export function postgresStore(pool: Pool, options: PostgresStoreOptions = {}): P
     throw typeError('pool', 'must be a pg.Pool')
   }
   if (options === null || typeof options !== 'object') throw typeError('options', 'must be an object')
-  for (const k of Object.keys(options)) if (!FIELDS.has(k)) throw rangeError('options', `unknown field ${quote(k)}`)
+  knownFields(options, FIELDS, 'options')
   const schema = options.schema ?? DEFAULTS.schema
   const quoted = quoteSchema(schema)
   const queryTimeoutMs = positive(options.queryTimeoutMs, 'queryTimeoutMs', DEFAULTS.queryTimeoutMs, 600_000)

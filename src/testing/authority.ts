@@ -4,6 +4,7 @@
  * every scheme, and the recorded decisions.
  * @module
  */
+import { fieldsOf, knownFields } from '../_options.js'
 import { randomBytes, utf8ToBytes } from '@noble/hashes/utils.js'
 import { createAuthorizer, type AuthorizerOptions } from '../authorize.js'
 import { KeywardError, NotFoundError, quote, rangeError, typeError } from '../errors.js'
@@ -40,10 +41,11 @@ export const TEST_EPOCH = Date.UTC(2030, 0, 1)
 /** `iss` and `aud` of the tokens the kit mints and its `jwt` scheme accepts. */
 export const TEST_JWT_ISSUER = 'keyward-testing'
 
-const OPTION_FIELDS: ReadonlySet<string> = new Set([
-  'schemes', 'roles', 'tenant', 'trustProxy', 'requireTls', 'explicitGrants', 'rateLimit', 'rateLimiter', 'realm', 'exposeReasons',
-  'storeTimeoutMs', 'breaker', 'touchIntervalMs', 'onDecision', 'seed', 'prefix', 'start', 'pepper', 'defaults',
-])
+const OPTION_FIELDS = fieldsOf<TestAuthorityOptions>({
+  schemes: true, roles: true, tenant: true, trustProxy: true, requireTls: true, explicitGrants: true, rateLimit: true, rateLimiter: true,
+  realm: true, exposeReasons: true, storeTimeoutMs: true, breaker: true, touchIntervalMs: true, onDecision: true, seed: true, prefix: true,
+  start: true, pepper: true, defaults: true,
+})
 const HEADERS_FOR_FIELDS: ReadonlySet<string> = new Set(['scheme', 'organizationKey', 'user', 'ttlSec'])
 const DEFAULT_OWNER = 'tester@example.test'
 
@@ -128,7 +130,7 @@ export function createTestAuthority(options: TestAuthorityOptions = {}): TestAut
   }
   if (options === null || typeof options !== 'object' || Array.isArray(options)) throw typeError('options', 'must be an object')
   const o = options
-  for (const k of Object.keys(o)) if (!OPTION_FIELDS.has(k)) throw rangeError('options', `unknown field ${quote(k)}`)
+  knownFields(o, OPTION_FIELDS, 'options')
 
   kitsCreated++
   const seed = o.seed === undefined ? `kit-${kitsCreated}` : o.seed

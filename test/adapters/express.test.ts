@@ -193,7 +193,7 @@ describe('guard() validation', () => {
   it('refuses a missing authorizer, bad options and unknown option names, naming the field', () => {
     expect(() => guard(undefined as never)).toThrow(TypeError)
     expect(() => guard({} as never)).toThrow(/^authorizer: /)
-    expect(() => guard(authorizer, { onDenied: () => {} } as never)).toThrow('options: unknown option "onDenied"')
+    expect(() => guard(authorizer, { onDenied: () => {} } as never)).toThrow('options: unknown field "onDenied" (did you mean "onDeny"?)')
     expect(() => guard(authorizer, { authorizePreflight: 'yes' } as never)).toThrow('authorizePreflight: must be a boolean')
     expect(() => guard(authorizer, { onDeny: 'json' } as never)).toThrow('onDeny: must be a function')
     expect(() => guard(authorizer, null as never)).toThrow('options: must be an object')

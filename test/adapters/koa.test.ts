@@ -138,6 +138,6 @@ describe('keyward/koa', () => {
   it('throws at route definition on an unknown permission and refuses bad options', () => {
     expect(() => guard(authorizer)('apps:delete')).toThrow(RangeError)
     expect(() => guard(authorizer, { onDeny: 1 } as never)).toThrow('onDeny: must be a function')
-    expect(() => guard(authorizer, { clientInfo: () => ({}) } as never)).toThrow('options: unknown option "clientInfo"')
+    expect(() => guard(authorizer, { clientInfo: () => ({}) } as never)).toThrow('options: unknown field "clientInfo"')
   })
 })

@@ -467,7 +467,7 @@ describe('creating a mount', () => {
     expect(() => koaAdmin(h, { basePath: '/admin/' })).toThrow(/^basePath: /)
     expect(() => koaAdmin(h, { basePath: '/a/../b' })).toThrow(RangeError)
     expect(() => koaAdmin(h, { basePath: 42 as unknown as string })).toThrow(TypeError)
-    expect(() => koaAdmin(h, { basepath: '/x' } as never)).toThrow(/unknown option "basepath"/)
+    expect(() => koaAdmin(h, { basepath: '/x' } as never)).toThrow(/unknown field "basepath" \(did you mean "basePath"\?\)/)
     expect(() => koaAdmin(h, null as never)).toThrow(/^options: /)
     const options = Object.freeze({ basePath: '/internal/keys' })
     expect(typeof koaAdmin(h, options)).toBe('function')
