@@ -36,6 +36,7 @@ import {
 import { quote, rangeError, typeError } from '../errors.js'
 import { createHasher } from '../keys/hash.js'
 import type { Scheme, TokenIdentity, TokenOutcome } from './_scheme.js'
+import { keyEncodingOf } from './_key-shape.js'
 import { bearerChallenge, readBearer } from './bearer.js'
 
 /** The JWS algorithms keyward accepts (RFC 7518 §3.1, RFC 8037). `none` is not one of them. */
@@ -355,16 +356,12 @@ function hmacMin(algs: readonly JwtAlgorithm[]): number {
   return min
 }
 
-/** "-----BEGIN" in ASCII: bytes of a PEM, which must never become an HMAC secret. */
-function looksLikePem(bytes: Uint8Array): boolean {
-  const text = new TextDecoder('latin1').decode(bytes.subarray(0, 4096))
-  return text.includes('-----BEGIN') || text.includes('ssh-rsa ') || text.includes('ecdsa-sha2-')
-}
-
 function checkSecret(bytes: Uint8Array, algs: readonly JwtAlgorithm[], field: string, what: string): Uint8Array<ArrayBuffer> {
   requireFamilies(algs, (a) => a.family === 'HS', what, field)
-  if (looksLikePem(bytes)) {
-    throw rangeError(field, 'looks like a PEM key: an HMAC secret must be random bytes, and a public key must be passed as a KeyObject or CryptoKey (RFC 8725 §2.1)')
+  // A public key taken as an HMAC secret lets anyone who holds it sign tokens (RFC 8725 §2.1).
+  const encoding = keyEncodingOf(bytes)
+  if (encoding !== undefined) {
+    throw rangeError(field, `looks like a ${encoding} key: an HMAC secret must be random bytes, and a public key must be passed as a KeyObject or CryptoKey (RFC 8725 §2.1)`)
   }
   const min = hmacMin(algs)
   if (bytes.length < min) throw rangeError(field, `an HMAC secret for ${algs.join(', ')} must be at least ${min} bytes (got ${bytes.length}; RFC 7518 §3.2)`)
