@@ -57,6 +57,7 @@ Usage:
   keyward hash [--json]                  reads the key from stdin
   keyward check - [--json]               reads the key from stdin (preferred)
   keyward check <key> [--json]
+  keyward <command> --help               help for one command
   keyward --help | --version
 
 Commands:
@@ -73,7 +74,10 @@ Options:
                       or digits (default: none)
   --json              print one JSON object instead of text
   -h, --help          print this help
-  -V, --version       print the version
+  -v, -V, --version   print the version
+
+There is no --pepper option: the pepper is read from KEYWARD_PEPPER only, so it never
+lands in shell history or in process listings.
 
 Environment:
   KEYWARD_PEPPER      HMAC key for hashes (at least 32 bytes), used exactly as given; it
@@ -89,6 +93,69 @@ Examples:
   printf '%s\\n' "$KEY" | keyward hash
   keyward check - < key.txt
 `
+
+const PEPPER_HELP = `Environment:
+  KEYWARD_PEPPER      HMAC key for hashes (at least 32 bytes), used exactly as given; it
+                      must equal the pepper your server passes to keyward. Unset: SHA-256.
+                      There is no --pepper option: an argument lands in shell history.
+`
+
+/** Help of one command: what `keyward <command> --help` prints. */
+const COMMAND_HELP: Readonly<Record<string, string>> = {
+  generate: `keyward generate: create a new key and print it with its hash
+
+Usage:
+  keyward generate [--prefix <prefix>] [--env <environment>] [--json]
+
+The key comes from the system CSPRNG and is shown this once; it is stored nowhere.
+Store the hash, hand the key over.
+
+Options:
+  --prefix <prefix>   1-16 lower-case letters or digits, starting with a letter (default kw)
+  --env <environment> environment segment, e.g. live or test, 1-16 lower-case letters
+                      or digits (default: none)
+  --json              print { key, hash, algorithm, prefix, environment? } as JSON
+
+${PEPPER_HELP}
+Example:
+  keyward generate --prefix acme --env live
+`,
+  hash: `keyward hash: print the hash of a key read from stdin
+
+Usage:
+  keyward hash [--json]
+
+Reads one key (one line) from stdin, with echo off on a terminal, and prints the hash to
+store or look up. The key is never taken as an argument: arguments land in shell history.
+
+Options:
+  --json              print { hash, algorithm } as JSON
+
+${PEPPER_HELP}
+Example:
+  printf '%s\\n' "$KEY" | keyward hash
+`,
+  check: `keyward check: say whether a key has keyward's format and a valid checksum
+
+Usage:
+  keyward check - [--json]               reads the key from stdin (preferred)
+  keyward check <key> [--json]
+
+No store is consulted. Prefer "check -": a key given as an argument is kept in your shell
+history and is visible to other users in process listings.
+
+Options:
+  --json              print { valid, reason? , prefix?, environment? } as JSON
+
+Exit status: 0 the key is valid, 1 it is not, 2 usage error.
+
+Example:
+  keyward check - < key.txt
+`,
+}
+
+/** Why there is no `--pepper`: said whenever one is given, never repeating its value. */
+const NO_PEPPER_OPTION = 'there is no --pepper option: set the KEYWARD_PEPPER environment variable instead, so the pepper never lands in shell history or process listings'
 
 /** A usage error: its message goes to stderr, the exit status is 2. Never holds a key. */
 class UsageError extends Error {}
@@ -142,6 +209,7 @@ function parseCommand(args: readonly string[], spec: Readonly<Record<string, Opt
     if (token.kind !== 'option') continue // the `--` terminator
     // Own properties only: `--constructor` or `--__proto__` must not find Object.prototype's.
     const o = Object.hasOwn(spec, token.name) ? spec[token.name] : undefined
+    if (o === undefined && token.name === 'pepper') throw new UsageError(NO_PEPPER_OPTION)
     if (o === undefined) throw new UsageError(`unknown option${displayOption(token.rawName)}`)
     if (Object.hasOwn(values, token.name)) throw new UsageError(`--${token.name} is given more than once`)
     if (o.type === 'boolean') {
@@ -308,8 +376,8 @@ function generate(parsed: Parsed, io: CliIo): number {
       ...(typeof environment === 'string' ? { environment } : {}),
     })
   } catch (e) {
-    // generateKey names the field; the CLI user knows it by its option name. Prefix and
-    // environment are not secret, so the library's message (which quotes them) is kept.
+    // generateKey names the field; the CLI user knows it by its option name. The library's
+    // message never quotes the value: a key pasted as --prefix or --env is not repeated.
     if (isInvalidOption(e)) throw new UsageError(e.message.replace(/^prefix:/, '--prefix:').replace(/^environment:/, '--env:'))
     throw e
   }
@@ -414,10 +482,11 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       io.stdout.write(HELP)
       return EXIT_OK
     }
-    if (command === '--version' || command === '-V') {
+    if (command === '--version' || command === '-V' || command === '-v') {
       io.stdout.write(`${version()}\n`)
       return EXIT_OK
     }
+    if (command === '--pepper' || command.startsWith('--pepper=')) throw new UsageError(NO_PEPPER_OPTION)
     const spec = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined
     if (spec === undefined) {
       // The command word is shown only if it looks like one: a key pasted in its place is not.
@@ -426,7 +495,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     }
     const parsed = parseCommand(rest, spec)
     if (parsed.values.help === true) {
-      io.stdout.write(HELP)
+      io.stdout.write(COMMAND_HELP[command]!)
       return EXIT_OK
     }
     if (command === 'generate') return generate(parsed, io)

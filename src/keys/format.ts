@@ -8,7 +8,7 @@
  */
 import { fieldsOf, knownFields, object } from '../_options.js'
 import { randomBytes } from '@noble/hashes/utils.js'
-import { quote, rangeError, typeError } from '../errors.js'
+import { rangeError, typeError } from '../errors.js'
 import { encodeBase62Int, randomBase62 } from './_base62.js'
 import { crc32 } from './_crc32.js'
 
@@ -56,14 +56,14 @@ function checksum(body: string): string {
 function validatePrefix(value: unknown, field: string): string {
   if (typeof value !== 'string') throw typeError(field, 'must be a string')
   if (!PREFIX_RE.test(value)) {
-    throw rangeError(field, `${quote(value)} must be 1-16 lower-case letters or digits, starting with a letter`)
+    throw rangeError(field, 'must be 1-16 lower-case letters or digits, starting with a letter (the value is not shown: it may be a key)')
   }
   return value
 }
 
 function validateEnvironment(value: unknown, field: string): string {
   if (typeof value !== 'string') throw typeError(field, 'must be a string')
-  if (!ENV_RE.test(value)) throw rangeError(field, `${quote(value)} must be 1-16 lower-case letters or digits`)
+  if (!ENV_RE.test(value)) throw rangeError(field, 'must be 1-16 lower-case letters or digits (the value is not shown: it may be a key)')
   return value
 }
 

@@ -28,6 +28,34 @@ describe('keyward help, version and usage errors', () => {
     }
   })
 
+  it('prints only that command\'s help for "<command> --help" and "<command> -h"', async () => {
+    const others = { generate: ['keyward hash', 'keyward check'], hash: ['keyward generate', '--prefix'], check: ['keyward generate', 'keyward hash'] }
+    const own = { generate: ['keyward generate [--prefix', '--env <environment>', 'KEYWARD_PEPPER'], hash: ['keyward hash [--json]', 'stdin', 'KEYWARD_PEPPER'], check: ['keyward check -', 'Prefer "check -"', 'Exit status'] }
+    for (const command of ['generate', 'hash', 'check'] as const) {
+      for (const flag of ['--help', '-h']) {
+        const f = fakeIo()
+        expect(await main([command, flag], f.io)).toBe(0)
+        for (const word of own[command]) expect(f.out()).toContain(word)
+        for (const word of others[command]) expect(f.out()).not.toContain(word)
+        expect(f.err()).toBe('')
+      }
+    }
+  })
+
+  it('explains that there is no --pepper option and where the pepper comes from, without repeating it', async () => {
+    const secret = 'p'.repeat(40)
+    for (const argv of [['--pepper', secret], [`--pepper=${secret}`], ['generate', '--pepper', secret], ['hash', `--pepper=${secret}`], ['check', '-', '--pepper', secret]]) {
+      const f = fakeIo({ after: 'explode' })
+      expect(await main(argv, f.io)).toBe(2)
+      expect(f.err()).toBe('keyward: there is no --pepper option: set the KEYWARD_PEPPER environment variable instead, so the pepper never lands in shell history or process listings\n')
+      expect(f.out()).toBe('')
+      expect(f.reads()).toBe(0)
+    }
+    const help = fakeIo()
+    await main(['--help'], help.io)
+    expect(help.out()).toMatch(/There is no --pepper option/)
+  })
+
   it('recommends stdin for check in the help, because arguments are visible', async () => {
     const f = fakeIo()
     await main(['--help'], f.io)
@@ -43,9 +71,9 @@ describe('keyward help, version and usage errors', () => {
     expect(f.err()).toContain('Usage:')
   })
 
-  it('prints the package version with --version and -V', async () => {
+  it('prints the package version with --version, -V and -v', async () => {
     const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
-    for (const flag of ['--version', '-V']) {
+    for (const flag of ['--version', '-V', '-v']) {
       const f = fakeIo()
       expect(await main([flag], f.io)).toBe(0)
       expect(f.out()).toBe(`${version}\n`)

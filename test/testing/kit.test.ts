@@ -12,7 +12,7 @@ describe('options', () => {
     ['not an object', null, /^options: must be an object/, TypeError],
     ['an unknown field', { store: {} } as TestAuthorityOptions, /^options: unknown field "store"/, RangeError],
     ['a bad seed', { seed: '' }, /^seed: must be 1-256 characters/, RangeError],
-    ['a bad prefix', { prefix: 'Kw' }, /^prefix: "Kw" must be 1-16/, RangeError],
+    ['a bad prefix', { prefix: 'Kw' }, /^prefix: must be 1-16/, RangeError],
     ['a bad start', { start: Number.NaN }, /^start: must be a valid instant/, RangeError],
     ['an unknown scheme name', { schemes: ['api-key', 'cookie'] } as TestAuthorityOptions, /^schemes\[1\]: unknown scheme "cookie"/, RangeError],
     ['a scheme that is not one', { schemes: [{}] } as unknown as TestAuthorityOptions, /^schemes\[0\]: is not a scheme/, TypeError],
