@@ -3,6 +3,7 @@
  * problem document.
  * @module
  */
+import { typeError } from './errors.js'
 import type { DenyCode, DenyDecision, DenyReason } from './types.js'
 
 /** Status of each client-visible code. */
@@ -99,9 +100,39 @@ export interface DenyResponse {
   readonly body: string
 }
 
+/** What `value` is, for a message: its type or kind, never its contents. */
+function kindOf(value: unknown): string {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'an array'
+  if (typeof value !== 'object') return typeof value === 'undefined' ? 'undefined' : `a ${typeof value}`
+  return 'an object'
+}
+
+/**
+ * Refuses what is not a deny decision, with a `TypeError` that says what was passed: a Promise
+ * (a forgotten `await`), an allow decision, or anything else. Rendering one would answer with a
+ * body of type `urn:keyward:error:undefined`. The message never repeats the value's contents.
+ */
+function checkDeny(decision: unknown): asserts decision is DenyDecision {
+  if (decision !== null && (typeof decision === 'object' || typeof decision === 'function') && typeof (decision as { then?: unknown }).then === 'function') {
+    throw typeError('decision', 'renderDeny was given a Promise: await authorizer.authorize(...) before rendering its decision')
+  }
+  if (decision === null || typeof decision !== 'object' || Array.isArray(decision)) {
+    throw typeError('decision', `renderDeny was given ${kindOf(decision)}; pass the deny decision that authorizer.authorize(...) returned`)
+  }
+  const d = decision as Partial<Record<'allow' | 'code' | 'status', unknown>>
+  if (d.allow === true) {
+    throw typeError('decision', 'renderDeny was given an allow decision; render only denies: check decision.allow first')
+  }
+  if (d.allow !== false || typeof d.code !== 'string' || !Object.hasOwn(STATUS_OF, d.code) || typeof d.status !== 'number') {
+    throw typeError('decision', 'renderDeny was given an object that is not a deny decision (it needs allow: false, a deny code and a status); pass what authorizer.authorize(...) returned')
+  }
+}
+
 /**
  * Renders a deny decision as an RFC 9457 problem document. The body holds no secret, no stack
  * and no request input; `reason` is not in it (it is for logs). Every adapter sends exactly this.
+ * Anything but a deny decision (a Promise, an allow decision) throws a `TypeError` saying what it was.
  *
  * @example
  * ```ts
@@ -113,6 +144,7 @@ export interface DenyResponse {
  * ```
  */
 export function renderDeny(decision: DenyDecision): DenyResponse {
+  checkDeny(decision)
   const { status, code, message } = decision
   const body = JSON.stringify({
     type: `urn:keyward:error:${code}`,

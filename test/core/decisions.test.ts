@@ -177,6 +177,35 @@ describe('renderDeny', () => {
     expect(r.body).not.toContain('unknown_key')
   })
 
+  it('throws a TypeError saying what was passed, for a Promise, an allow decision or anything else', async () => {
+    const { h, user } = await setup()
+    const authorize = h.authorizer()
+    const pending = authorize({ headers: { 'x-api-key': user.key } })
+    const allowed = await authorize({ headers: { 'x-api-key': user.key } })
+    expect(allowed.allow).toBe(true)
+    const cases: [string, unknown, RegExp][] = [
+      ['a forgotten await', pending, /^decision: renderDeny was given a Promise: await authorizer\.authorize/],
+      ['an allow decision', allowed, /^decision: renderDeny was given an allow decision; render only denies: check decision\.allow first$/],
+      ['undefined', undefined, /^decision: renderDeny was given undefined;/],
+      ['null', null, /^decision: renderDeny was given null;/],
+      ['a string', user.key, /^decision: renderDeny was given a string;/],
+      ['a deny without a code', { allow: false, status: 401, headers: {} }, /^decision: renderDeny was given an object that is not a deny decision/],
+      ['an unknown code', { allow: false, status: 401, code: 'nope', headers: {} }, /^decision: renderDeny was given an object that is not a deny decision/],
+    ]
+    for (const [, value, message] of cases) {
+      let thrown: unknown
+      try {
+        renderDeny(value as DenyDecision)
+      } catch (e) {
+        thrown = e
+      }
+      expect(thrown).toBeInstanceOf(TypeError)
+      expect((thrown as Error).message).toMatch(message)
+      expect((thrown as Error).message).not.toContain(user.key)
+    }
+    await pending
+  })
+
   it('uses the configured realm in every challenge', async () => {
     const { h } = await setup()
     const auth = h.authorizer({ realm: 'acme', schemes: [schemes.apiKeyHeader(), schemes.bearer(), schemes.basic(), schemes.restApiKey(), schemes.contrast(), schemes.ssapi()] })
