@@ -103,6 +103,17 @@ export function knownFields(input: object, known: Fields, what: string, list = f
   }
 }
 
+/**
+ * For a factory that takes no options (`schemes.bearer()`): refuses an options object with any
+ * field, so `schemes.bearer({ header: 'X-Token' })` throws instead of being silently ignored.
+ */
+export function noOptions(value: unknown, what: string): void {
+  if (value === undefined) return
+  const o = object(value, 'options', `${what} takes no options`)
+  const first = Object.keys(o)[0]
+  if (first !== undefined) throw rangeError('options', `unknown field ${quote(first)} (${what} takes no options)`)
+}
+
 /** `value` as a plain object (not `null`, not an array), or a `TypeError` naming `what`. */
 export function object(value: unknown, what: string, expected = 'must be an object'): Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw typeError(what, expected)

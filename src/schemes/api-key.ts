@@ -2,7 +2,7 @@
  * A key in a dedicated header: `X-Api-Key` (Rapid7 InsightAppSec) and `X-SSAPI-KEY` (AttackForge).
  * @module
  */
-import { fieldsOf, knownFields, object } from '../_options.js'
+import { fieldsOf, knownFields, noOptions, object } from '../_options.js'
 import { quote, rangeError, typeError } from '../errors.js'
 import { keyValue } from './_grammar.js'
 import { quoted, type Scheme } from './_scheme.js'
@@ -74,5 +74,7 @@ export function apiKeyHeader(options: ApiKeyHeaderOptions = {}): Scheme {
  * ```
  */
 export function ssapi(): Scheme {
+  // Declared without parameters; an options object given anyway is refused, not ignored.
+  noOptions(arguments[0], 'schemes.ssapi()')
   return apiKeyHeader({ header: 'X-SSAPI-KEY', name: 'ssapi' })
 }

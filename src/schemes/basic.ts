@@ -2,6 +2,7 @@
  * The key as HTTP Basic credentials (RFC 7617): `curl -u <key>:` or `curl -u api:<key>`.
  * @module
  */
+import { noOptions } from '../_options.js'
 import { hasBadBytes } from '../_headers.js'
 import { decodeUserPass, keyValue, splitAuthorization } from './_grammar.js'
 import { quoted, type Scheme } from './_scheme.js'
@@ -18,6 +19,8 @@ import { quoted, type Scheme } from './_scheme.js'
  * ```
  */
 export function basic(): Scheme {
+  // Declared without parameters; an options object given anyway is refused, not ignored.
+  noOptions(arguments[0], 'schemes.basic()')
   const sources = ['authorization']
   const malformed = { type: 'malformed', sources } as const
   return {

@@ -2,6 +2,7 @@
  * An opaque API key as an OAuth-style bearer token: `Authorization: Bearer <key>` (RFC 6750 §2.1).
  * @module
  */
+import { noOptions } from '../_options.js'
 import { hasBadBytes, type HeaderValues } from '../_headers.js'
 import { isToken68, splitAuthorization } from './_grammar.js'
 import { MAX_KEY_LENGTH, quoted, type BearerError, type Scheme } from './_scheme.js'
@@ -39,6 +40,8 @@ export function bearerChallenge(realm: string, error?: BearerError): string {
  * ```
  */
 export function bearer(): Scheme {
+  // Declared without parameters; an options object given anyway is refused, not ignored.
+  noOptions(arguments[0], 'schemes.bearer()')
   const sources = ['authorization']
   const malformed = { type: 'malformed', sources } as const
   return {

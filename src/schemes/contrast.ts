@@ -3,6 +3,7 @@
  * `Authorization: base64(username:service-key)`, with or without the `Basic ` word.
  * @module
  */
+import { noOptions } from '../_options.js'
 import { hasBadBytes, trimOws } from '../_headers.js'
 import { decodeUserPass, isToken68, keyValue, splitAuthorization } from './_grammar.js'
 import { quoted, type Extraction, type Scheme } from './_scheme.js'
@@ -20,6 +21,8 @@ import { quoted, type Extraction, type Scheme } from './_scheme.js'
  * ```
  */
 export function contrast(): Scheme {
+  // Declared without parameters; an options object given anyway is refused, not ignored.
+  noOptions(arguments[0], 'schemes.contrast()')
   const both = ['api-key', 'authorization']
   const malformed: Extraction = { type: 'malformed', sources: both }
   return {

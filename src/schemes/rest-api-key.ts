@@ -2,6 +2,7 @@
  * Ivanti Service Manager: `Authorization: rest_api_key=<Reference ID>`.
  * @module
  */
+import { noOptions } from '../_options.js'
 import { hasBadBytes, isVisibleAscii, trimOws } from '../_headers.js'
 import { MAX_KEY_LENGTH, quoted, type Scheme } from './_scheme.js'
 
@@ -18,6 +19,8 @@ const PREFIX = 'rest_api_key'
  * ```
  */
 export function restApiKey(): Scheme {
+  // Declared without parameters; an options object given anyway is refused, not ignored.
+  noOptions(arguments[0], 'schemes.restApiKey()')
   const sources = ['authorization']
   const malformed = { type: 'malformed', sources } as const
   return {

@@ -118,6 +118,14 @@ describe('every options object refuses unknown fields', () => {
     expect(d).toMatchObject({ allow: false, status: 403, code: 'insecure_transport' })
   })
 
+  it.each(['ssapi', 'basic', 'bearer', 'contrast', 'restApiKey'] as const)('schemes.%s() refuses an options object instead of ignoring it', (name) => {
+    const factory = schemes[name] as (o?: unknown) => unknown
+    expect(() => factory({ header: KEY })).toThrow(`options: unknown field "header" (schemes.${name}() takes no options)`)
+    expect(() => factory('X-Token')).toThrow(TypeError)
+    expect(() => factory(undefined)).not.toThrow()
+    expect(() => factory({})).not.toThrow()
+  })
+
   it('names no field when none is close, and suggests by case, prefix or edit distance', () => {
     expect(nearestField('colour', ['ttlMs', 'maxEntries'])).toBeUndefined()
     expect(nearestField('REQUIRETLS', ['requireTls'])).toBe('requireTls')
