@@ -8,6 +8,7 @@ import { INVALID_OPTION, quote, rangeError, typeError } from '../errors.js'
 import type { KeyManager } from '../stores/manager.js'
 import * as F from '../stores/_fields.js'
 import type { AuthRequest, DenyDecision, Principal } from '../types.js'
+import { admission } from './_admit.js'
 import { consolePage, CONSOLE_CSS, CONSOLE_JS, type ConsoleAuth } from './_console.js'
 import { asset, fieldOf, json, NOT_FOUND, Problem, problem, readJsonObject } from './_http.js'
 import { OPERATIONS, type OpContext, type OpDeps } from './_ops.js'
@@ -55,6 +56,9 @@ export interface AdminHandlerOptions {
   manager: KeyManager
   /**
    * Authorizes every admin call, with the same schemes, pepper, tenants and allowlists as the API.
+   * Only API keys looked up in the store administer: a principal authenticated by a token scheme
+   * (`schemes.jwt`) is refused with 401, since a token outlives the revocation of its key; an
+   * authorizer with token schemes only is refused here with a `RangeError`.
    * @example createAuthorizer({ store, pepper })
    */
   authorizer: Authorizer
@@ -196,6 +200,7 @@ export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
   ) {
     throw typeError('authorizer', 'must come from createAuthorizer()')
   }
+  const admit = admission(authorizer)
   if (permission !== undefined) {
     if (typeof permission !== 'string') throw typeError('permission', 'must be a permission string (resource:level)')
     // Some role must hold it: otherwise nobody could administer, not even org keys (which hold
@@ -319,6 +324,10 @@ export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
       if (!decision.allow) {
         code = decision.code
         response = denyResponse(decision)
+      } else if (!admit.admits(decision.principal.scheme)) {
+        // A token is not backed by a store lookup: it would outlive the revocation of its key.
+        code = admit.tokenDeny.code
+        response = denyResponse(admit.tokenDeny)
       } else if (decision.principal.kind !== 'org' && (permission === undefined || !decision.principal.can(permission))) {
         // Authenticated, but not an administrator: the same answer as any missing permission.
         code = 'insufficient_permission'
