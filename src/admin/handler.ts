@@ -10,6 +10,7 @@ import * as F from '../stores/_fields.js'
 import type { AuthRequest, DenyDecision, Principal } from '../types.js'
 import { admission } from './_admit.js'
 import { consolePage, CONSOLE_CSS, CONSOLE_JS, type ConsoleAuth } from './_console.js'
+import { bodyTypeProblem, crossSiteProblem, trustedOriginsOf } from './_origin.js'
 import { asset, fieldOf, json, NOT_FOUND, Problem, problem, readJsonObject } from './_http.js'
 import { OPERATIONS, type OpContext, type OpDeps } from './_ops.js'
 import { ADMIN_ROUTES, matchRoute, operationName, type AdminRoute } from './_routes.js'
@@ -85,6 +86,16 @@ export interface AdminHandlerOptions {
    * @example (req) => ({ remoteAddress: socketOf(req).remoteAddress, secure: false })
    */
   clientInfo?: (request: Request) => ClientInfo | undefined
+  /**
+   * Origins (`scheme://host[:port]`) whose browser pages may call the API besides the admin's
+   * own. Every API call whose `Sec-Fetch-Site` is not `same-origin` (or `none`), or whose
+   * `Origin` is not the request URL's own (or its `https` twin, for TLS ended at a proxy), is
+   * refused with 403 `cross_site_request` unless its `Origin` is listed here. List the public
+   * origin when a proxy changes the host the handler sees.
+   * @default [] (only the admin's own origin)
+   * @example ['https://admin.example.com']
+   */
+  trustedOrigins?: readonly string[]
   /**
    * Largest request body accepted, in bytes (larger: 413, read no further).
    * @default 65536
@@ -216,6 +227,7 @@ export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
     throw rangeError('basePath', `${quote(basePath)} must be '' or '/segment[/segment…]' of unreserved characters, without a trailing slash`)
   }
   if (clientInfo !== undefined && typeof clientInfo !== 'function') throw typeError('clientInfo', 'must be a function (request) => { remoteAddress?, secure? }')
+  const trusted = trustedOriginsOf(options.trustedOrigins)
   const maxBodyBytes = options.maxBodyBytes ?? 65536
   if (typeof maxBodyBytes !== 'number' || !Number.isInteger(maxBodyBytes)) throw typeError('maxBodyBytes', 'must be an integer')
   if (maxBodyBytes < 1024 || maxBodyBytes > 16 * 1024 * 1024) throw rangeError('maxBodyBytes', 'must be from 1024 to 16 MiB')
@@ -320,6 +332,10 @@ export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
     let response: Response
     let code: string | undefined
     try {
+      // Before the key is even looked at: a cross-site call must not reach the authorizer (it
+      // would spend the key's rate limit and record its use).
+      const refused = crossSiteProblem(request, url, trusted)
+      if (refused !== undefined) throw refused
       const decision = await authorizer.authorize(authRequest(request, client), needs.get(route))
       if (!decision.allow) {
         code = decision.code
@@ -342,6 +358,9 @@ export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
         if (route.body) {
           body = await readJsonObject(request, maxBodyBytes)
           F.onlyFields(body, new Set(route.body.fields), 'body')
+        } else {
+          const refused = bodyTypeProblem(request)
+          if (refused !== undefined) throw refused
         }
         const op = OPERATIONS.get(route.operationId)
         if (op === undefined) throw NOT_FOUND()
