@@ -31,6 +31,8 @@ export type AdminProblemCode =
   | 'conflict'
   | 'self_modification'
   | 'exceeds_caller_rights'
+  | 'not_key_owner'
+  | 'cross_site_request'
   | 'not_admin'
   | 'internal_error'
 
@@ -44,6 +46,8 @@ const TITLES: Readonly<Record<AdminProblemCode, string>> = Object.freeze({
   conflict: 'Conflict',
   self_modification: 'Cannot change the key in use',
   exceeds_caller_rights: 'Exceeds the caller\'s rights',
+  not_key_owner: 'Not the key\'s owner',
+  cross_site_request: 'Cross-site request refused',
   not_admin: 'Not an administrator',
   internal_error: 'Internal error',
 })

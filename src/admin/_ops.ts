@@ -7,8 +7,12 @@
  * - Self-modification: the key making the request may not change, deactivate or delete itself,
  *   nor deactivate or re-address its own group; it may rotate itself.
  * - No escalation: an administrator that is not an `org` key (one admitted by the `permission`
- *   option) manages only `user` keys whose rights (role or owner's directory role, narrowed by
- *   scopes, and explicit grants) it holds itself, and may not edit, activate or deactivate groups.
+ *   option) manages only `user` keys whose rights it holds itself under every role the key can
+ *   ever act with (its stored role and its owner's directory role, each narrowed by scopes),
+ *   explicit grants included, and may not edit, activate or deactivate groups.
+ * - No impersonation: a key's secret (issued, rotated, or a key handed to another owner) goes
+ *   only to an org administrator or to a key of the same owner; a permission-based administrator
+ *   may deactivate or delete a peer's key, never obtain its secret.
  * @module
  */
 import { INVALID_OPTION, NotFoundError, rangeError } from '../errors.js'
@@ -130,34 +134,60 @@ function notSelf(ctx: OpContext, keyId: string): void {
 const exceeds = (): Problem =>
   new Problem(403, 'exceeds_caller_rights', 'The caller may not manage a key with rights beyond its own, an org or tenant key, or a group.')
 
-/** Whether a non-org administrator holds every right the key has (or would have). */
+/**
+ * Every role a user key can ever act with: its owner's directory role while the directory has
+ * one, and its own stored role as soon as it has none (or the entry is removed). Both count: a
+ * stored role above the caller's, hidden today behind a narrow directory role, is a latent
+ * escalation that a later directory change would release.
+ */
+async function actingRoles(deps: OpDeps, r: Rights): Promise<(string | undefined)[]> {
+  const out: (string | undefined)[] = [r.role]
+  const store = deps.manager.store
+  if (r.owner !== undefined && typeof store.findOwner === 'function') {
+    const o = await store.findOwner(r.owner)
+    if (o?.role !== undefined && o.role !== r.role) out.push(o.role)
+  }
+  return out
+}
+
+/** Whether a non-org administrator holds every right the key has (or would have), under every role it can act with. */
 async function withinRights(principal: Principal, deps: OpDeps, r: Rights): Promise<boolean> {
   if (principal.kind === 'org') return true
   if (r.kind !== 'user') return false
-  let role = r.role
-  const store = deps.manager.store
-  if (r.owner !== undefined && typeof store.findOwner === 'function') {
-    // The key will act with its owner's directory role when there is one (as the authorizer does).
-    const o = await store.findOwner(r.owner)
-    if (o?.role !== undefined) role = o.role
-  }
-  let held: readonly string[] = []
-  if (role !== undefined) {
+  for (const role of await actingRoles(deps, r)) {
+    if (role === undefined) continue
     const perms = deps.roles.permissionsOf(role)
     if (perms === undefined) return false
+    let held: readonly string[]
     try {
       held = (r.scopes === undefined ? perms : perms.intersect(deps.roles.toSet(r.scopes, 'scopes'))).list()
     } catch {
       return false
     }
+    if (!held.every((p) => principal.can(p))) return false
   }
-  if (!held.every((p) => principal.can(p))) return false
   const own = new Set(principal.grants)
   return (r.grants ?? []).every((g) => own.has(g))
 }
 
 async function mustBeWithinRights(ctx: OpContext, deps: OpDeps, r: Rights): Promise<void> {
   if (!(await withinRights(ctx.principal, deps, r))) throw exceeds()
+}
+
+/**
+ * The secret of a key acting for `owner` (issued or rotated) goes only to an org administrator,
+ * to the key itself (rotating the key in use), or to a key of the same owner. Anyone else would
+ * receive a credential that acts, and is audited, as somebody else.
+ */
+function mustReceiveSecretOf(ctx: OpContext, owner: string | undefined, keyId?: string): void {
+  const p = ctx.principal
+  if (p.kind === 'org' || (keyId !== undefined && keyId === p.keyId)) return
+  if (owner !== undefined && p.owner !== undefined && owner === p.owner) return
+  throw new Problem(
+    403,
+    'not_key_owner',
+    "Only the key's owner or an org administrator may obtain the secret of a key acting for that owner; deactivate or delete it instead.",
+  )
 }
 
 function mustBeOrg(ctx: OpContext): void {
@@ -289,6 +319,7 @@ const createKey: Operation = async (ctx, deps) => {
       owner: b.owner === undefined ? undefined : F.owner(b.owner),
       grants: b.grants === undefined ? undefined : F.operations(b.grants),
     })
+    mustReceiveSecretOf(ctx, b.owner === undefined ? undefined : F.owner(b.owner))
   }
   const issued = await deps.manager.issue(withTenant(b, ctx.tenant) as unknown as Parameters<KeyManager['issue']>[0])
   ctx.target = issued.record.id
@@ -321,6 +352,8 @@ const updateKey: Operation = async (ctx, deps) => {
   return keyWrite(ctx, deps, { self: false, after: (old) => patchedRights(old, b, deps.roles) }, async (r) => {
     // Checked here so another tenant's group id gets the same answer as an absent one.
     if (b.group !== undefined && b.group !== null) await checkGroupField(ctx, deps, b.group)
+    // Handing a key to another owner is issuing that owner a key: the caller may hold its secret.
+    if (b.owner !== undefined && F.owner(b.owner) !== r.owner) mustReceiveSecretOf(ctx, F.owner(b.owner))
     return json(200, keyView(await deps.manager.update(r.id, b as Parameters<KeyManager['update']>[1])))
   })
 }
@@ -339,6 +372,7 @@ const deactivateKey: Operation = async (ctx, deps) =>
 
 const rotateKey: Operation = async (ctx, deps) =>
   keyWrite(ctx, deps, { self: true }, async (r) => {
+    mustReceiveSecretOf(ctx, r.owner, r.id)
     const rotated = await deps.manager.rotate(r.id, ctx.body as unknown as Parameters<KeyManager['rotate']>[1])
     return json(200, { key: rotated.key, record: keyView(rotated.record) })
   })

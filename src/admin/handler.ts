@@ -9,7 +9,9 @@ import { INVALID_OPTION, quote, rangeError, typeError } from '../errors.js'
 import type { KeyManager } from '../stores/manager.js'
 import * as F from '../stores/_fields.js'
 import type { AuthRequest, DenyDecision, Principal } from '../types.js'
+import { admission } from './_admit.js'
 import { consolePage, CONSOLE_CSS, CONSOLE_JS, type ConsoleAuth } from './_console.js'
+import { bodyTypeProblem, crossSiteProblem, trustedOriginsOf } from './_origin.js'
 import { asset, fieldOf, json, NOT_FOUND, Problem, problem, readJsonObject } from './_http.js'
 import { OPERATIONS, type OpContext, type OpDeps } from './_ops.js'
 import { ADMIN_ROUTES, matchRoute, operationName, type AdminRoute } from './_routes.js'
@@ -56,6 +58,9 @@ export interface AdminHandlerOptions {
   manager: KeyManager
   /**
    * Authorizes every admin call, with the same schemes, pepper, tenants and allowlists as the API.
+   * Only API keys looked up in the store administer: a principal authenticated by a token scheme
+   * (`schemes.jwt`) is refused with 401, since a token outlives the revocation of its key; an
+   * authorizer with token schemes only is refused here with a `RangeError`.
    * @example createAuthorizer({ store, pepper })
    */
   authorizer: Authorizer
@@ -82,6 +87,16 @@ export interface AdminHandlerOptions {
    * @example (req) => ({ remoteAddress: socketOf(req).remoteAddress, secure: false })
    */
   clientInfo?: (request: Request) => ClientInfo | undefined
+  /**
+   * Origins (`scheme://host[:port]`) whose browser pages may call the API besides the admin's
+   * own. Every API call whose `Sec-Fetch-Site` is not `same-origin` (or `none`), or whose
+   * `Origin` is not the request URL's own (or its `https` twin, for TLS ended at a proxy), is
+   * refused with 403 `cross_site_request` unless its `Origin` is listed here. List the public
+   * origin when a proxy changes the host the handler sees.
+   * @default [] (only the admin's own origin)
+   * @example ['https://admin.example.com']
+   */
+  trustedOrigins?: readonly string[]
   /**
    * Largest request body accepted, in bytes (larger: 413, read no further).
    * @default 65536
@@ -203,6 +218,7 @@ export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
   ) {
     throw typeError('authorizer', 'must come from createAuthorizer()')
   }
+  const admit = admission(authorizer)
   if (permission !== undefined) {
     if (typeof permission !== 'string') throw typeError('permission', 'must be a permission string (resource:level)')
     // Some role must hold it: otherwise nobody could administer, not even org keys (which hold
@@ -218,6 +234,7 @@ export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
     throw rangeError('basePath', `${quote(basePath)} must be '' or '/segment[/segment…]' of unreserved characters, without a trailing slash`)
   }
   if (clientInfo !== undefined && typeof clientInfo !== 'function') throw typeError('clientInfo', 'must be a function (request) => { remoteAddress?, secure? }')
+  const trusted = trustedOriginsOf(options.trustedOrigins)
   const maxBodyBytes = options.maxBodyBytes ?? 65536
   if (typeof maxBodyBytes !== 'number' || !Number.isInteger(maxBodyBytes)) throw typeError('maxBodyBytes', 'must be an integer')
   if (maxBodyBytes < 1024 || maxBodyBytes > 16 * 1024 * 1024) throw rangeError('maxBodyBytes', 'must be from 1024 to 16 MiB')
@@ -322,10 +339,18 @@ export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
     let response: Response
     let code: string | undefined
     try {
+      // Before the key is even looked at: a cross-site call must not reach the authorizer (it
+      // would spend the key's rate limit and record its use).
+      const refused = crossSiteProblem(request, url, trusted)
+      if (refused !== undefined) throw refused
       const decision = await authorizer.authorize(authRequest(request, client), needs.get(route))
       if (!decision.allow) {
         code = decision.code
         response = denyResponse(decision)
+      } else if (!admit.admits(decision.principal.scheme)) {
+        // A token is not backed by a store lookup: it would outlive the revocation of its key.
+        code = admit.tokenDeny.code
+        response = denyResponse(admit.tokenDeny)
       } else if (decision.principal.kind !== 'org' && (permission === undefined || !decision.principal.can(permission))) {
         // Authenticated, but not an administrator: the same answer as any missing permission.
         code = 'insufficient_permission'
@@ -340,6 +365,9 @@ export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
         if (route.body) {
           body = await readJsonObject(request, maxBodyBytes)
           F.onlyFields(body, new Set(route.body.fields), 'body')
+        } else {
+          const refused = bodyTypeProblem(request)
+          if (refused !== undefined) throw refused
         }
         const op = OPERATIONS.get(route.operationId)
         if (op === undefined) throw NOT_FOUND()

@@ -43,12 +43,12 @@ const problemResponse = (description: string): Json => ({
 })
 const RESPONSES = {
   '400': problemResponse('Invalid input: `detail` and `field` name the field. Nothing was written.'),
-  '401': problemResponse('Missing or invalid credentials (the authorizer\'s deny, with `WWW-Authenticate`).'),
-  '403': problemResponse('Not an administrator, insufficient permission, the caller\'s own key, or beyond the caller\'s rights.'),
+  '401': problemResponse('Missing or invalid credentials (the authorizer\'s deny, with `WWW-Authenticate`), or a token: only API keys looked up in the store administer.'),
+  '403': problemResponse('A cross-site browser request (`cross_site_request`), not an administrator, insufficient permission, the caller\'s own key, beyond the caller\'s rights, or the secret of another owner\'s key (`not_key_owner`).'),
   '404': problemResponse('No such key or group in the caller\'s tenant (another tenant\'s ids answer exactly the same).'),
   '409': problemResponse('Conflicts with the current state, e.g. deleting a group that still has keys.'),
   '413': problemResponse('Request body too large.'),
-  '415': problemResponse('The body is not application/json.'),
+  '415': problemResponse('The request carries a body or a Content-Type that is not application/json.'),
   '503': problemResponse('Authorization unavailable (the key store failed): fail closed.'),
 } as const
 
@@ -280,7 +280,9 @@ export function adminOpenApi(options: AdminOpenApiOptions = {}): Record<string, 
       description:
         `Manage key groups and API keys. Every call is authorized as ${who}, and scoped to the caller's tenant. ` +
         'Each route is authorized as the operation `admin:<operationId>` (for `explicitGrants`). ' +
-        'Errors are RFC 9457 problem documents. Plaintext keys appear only in the responses of createKey and rotateKey.',
+        'Errors are RFC 9457 problem documents. Plaintext keys appear only in the responses of createKey and rotateKey, ' +
+        'and go only to an org administrator or to a key of the same owner. Only API keys administer, never tokens. ' +
+        'Browser calls must be same-origin (Sec-Fetch-Site, Origin), and every body must be application/json.',
     },
     servers: [{ url: basePath === '' ? '/' : basePath }],
     security: [{ adminKey: [] }],
@@ -307,15 +309,15 @@ export function adminOpenApi(options: AdminOpenApiOptions = {}): Record<string, 
         patch: op('updateGroup', 'Edit a group (org administrators only).', 'groups', { 200: jsonOk('The group.', ref('Group')) }, ['400', '404', '413', '415'], {
           requestBody: jsonBody('UpdateGroup', { name: 'Partners', allowedIps: ['198.51.100.0/24'] }),
         }),
-        delete: op('deleteGroup', 'Delete an empty group.', 'groups', { 204: { description: 'Deleted.' } }, ['404', '409']),
+        delete: op('deleteGroup', 'Delete an empty group.', 'groups', { 204: { description: 'Deleted.' } }, ['404', '409', '415']),
       },
       '/api/groups/{groupId}/activate': {
         parameters: [groupId],
-        post: op('activateGroup', 'Activate a group (org administrators only).', 'groups', { 200: jsonOk('The group.', ref('Group')) }, ['404']),
+        post: op('activateGroup', 'Activate a group (org administrators only).', 'groups', { 200: jsonOk('The group.', ref('Group')) }, ['404', '415']),
       },
       '/api/groups/{groupId}/deactivate': {
         parameters: [groupId],
-        post: op('deactivateGroup', 'Deactivate a group: every key in it is refused (org administrators only).', 'groups', { 200: jsonOk('The group.', ref('Group')) }, ['404']),
+        post: op('deactivateGroup', 'Deactivate a group: every key in it is refused (org administrators only).', 'groups', { 200: jsonOk('The group.', ref('Group')) }, ['404', '415']),
       },
       '/api/keys': {
         get: op('listKeys', 'Keys of the caller\'s tenant, filtered.', 'keys', { 200: jsonOk('Keys, oldest first.', ref('KeyList')) }, ['400'], {
@@ -339,10 +341,10 @@ export function adminOpenApi(options: AdminOpenApiOptions = {}): Record<string, 
         patch: op('updateKey', 'Edit a key: description, role, scopes, expiry, group, grants, addresses…', 'keys', { 200: jsonOk('The key.', ref('Key')) }, ['400', '404', '413', '415'], {
           requestBody: jsonBody('UpdateKey', { description: 'CI pipeline (read only)', role: 'Read Write' }),
         }),
-        delete: op('deleteKey', 'Delete a key; it is refused at once.', 'keys', { 204: { description: 'Deleted.' } }, ['404']),
+        delete: op('deleteKey', 'Delete a key; it is refused at once.', 'keys', { 204: { description: 'Deleted.' } }, ['404', '415']),
       },
-      '/api/keys/{keyId}/activate': { parameters: [keyId], post: op('activateKey', 'Activate a key.', 'keys', { 200: jsonOk('The key.', ref('Key')) }, ['404']) },
-      '/api/keys/{keyId}/deactivate': { parameters: [keyId], post: op('deactivateKey', 'Deactivate a key.', 'keys', { 200: jsonOk('The key.', ref('Key')) }, ['404']) },
+      '/api/keys/{keyId}/activate': { parameters: [keyId], post: op('activateKey', 'Activate a key.', 'keys', { 200: jsonOk('The key.', ref('Key')) }, ['404', '415']) },
+      '/api/keys/{keyId}/deactivate': { parameters: [keyId], post: op('deactivateKey', 'Deactivate a key.', 'keys', { 200: jsonOk('The key.', ref('Key')) }, ['404', '415']) },
       '/api/keys/{keyId}/rotate': {
         parameters: [keyId],
         post: op('rotateKey', 'Replace the key\'s secret; the old one keeps working for `graceMs`. The new plaintext is in this response only.', 'keys', {

@@ -9,10 +9,7 @@
  */
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http'
 import { connect } from 'node:net'
-import { createAdaptorServer, type HttpBindings } from '@hono/node-server'
-import express5, { type ErrorRequestHandler } from 'express'
-import express4 from 'express4'
-import { Hono } from 'hono'
+import type { ErrorRequestHandler } from 'express'
 import Koa from 'koa'
 import { afterEach, describe, expect, it } from 'vitest'
 import { adminMiddleware as expressAdmin } from '../../src/adapters/express.js'
@@ -22,44 +19,11 @@ import type { AdminHandler, ClientInfo } from '../../src/admin/index.js'
 import { parseKey } from '../../src/index.js'
 import { close, listen } from '../adapters/_http.js'
 import { fixture, type Fixture, type GroupView, type Issued } from './_fixture.js'
+import { EXPRESS, MOUNTS, serve, servers, type Mount } from './_mounts.js'
 
-type Mount = 'hono' | 'express5' | 'express4' | 'koa'
-const MOUNTS: readonly Mount[] = ['hono', 'express5', 'express4', 'koa']
-const EXPRESS = { express5, express4 } as const
-
-const servers: Server[] = []
 afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => close(s)))
 })
-
-/** Serves `handler` at `basePath` in `mount`; anything else answers 404 `not admin` (text). */
-async function serve(mount: Mount, handler: AdminHandler, basePath = '/admin'): Promise<string> {
-  let server: Server
-  if (mount === 'hono') {
-    const app = new Hono<{ Bindings: HttpBindings }>()
-    app.all(`${basePath}/*`, (c) => handler(c.req.raw, { remoteAddress: c.env.incoming.socket.remoteAddress, secure: false }))
-    app.all('*', (c) => c.text('not admin', 404))
-    server = createAdaptorServer({ fetch: app.fetch }) as Server
-  } else if (mount === 'koa') {
-    const app = new Koa()
-    app.silent = true
-    app.use(koaAdmin(handler, { basePath }))
-    app.use((ctx) => {
-      ctx.status = 404
-      ctx.body = 'not admin'
-    })
-    server = createServer(app.callback())
-  } else {
-    const app = EXPRESS[mount]()
-    app.use(basePath, expressAdmin(handler))
-    app.use((_req, res) => {
-      res.status(404).end('not admin')
-    })
-    server = createServer(app)
-  }
-  servers.push(server)
-  return listen(server)
-}
 
 interface Reply {
   status: number

@@ -107,6 +107,27 @@ describe('the served OpenAPI document matches the handler', () => {
   })
 })
 
+describe('the documented refusals are what the handler answers', () => {
+  const writes = ADMIN_ROUTES.filter((r) => r.kind === 'api' && r.method !== 'GET')
+
+  it.each(writes.map((r) => [r.operationId, r] as const))('%s: documents 415 and answers it to a text/plain body', async (_id, route) => {
+    const f = await fixture()
+    const op = (await served(f)).paths[route.path]![route.method.toLowerCase()] as Operation
+    expect(Object.keys(op.responses)).toContain('415')
+    const r = await f.call(f.acme, route.method, await concrete(f, route.path), undefined, { raw: '{}', contentType: 'text/plain' })
+    expect(r.status).toBe(415)
+  })
+
+  it.each(ADMIN_ROUTES.filter((r) => r.kind === 'api').map((r) => [r.operationId, r] as const))('%s: documents 403 and answers it cross-site', async (_id, route) => {
+    const f = await fixture()
+    const op = (await served(f)).paths[route.path]![route.method.toLowerCase()] as Operation
+    expect(Object.keys(op.responses)).toContain('403')
+    const r = await f.call(f.acme, route.method, await concrete(f, route.path), undefined, { headers: { 'sec-fetch-site': 'cross-site' } })
+    expect(r.status).toBe(403)
+    expect(r.json().code).toBe('cross_site_request')
+  })
+})
+
 describe('the documented request bodies are what the handler validates', () => {
   const bodyRoutes = ADMIN_ROUTES.filter((r) => r.body !== undefined)
 
