@@ -10,8 +10,8 @@ import { describe, expect, it } from 'vitest'
 import { createAuthorizer } from '../../src/authorize.js'
 import { cachedStore, type CachedStore } from '../../src/stores/cached.js'
 import { KeyManager, type StoreChange } from '../../src/stores/manager.js'
-import type { Decision, DenyDecision, Need, OwnerRecord } from '../../src/types.js'
-import { Clock, req, settle } from './_helpers.js'
+import type { Decision, DenyDecision, KeyRecord, Need, OwnerRecord } from '../../src/types.js'
+import { Clock, record, req, settle } from './_helpers.js'
 import { SlowStore, type LookupKind } from './_slow-store.js'
 
 const CLIENT = '203.0.113.9'
@@ -229,4 +229,65 @@ describe('a settled revoke is never undone by a lookup that was in flight (slow 
       }
     },
   )
+})
+
+describe('what the in-flight check costs', () => {
+  async function slowCache() {
+    const store = new SlowStore()
+    await store.inner.insertKey(record('key_1', 'h1'))
+    await store.inner.insertKey(record('key_2', 'h2'))
+    return { store, cache: cachedStore(store, { now: new Clock().now }) }
+  }
+
+  it('requests that join after a change to another key still share the lookup in flight: one store call', async () => {
+    const { store, cache } = await slowCache()
+    const first = cache.findByHash('h1')
+    await settle()
+    cache.invalidate({ type: 'key', id: 'key_2' } as StoreChange)
+    const joined = Array.from({ length: 50 }, () => cache.findByHash('h1'))
+    await store.drain([first, ...joined])
+    expect(store.calls.key).toBe(1)
+    for (const j of joined) expect((await j)?.id).toBe('key_1')
+    // …and the answer is cached: it was not about the invalidated key.
+    expect(cache.peekByHash('h1')?.id).toBe('key_1')
+  })
+
+  it('a request that joined after its key was invalidated by id alone looks up once more, and gets the new state', async () => {
+    const { store, cache } = await slowCache()
+    const first = cache.findByHash('h1')
+    await settle()
+    await store.inner.updateKey({ ...record('key_1', 'h1'), active: false })
+    cache.invalidate({ type: 'key', id: 'key_1' } as StoreChange)
+    const joined = [cache.findByHash('h1'), cache.findByHash('h1')]
+    await store.drain([first, ...joined])
+    expect((await first)?.active).toBe(true) // began before the revoke: either answer is fine
+    for (const j of joined) expect((await j)?.active).toBe(false)
+    expect(store.calls.key).toBe(2) // the two late requests share one new lookup
+  })
+
+  it('a request that joined after more invalidations than the cache remembers looks up again (fail safe)', async () => {
+    const { store, cache } = await slowCache()
+    const first = cache.findByHash('h1')
+    await settle()
+    for (let i = 0; i < 300; i++) cache.invalidate({ type: 'key', id: `other_${i}`, hashes: [] })
+    const joined = cache.findByHash('h1')
+    await store.drain([first, joined])
+    expect(store.calls.key).toBe(2)
+    expect((await joined)?.id).toBe('key_1')
+  })
+
+  it('a record without a readable id is served to the request that asked, never to one that joined after an invalidation', async () => {
+    const store = new SlowStore()
+    const odd = { hash: 'h1', kind: 'user', active: true, createdAt: 0 } as unknown as KeyRecord
+    store.inner.findByHash = async () => odd
+    const cache = cachedStore(store, { now: new Clock().now })
+    const first = cache.findByHash('h1')
+    await settle()
+    cache.invalidate({ type: 'key', id: 'anything' } as StoreChange)
+    const joined = cache.findByHash('h1')
+    await store.drain([first, joined])
+    expect(await first).toBe(odd)
+    expect(store.calls.key).toBe(2)
+    expect(cache.size).toBe(0)
+  })
 })
