@@ -20,9 +20,8 @@
  * @module
  */
 import { quote, rangeError, typeError } from '../errors.js'
-import type { KeyFilter, GroupFilter, KeyGroup, KeyRecord, KeyStore, ManagedKeyStore, OwnerRecord } from '../types.js'
+import type { KeyFilter, GroupFilter, KeyGroup, KeyRecord, KeyStore, ManagedKeyStore, OwnerRecord, StoreChange } from '../types.js'
 import { LookupSpace, Recency } from './_lookup-space.js'
-import type { StoreChange } from './manager.js'
 
 /** Options of {@link cachedStore}. */
 export interface CachedStoreOptions {
