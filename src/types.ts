@@ -91,6 +91,17 @@ export interface OwnerRecord {
 }
 
 /**
+ * What a `KeyManager` write changed (its `onWrite`), and what `cachedStore().invalidate()` and
+ * `keyward/redis` carry between instances. `hashes` lists every hash the write affected (old and
+ * new); a key change without them (by id alone) is also accepted by `invalidate()`.
+ * @example { type: 'key', id: 'key_3kTMd2kP0bV7tq9y', hashes: [] }
+ */
+export type StoreChange =
+  | { readonly type: 'key'; readonly id: string; readonly hashes: readonly string[] }
+  | { readonly type: 'group'; readonly id: string }
+  | { readonly type: 'owner'; readonly id: string }
+
+/**
  * Where keys are looked up. Only hashes are ever passed in or stored.
  * Every method may reject; the authorizer then fails closed with 503.
  */

@@ -9,7 +9,7 @@ import { randomBase62 } from '../keys/_base62.js'
 import { generateKey, parseKey, validateKeyOptions } from '../keys/format.js'
 import { createHasher, type Hasher, type Pepper } from '../keys/hash.js'
 import { insightAppSecRoles, type Roles } from '../roles.js'
-import type { GroupFilter, KeyFilter, KeyGroup, KeyKind, KeyRecord, ManagedKeyStore, OwnerRecord, RateLimitSpec } from '../types.js'
+import type { GroupFilter, KeyFilter, KeyGroup, KeyKind, KeyRecord, ManagedKeyStore, OwnerRecord, RateLimitSpec, StoreChange } from '../types.js'
 import * as F from './_fields.js'
 
 /** Options of {@link KeyManager}. */
@@ -54,11 +54,7 @@ export interface KeyManagerOptions {
   onWrite?: (change: StoreChange) => void
 }
 
-/** What a `KeyManager` write changed. */
-export type StoreChange =
-  | { readonly type: 'key'; readonly id: string; readonly hashes: readonly string[] }
-  | { readonly type: 'group'; readonly id: string }
-  | { readonly type: 'owner'; readonly id: string }
+export type { StoreChange } from '../types.js'
 
 /** Fields of a new key. Every field is validated before anything is written. */
 export interface IssueOptions {
