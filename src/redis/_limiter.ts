@@ -152,7 +152,7 @@ const BREAKER_FIELDS: ReadonlySet<string> = new Set(['threshold', 'cooldownMs'])
 function breakerOptions(b: unknown): Required<BreakerOptions> {
   if (b === undefined) return { threshold: 5, cooldownMs: 2000 }
   if (b === null || typeof b !== 'object') throw typeError('breaker', 'must be { threshold?, cooldownMs? }')
-  for (const k of Object.keys(b)) if (!BREAKER_FIELDS.has(k)) throw rangeError('breaker', `unknown field ${quote(k)}`)
+  knownFields(b, BREAKER_FIELDS, 'breaker')
   const { threshold = 5, cooldownMs = 2000 } = b as BreakerOptions
   if (!Number.isInteger(threshold) || threshold < 1 || threshold > 1e6) throw rangeError('breaker.threshold', 'must be an integer from 1 to 1e6')
   if (typeof cooldownMs !== 'number' || !Number.isFinite(cooldownMs) || cooldownMs < 1 || cooldownMs > 3_600_000) {
