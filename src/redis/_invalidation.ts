@@ -13,11 +13,13 @@
  * cache hits, never grant access.
  * @module
  */
+import { randomBytes } from 'node:crypto'
 import { knownFields } from '../_options.js'
 import type { Redis } from 'ioredis'
 import { quote, rangeError, typeError } from '../errors.js'
 import type { CachedStore } from '../stores/cached.js'
 import type { StoreChange } from '../stores/manager.js'
+import { decode, encodeBeat, encodeChange } from './_wire.js'
 
 /** What the bus needs of a cache: `cachedStore()` returns one. */
 export type InvalidationTarget = Pick<CachedStore, 'invalidate' | 'clear'>
@@ -42,13 +44,28 @@ export interface RedisInvalidationOptions {
    */
   publishHashes?: boolean
   /**
-   * How often the subscriber connection is checked with a PING, in milliseconds; one that does
-   * not answer within this time is treated as lost (and reconnected), which catches a half-open
-   * connection that the socket alone would not report. 0 disables the check.
+   * How often the bus proves that messages flow, in milliseconds. Each period it publishes a
+   * heartbeat on the channel (through `redis`, the client revocations are published with) and
+   * expects to receive it on its subscriber connection before the next period; and it PINGs the
+   * subscriber connection. A heartbeat not received in time (Redis holding writes during a
+   * failover, `CLIENT PAUSE … WRITE`, where PUBLISH waits while PING answers) makes the bus
+   * `down`, so attached caches are cleared as in an outage until a heartbeat gets through; a PING
+   * not answered in time also reconnects the subscriber (a half-open connection). 0 disables
+   * both checks, and then a failover pause hides revocations for as long as it lasts.
    * @default 1000
    * @example 500
    */
   heartbeatMs?: number
+  /**
+   * Shared secret that authenticates messages: each carries an HMAC-SHA-256 of its content, and a
+   * message without the right one is handled like an unreadable one (caches are cleared, at most
+   * once per `outageClearMs`; never applied). Every instance on the channel must use the same
+   * secret; at least 32 bytes. It keeps whoever can publish on the channel from sending
+   * targeted invalidations or fake heartbeats; it does not hide the messages (use an ACL).
+   * @default undefined (messages are not authenticated)
+   * @example process.env.KEYWARD_BUS_SECRET
+   */
+  secret?: string | Uint8Array
   /**
    * While the subscription is down, attached caches are cleared this often, in milliseconds: the
    * longest a cached entry can outlive a missed invalidation during an outage (plus the time to
@@ -64,8 +81,9 @@ export interface RedisInvalidationOptions {
    */
   connectTimeoutMs?: number
   /**
-   * Receives errors that have no caller: a failed publish, a connection error, a malformed
-   * message. Messages never include message contents.
+   * Receives errors that have no caller: a failed publish, a connection error, a lost heartbeat,
+   * malformed messages (at most one report per `outageClearMs`, with their count). Messages never
+   * include message contents.
    * @default undefined (ignored)
    * @example (e) => logger.warn(e.message)
    */
@@ -98,10 +116,13 @@ export interface RedisInvalidation {
   close(): Promise<void>
 }
 
-const FIELDS: ReadonlySet<string> = new Set(['channel', 'publishHashes', 'heartbeatMs', 'outageClearMs', 'connectTimeoutMs', 'onError', 'onStateChange'])
+const FIELDS: ReadonlySet<string> = new Set(['channel', 'publishHashes', 'heartbeatMs', 'outageClearMs', 'connectTimeoutMs', 'secret', 'onError', 'onStateChange'])
 const TYPES: ReadonlySet<string> = new Set(['key', 'group', 'owner'])
-const MAX_MESSAGE = 65_536
-const MAX_HASHES = 64
+/** Messages (and characters) received but not yet applied; beyond this, they are dropped and caches cleared. */
+const MAX_INBOX = 100_000
+const MAX_INBOX_CHARS = 8_000_000
+/** Longest the bus applies messages in one event-loop turn before yielding to requests. */
+const SLICE_MS = 2
 
 function ms(v: unknown, field: string, fallback: number, min: number): number {
   if (v === undefined) return fallback
@@ -111,34 +132,20 @@ function ms(v: unknown, field: string, fallback: number, min: number): number {
   return v
 }
 
-/** The wire form: `{ v: 1, type, id, hashes? }` as JSON. */
-function encode(change: StoreChange, withHashes: boolean): string {
-  return JSON.stringify(change.type === 'key' && withHashes ? { v: 1, type: 'key', id: change.id, hashes: change.hashes } : { v: 1, type: change.type, id: change.id })
-}
-
-/** A change read off the wire, or `undefined` if it is not one this version understands. */
-function decode(text: string): StoreChange | undefined {
-  if (text.length > MAX_MESSAGE) return undefined
-  let m: unknown
-  try {
-    m = JSON.parse(text)
-  } catch {
-    return undefined
-  }
-  if (m === null || typeof m !== 'object' || Array.isArray(m)) return undefined
-  const o = m as Record<string, unknown>
-  if (o.v !== 1 || typeof o.type !== 'string' || !TYPES.has(o.type) || typeof o.id !== 'string' || o.id.length === 0 || o.id.length > 1024) return undefined
-  if (o.type !== 'key') return { type: o.type as 'group' | 'owner', id: o.id }
-  const hashes = o.hashes ?? []
-  if (!Array.isArray(hashes) || hashes.length > MAX_HASHES || !hashes.every((h) => typeof h === 'string' && h.length <= 1024)) return undefined
-  return { type: 'key', id: o.id, hashes: hashes as string[] }
-}
-
 function validChange(c: unknown): c is StoreChange {
   if (c === null || typeof c !== 'object') return false
   const o = c as Record<string, unknown>
   if (typeof o.type !== 'string' || !TYPES.has(o.type) || typeof o.id !== 'string') return false
   return o.type !== 'key' || (Array.isArray(o.hashes) && o.hashes.every((h) => typeof h === 'string'))
+}
+
+/** The `secret` option as bytes (at least 32, like a pepper), or `undefined`. */
+function secretBytes(v: unknown): Uint8Array | undefined {
+  if (v === undefined) return undefined
+  const bytes = typeof v === 'string' ? Buffer.from(v, 'utf8') : v instanceof Uint8Array ? v : undefined
+  if (bytes === undefined) throw typeError('secret', 'must be a string or a Uint8Array')
+  if (bytes.length < 32) throw rangeError('secret', 'must be at least 32 bytes')
+  return Uint8Array.from(bytes)
 }
 
 /** Implementation of `redisInvalidation` (see `keyward/redis`). */
@@ -160,6 +167,8 @@ export function createRedisInvalidation(redis: Redis, options: RedisInvalidation
   if (onError !== undefined && typeof onError !== 'function') throw typeError('onError', 'must be a function')
   if (onStateChange !== undefined && typeof onStateChange !== 'function') throw typeError('onStateChange', 'must be a function')
 
+  const secret = secretBytes(options.secret)
+
   const report = (e: unknown, fallback: string): void => {
     try {
       onError?.(e instanceof Error ? e : new Error(fallback))
@@ -170,7 +179,10 @@ export function createRedisInvalidation(redis: Redis, options: RedisInvalidation
 
   const caches = new Set<InvalidationTarget>()
   let sub: Redis | undefined
+  /** `up` = subscribed (confirmed) and messages flowing (the last heartbeat came back). */
   let up = false
+  let subscribed = false
+  let flowing = true
   let outageTimer: ReturnType<typeof setInterval> | undefined
   let heartbeat: ReturnType<typeof setInterval> | undefined
   let pinging = false
@@ -217,27 +229,159 @@ export function createRedisInvalidation(redis: Redis, options: RedisInvalidation
 
   const goDown = (): void => {
     const wasUp = up
+    subscribed = false
+    beatOut = undefined
     setState(false)
     if (wasUp || outageTimer === undefined) startOutage()
+  }
+
+  /** Subscribed and flowing again: every write from now on reaches us; whatever was loaded before may be stale. */
+  const maybeUp = (): void => {
+    if (!subscribed || !flowing) return
+    if (outageTimer !== undefined) clearInterval(outageTimer)
+    outageTimer = undefined
+    // clear() also detaches lookups in flight, so none of them can be cached.
+    clearAll()
+    setState(true)
+    for (const w of [...waiters]) w.ok()
+  }
+
+  // Unreadable or unauthenticated messages may have been invalidations: each must be followed by
+  // a clear, but one clear covers every one of them received before it. So the first clears at
+  // once, later ones within the same `outageClearMs` share one clear at its end.
+  let suspect = 0
+  let lastSuspectClear = -Infinity
+  let suspectTimer: ReturnType<typeof setTimeout> | undefined
+  const suspectClear = (): void => {
+    suspectTimer = undefined
+    lastSuspectClear = performance.now()
+    clearAll()
+    report(new Error(`keyward/redis: ${suspect} malformed or unauthenticated invalidation message(s) (caches cleared)`), '')
+    suspect = 0
+  }
+  const onSuspect = (): void => {
+    suspect++
+    if (suspectTimer !== undefined) return
+    const wait = lastSuspectClear + outageClearMs - performance.now()
+    if (wait <= 0) return suspectClear()
+    suspectTimer = setTimeout(suspectClear, wait)
+    suspectTimer.unref?.()
+  }
+
+  // Heartbeats: `<nonce>.<seq>`; only our own nonce counts.
+  const nonce = randomBytes(12).toString('base64url')
+  let beatSeq = 0
+  let beatOut: { seq: number } | undefined
+  let beatPublishing = false
+  const onBeat = (beat: string): void => {
+    const dot = beat.lastIndexOf('.')
+    if (beatOut === undefined || beat.slice(0, dot) !== nonce || Number(beat.slice(dot + 1)) !== beatOut.seq) return
+    beatOut = undefined
+    if (!flowing) {
+      flowing = true
+      maybeUp()
+    }
+  }
+  const beatTick = (): void => {
+    if (!subscribed) return
+    // Still out at the next tick: not back within one period.
+    if (beatOut !== undefined && flowing) {
+      // Published a period ago and not back: Redis is holding writes (a failover pause) or the
+      // publishing client is stuck. Revocations published meanwhile are not reaching us either.
+      flowing = false
+      report(new Error('keyward/redis: heartbeat not received through the channel (caches cleared until it is)'), '')
+      setState(false)
+      startOutage()
+    }
+    if (beatPublishing) return
+    beatOut = { seq: ++beatSeq }
+    beatPublishing = true
+    const done = (): void => void (beatPublishing = false)
+    try {
+      redis.publish(channel, encodeBeat(`${nonce}.${beatOut.seq}`, secret)).then(done, done)
+    } catch {
+      done()
+    }
+  }
+
+  // Messages are queued as they arrive (ioredis hands over a whole socket read at once, which a
+  // flood makes large) and applied in slices of at most SLICE_MS, so requests are never held up
+  // for longer; beyond MAX_INBOX they are dropped, and a dropped message counts as unreadable.
+  const inbox: string[] = []
+  let inboxHead = 0
+  let inboxChars = 0
+  let draining = false
+  const drain = (): void => {
+    const until = performance.now() + SLICE_MS
+    let n = 0
+    while (inboxHead < inbox.length) {
+      const text = inbox[inboxHead]!
+      inbox[inboxHead++] = ''
+      inboxChars -= text.length
+      const m = decode(text, secret)
+      if (m === undefined) onSuspect()
+      else if (m.kind === 'beat') onBeat(m.beat)
+      else apply(m.change)
+      if (++n % 32 === 0 && performance.now() >= until) break
+    }
+    if (inboxHead < inbox.length) {
+      // Under a sustained flood the queue may never empty: drop what was applied.
+      if (inboxHead >= 4096) {
+        inbox.splice(0, inboxHead)
+        inboxHead = 0
+      }
+      setImmediate(drain)
+      return
+    }
+    inbox.length = 0
+    inboxHead = 0
+    inboxChars = 0
+    draining = false
+  }
+  const receive = (text: string): void => {
+    if (inbox.length - inboxHead >= MAX_INBOX || inboxChars + text.length > MAX_INBOX_CHARS) return onSuspect()
+    inboxChars += text.length
+    inbox.push(text)
+    if (!draining) {
+      draining = true
+      setImmediate(drain)
+    }
   }
 
   const subscribe = (s: Redis): void => {
     s.subscribe(channel).then(
       () => {
         if (sub !== s) return
-        if (outageTimer !== undefined) clearInterval(outageTimer)
-        outageTimer = undefined
-        // Confirmed: every write from now on reaches us. Whatever was loaded before may be
-        // stale (clear() also detaches lookups in flight, so none of them can be cached).
-        clearAll()
-        setState(true)
-        for (const w of [...waiters]) w.ok()
+        subscribed = true
+        maybeUp()
       },
       (e: unknown) => {
         report(e, 'keyward/redis: subscribe failed')
         if (sub === s) s.disconnect(true)
       },
     )
+  }
+
+  const ping = (s: Redis): void => {
+    if (!up || pinging || sub !== s) return
+    pinging = true
+    let timer: ReturnType<typeof setTimeout> | undefined
+    Promise.race([
+      s.ping(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('keyward/redis: subscriber heartbeat timed out')), heartbeatMs)
+      }),
+    ])
+      .catch((e: unknown) => {
+        if (sub !== s) return
+        report(e, 'keyward/redis: subscriber heartbeat failed')
+        goDown()
+        s.disconnect(true)
+      })
+      .finally(() => {
+        clearTimeout(timer)
+        pinging = false
+      })
   }
 
   const start = (): Redis => {
@@ -249,36 +393,15 @@ export function createRedisInvalidation(redis: Redis, options: RedisInvalidation
     s.on('end', goDown)
     s.on('error', (e: unknown) => report(e, 'keyward/redis: subscriber connection error'))
     s.on('message', (ch: string, text: string) => {
-      if (ch !== channel) return
-      const change = decode(text)
-      if (change !== undefined) return apply(change)
-      // Something we cannot read may still have been an invalidation: drop everything.
-      clearAll()
-      report(new Error('keyward/redis: malformed invalidation message (caches cleared)'), '')
+      if (ch === channel) receive(text)
     })
     startOutage()
     s.connect().catch((e: unknown) => report(e, 'keyward/redis: subscriber connect failed'))
     if (heartbeatMs > 0) {
       heartbeat = setInterval(() => {
-        if (!up || pinging || sub !== s) return
-        pinging = true
-        let timer: ReturnType<typeof setTimeout> | undefined
-        Promise.race([
-          s.ping(),
-          new Promise<never>((_, reject) => {
-            timer = setTimeout(() => reject(new Error('keyward/redis: subscriber heartbeat timed out')), heartbeatMs)
-          }),
-        ])
-          .catch((e: unknown) => {
-            if (sub !== s) return
-            report(e, 'keyward/redis: subscriber heartbeat failed')
-            goDown()
-            s.disconnect(true)
-          })
-          .finally(() => {
-            clearTimeout(timer)
-            pinging = false
-          })
+        if (sub !== s) return
+        ping(s)
+        beatTick()
       }, heartbeatMs)
       heartbeat.unref?.()
     }
@@ -290,9 +413,14 @@ export function createRedisInvalidation(redis: Redis, options: RedisInvalidation
     sub = undefined
     if (heartbeat !== undefined) clearInterval(heartbeat)
     if (outageTimer !== undefined) clearInterval(outageTimer)
+    if (suspectTimer !== undefined) clearTimeout(suspectTimer)
     heartbeat = undefined
     outageTimer = undefined
+    suspectTimer = undefined
     up = false
+    subscribed = false
+    flowing = true
+    beatOut = undefined
     if (s === undefined) return
     s.removeAllListeners('close')
     s.removeAllListeners('end')
@@ -318,7 +446,7 @@ export function createRedisInvalidation(redis: Redis, options: RedisInvalidation
       }
       apply(change)
       try {
-        redis.publish(channel, encode(change, publishHashes)).catch((e: unknown) => report(e, 'keyward/redis: publish failed'))
+        redis.publish(channel, encodeChange(change, publishHashes, secret)).catch((e: unknown) => report(e, 'keyward/redis: publish failed'))
       } catch (e) {
         report(e, 'keyward/redis: publish failed')
       }

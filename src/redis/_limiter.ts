@@ -13,18 +13,32 @@
 import { knownFields } from '../_options.js'
 import { createHash } from 'node:crypto'
 import type { Redis } from 'ioredis'
+import { Breaker, type BreakerOptions } from '../_breaker.js'
 import { quote, rangeError, typeError } from '../errors.js'
 import type { RateLimiter, RateLimitResult, RateLimitSpec } from '../types.js'
 
 /**
  * KEYS[1] bucket; ARGV: capacity, refillPerSecond, now (ms; '' = the Redis server's clock).
  * State: hash {tokens, at, cap, rate}; it expires once it would be full again, which is the same
- * as a missing bucket. A change of capacity or rate starts a full bucket, as in memory.
+ * as a missing bucket.
+ *
+ * A change of limits never creates budget: the bucket keeps its tokens, the time since its last
+ * request refills at the lower of the stored and the new rate, and the result is clamped to the
+ * new capacity. Only a missing (or expired, hence full) bucket starts full. So two instances that
+ * disagree on a key's limits cannot refill each other's bucket.
+ *
+ * `at` never moves backwards: a caller whose clock (the `now` option) is behind the one that
+ * wrote the bucket counts from the stored `at`, so clock skew between instances never refills.
+ *
+ * PEXPIRE gets an integer of at most MAX_TTL ms, and the returned seconds are capped, so that any
+ * accepted rate (however small) keeps the bucket expiring and the reply in integer range.
  * Returns {allowed, remaining, resetSec, retryAfterSec} as integers.
  */
 export const TOKEN_BUCKET_LUA = `
 local cap = tonumber(ARGV[1])
 local rate = tonumber(ARGV[2])
+local MAX_TTL = 1e13
+local MAX_SEC = 1e10
 local t
 if ARGV[3] == '' then
   if redis.replicate_commands then redis.replicate_commands() end
@@ -35,11 +49,15 @@ else
 end
 local s = redis.call('HMGET', KEYS[1], 'tokens', 'at', 'cap', 'rate')
 local tokens
-if s[1] == false or tonumber(s[3]) ~= cap or tonumber(s[4]) ~= rate then
+local stored = tonumber(s[1])
+local at = tonumber(s[2])
+local oldRate = tonumber(s[4])
+if stored == nil or at == nil or oldRate == nil or stored ~= stored or at ~= at then
   tokens = cap
 else
-  local elapsed = math.max(0, t - tonumber(s[2])) / 1000
-  tokens = math.min(cap, tonumber(s[1]) + elapsed * rate)
+  if t < at then t = at end
+  local elapsed = (t - at) / 1000
+  tokens = math.min(cap, stored + elapsed * math.min(rate, oldRate))
 end
 local allowed = 0
 if tokens >= 1 then
@@ -47,12 +65,13 @@ if tokens >= 1 then
   tokens = tokens - 1
 end
 redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens), 'at', string.format('%.17g', t), 'cap', ARGV[1], 'rate', ARGV[2])
-redis.call('PEXPIRE', KEYS[1], math.ceil((cap - tokens) / rate * 1000) + 1000)
-local resetSec = math.ceil((cap - tokens) / rate)
+local ttl = math.min(MAX_TTL, math.ceil((cap - tokens) / rate * 1000) + 1000)
+redis.call('PEXPIRE', KEYS[1], string.format('%d', ttl))
+local resetSec = math.min(MAX_SEC, math.ceil((cap - tokens) / rate))
 if allowed == 1 then
   return {1, math.floor(tokens), resetSec, 0}
 end
-return {0, 0, resetSec, math.max(1, math.ceil((1 - tokens) / rate))}
+return {0, 0, resetSec, math.min(MAX_SEC, math.max(1, math.ceil((1 - tokens) / rate)))}
 `
 
 const SHA = createHash('sha1').update(TOKEN_BUCKET_LUA).digest('hex')
@@ -90,6 +109,31 @@ export interface RedisRateLimiterOptions {
    * @example () => fakeClock.now
    */
   now?: () => number
+  /**
+   * At most this many scripts may be awaiting Redis's answer at once; a request beyond it fails
+   * at once (503). A command given up on after `timeoutMs` still counts until Redis answers it
+   * (ioredis keeps it queued), so a hung Redis costs a bounded amount of memory, not one queued
+   * command per request for as long as the hang lasts.
+   * @default 1000
+   * @example 200
+   */
+  maxInFlight?: number
+  /**
+   * Circuit breaker: after `threshold` failures in a row (errors or timeouts), requests fail at
+   * once (503) for `cooldownMs` instead of queueing commands on a Redis that does not answer;
+   * then one probe goes through and its outcome closes or reopens the circuit.
+   * @default { threshold: 5, cooldownMs: 2000 }
+   * @example { threshold: 10, cooldownMs: 1000 }
+   */
+  breaker?: BreakerOptions
+  /**
+   * Receives configuration warnings, once each: today, a Redis whose `maxmemory-policy` may
+   * evict buckets (an evicted bucket is a full one). Checked once at start with `CONFIG GET`; a
+   * Redis where `CONFIG` is disabled is not checked.
+   * @default process.emitWarning
+   * @example (message) => logger.warn(message)
+   */
+  onWarning?: (message: string) => void
 }
 
 /** A `RateLimiter` whose buckets live in Redis. */
@@ -101,7 +145,52 @@ export interface RedisRateLimiter extends RateLimiter {
   keyOf(key: string): string
 }
 
-const FIELDS: ReadonlySet<string> = new Set(['capacity', 'refillPerSecond', 'prefix', 'timeoutMs', 'now'])
+const FIELDS: ReadonlySet<string> = new Set(['capacity', 'refillPerSecond', 'prefix', 'timeoutMs', 'now', 'maxInFlight', 'breaker', 'onWarning'])
+const BREAKER_FIELDS: ReadonlySet<string> = new Set(['threshold', 'cooldownMs'])
+
+/** Validated breaker options (the same rules as the authorizer's `breaker`). */
+function breakerOptions(b: unknown): Required<BreakerOptions> {
+  if (b === undefined) return { threshold: 5, cooldownMs: 2000 }
+  if (b === null || typeof b !== 'object') throw typeError('breaker', 'must be { threshold?, cooldownMs? }')
+  knownFields(b, BREAKER_FIELDS, 'breaker')
+  const { threshold = 5, cooldownMs = 2000 } = b as BreakerOptions
+  if (!Number.isInteger(threshold) || threshold < 1 || threshold > 1e6) throw rangeError('breaker.threshold', 'must be an integer from 1 to 1e6')
+  if (typeof cooldownMs !== 'number' || !Number.isFinite(cooldownMs) || cooldownMs < 1 || cooldownMs > 3_600_000) {
+    throw rangeError('breaker.cooldownMs', 'must be a number of milliseconds from 1 to 3600000')
+  }
+  return { threshold, cooldownMs }
+}
+
+/** Policies under which Redis never evicts a bucket (see README, "keyward/redis: usage"). */
+const SAFE_POLICIES: ReadonlySet<string> = new Set(['noeviction'])
+
+/**
+ * Reads `maxmemory` and `maxmemory-policy` once and warns if buckets can be evicted. A Redis that
+ * refuses `CONFIG` (renamed, ACL) is not checked, silently: that is a deliberate setup.
+ */
+function checkEviction(redis: Redis, warn: (message: string) => void): void {
+  let reply: Promise<unknown>
+  try {
+    reply = (redis as unknown as { config(...args: string[]): Promise<unknown> }).config('GET', 'maxmemory*')
+  } catch {
+    return
+  }
+  reply.then(
+    (r) => {
+      if (!Array.isArray(r)) return
+      const conf = new Map<string, string>()
+      for (let i = 0; i + 1 < r.length; i += 2) conf.set(String(r[i]), String(r[i + 1]))
+      const policy = conf.get('maxmemory-policy')
+      if (policy === undefined || SAFE_POLICIES.has(policy)) return
+      const limited = conf.get('maxmemory') !== '0'
+      warn(
+        `keyward/redis: maxmemory-policy is ${quote(policy)}${limited ? '' : ' (maxmemory is 0 for now)'}: ` +
+          'Redis may evict rate-limit buckets, and an evicted bucket starts full again. Use noeviction (see README, keyward/redis).',
+      )
+    },
+    () => undefined,
+  )
+}
 
 function checkSpec(capacity: unknown, rate: unknown, field: string): void {
   if (typeof capacity !== 'number' || !Number.isInteger(capacity) || capacity < 1 || capacity > 1e9) {
@@ -146,8 +235,22 @@ export function createRedisRateLimiter(redis: Redis, options: RedisRateLimiterOp
     throw rangeError('timeoutMs', 'must be a number of milliseconds from 1 to 60000')
   }
   if (options.now !== undefined && typeof options.now !== 'function') throw typeError('now', 'must be a function')
+  const maxInFlight = options.maxInFlight ?? 1000
+  if (!Number.isInteger(maxInFlight) || maxInFlight < 1 || maxInFlight > 1e6) throw rangeError('maxInFlight', 'must be an integer from 1 to 1e6')
+  const breakerConf = breakerOptions(options.breaker)
+  const breaker = new Breaker(breakerConf, timeoutMs + breakerConf.cooldownMs)
+  if (options.onWarning !== undefined && typeof options.onWarning !== 'function') throw typeError('onWarning', 'must be a function')
+  const onWarning = options.onWarning ?? ((message: string): void => void process.emitWarning(message, { code: 'KEYWARD_REDIS_EVICTION' }))
   const { capacity, refillPerSecond } = options
   const now = options.now
+  let inFlight = 0
+  checkEviction(redis, (message) => {
+    try {
+      onWarning(message)
+    } catch {
+      // A warning hook that throws must not break the limiter.
+    }
+  })
 
   /** EVALSHA, and EVAL once when the server has not seen the script (after a restart or SCRIPT FLUSH). */
   async function run(key: string, args: string[]): Promise<unknown> {
@@ -155,6 +258,31 @@ export function createRedisRateLimiter(redis: Redis, options: RedisRateLimiterOp
       return await redis.evalsha(SHA, 1, key, ...args)
     } catch (e) {
       if (e instanceof Error && e.message.startsWith('NOSCRIPT')) return redis.eval(TOKEN_BUCKET_LUA, 1, key, ...args)
+      throw e
+    }
+  }
+
+  /**
+   * Runs one command under the breaker, the in-flight cap and the timeout. The command counts as
+   * in flight until Redis answers it, not until we give up on it: ioredis keeps it queued.
+   */
+  async function guarded<T>(send: () => Promise<T>): Promise<T> {
+    const wait = breaker.blockedFor(Date.now())
+    if (wait > 0) throw new Error('keyward/redis: rate limiter circuit open (Redis failing)')
+    if (inFlight >= maxInFlight) {
+      breaker.failure(Date.now())
+      throw new Error('keyward/redis: too many rate-limit commands awaiting Redis')
+    }
+    inFlight++
+    const p = send()
+    const settled = (): void => void inFlight--
+    p.then(settled, settled)
+    try {
+      const r = await withTimeout(p)
+      breaker.success()
+      return r
+    } catch (e) {
+      breaker.failure(Date.now())
       throw e
     }
   }
@@ -187,7 +315,7 @@ export function createRedisRateLimiter(redis: Redis, options: RedisRateLimiterOp
       // A client that has given up for good fails at once instead of waiting for the timeout.
       if (redis.status === 'end') throw new Error('keyward/redis: the Redis connection is closed')
       const t = now === undefined ? '' : clock(now)
-      const reply = await withTimeout(run(keyOf(key), [String(cap), String(rate), t]))
+      const reply = await guarded(() => run(keyOf(key), [String(cap), String(rate), t]))
       return parseReply(reply, cap)
     },
     async reset(key: string): Promise<void> {
