@@ -52,6 +52,8 @@ function spec(capacity: unknown, rate: unknown, field: string): void {
   if (typeof rate !== 'number' || !Number.isFinite(rate) || rate <= 0) throw rangeError(`${field}refillPerSecond`, 'must be a number > 0')
 }
 
+const FIELDS = fieldsOf<TokenBucketOptions>({ capacity: true, refillPerSecond: true, maxKeys: true, now: true })
+
 /**
  * A per-key token bucket in process memory. A key's record may override the limit
  * (`record.rateLimit`). Memory is bounded by `maxKeys`.
@@ -64,8 +66,6 @@ function spec(capacity: unknown, rate: unknown, field: string): void {
  * const authorizer = createAuthorizer({ store, rateLimiter: tokenBucket({ capacity: 20, refillPerSecond: 5 }) })
  * ```
  */
-const FIELDS = fieldsOf<TokenBucketOptions>({ capacity: true, refillPerSecond: true, maxKeys: true, now: true })
-
 export function tokenBucket(options: TokenBucketOptions): RateLimiter {
   knownFields(object(options, 'options', 'must be { capacity, refillPerSecond }'), FIELDS, 'options')
   spec(options.capacity, options.refillPerSecond, '')

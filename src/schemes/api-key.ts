@@ -28,6 +28,8 @@ export interface ApiKeyHeaderOptions {
 const TOKEN_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}$/
 const RESERVED: ReadonlySet<string> = new Set(['authorization', 'proxy-authorization', 'cookie', 'host', 'x-forwarded-for', 'x-forwarded-proto', 'forwarded'])
 
+const FIELDS = fieldsOf<ApiKeyHeaderOptions>({ header: true, name: true })
+
 /**
  * The key in its own header, e.g. `X-Api-Key: <key>` (the default scheme).
  *
@@ -37,8 +39,6 @@ const RESERVED: ReadonlySet<string> = new Set(['authorization', 'proxy-authoriza
  * createAuthorizer({ store, schemes: [schemes.apiKeyHeader({ header: 'X-Api-Key' })] })
  * ```
  */
-const FIELDS = fieldsOf<ApiKeyHeaderOptions>({ header: true, name: true })
-
 export function apiKeyHeader(options: ApiKeyHeaderOptions = {}): Scheme {
   knownFields(object(options, 'options'), FIELDS, 'options')
   const header = options.header ?? 'X-Api-Key'
