@@ -9,10 +9,12 @@ import { knownFields, object } from '../_options.js'
 import { createHash } from 'node:crypto'
 import type { Pool, PoolClient, QueryConfig } from 'pg'
 import { ConflictError, NotFoundError, quote, rangeError, typeError } from '../errors.js'
-import type { GroupFilter, KeyFilter, KeyGroup, KeyRecord, ManagedKeyStore, OwnerRecord } from '../types.js'
+import type { GroupFilter, KeyFilter, KeyGroup, KeyRecord, KeyRevoke, ManagedKeyStore, OwnerRecord } from '../types.js'
+import { sameAs } from './_compare.js'
+import { storableGroup, storableKey, storableOwner } from './_fields.js'
 import { PostgresStoreError, sqlStateOf, storeError, Timeout } from './_pg-errors.js'
 import {
-  casParams,
+  editParams,
   groupFromRow,
   groupParams,
   hashesOf,
@@ -34,10 +36,12 @@ export interface PostgresStoreOptions {
    */
   schema?: string
   /**
-   * Time limit of one store operation, in milliseconds: waiting for a pooled connection plus the
-   * query. Reads are cut off on the client (the connection is then discarded); writes also run
-   * under a server-side `statement_timeout` of this length, so a timed-out write is rolled back
-   * instead of landing later. Keep it below the authorizer's `storeTimeoutMs`.
+   * Time limit of one store operation, in milliseconds, for the whole of it: waiting for a
+   * pooled connection, every round trip, and a retry on another connection. A read cut off on
+   * the client is also cancelled on the server (`pg_cancel_backend`), so reads stuck behind a
+   * lock (a migration) never pile up as backends; writes run under a server-side
+   * `statement_timeout` of what is left, so a timed-out write is rolled back instead of landing
+   * later. Keep it below the authorizer's `storeTimeoutMs`.
    * @default 1000
    * @example 500
    */
@@ -77,11 +81,16 @@ export interface PostgresKeyStore extends ManagedKeyStore {
   touch(id: string, at: number): Promise<void>
   /**
    * Replaces a key in one statement: the row and its hash index change together. With
-   * `expected` (the record as read before the change), it is a compare-and-swap: if the stored
-   * key differs from `expected` in any field but `lastUsedAt`, nothing is written and it rejects
-   * with `ConflictError`, so a concurrent write from another instance is never lost.
+   * `expected` (the record as read before the change), it is a compare-and-swap on the row's
+   * version, computed by the database from every column but `last_used_at`: if the row changed
+   * since `expected` was read, nothing is written and it rejects with `ConflictError`, so a
+   * concurrent write from another instance is never lost. Values are never compared as
+   * JavaScript re-serialises them, so a row written by SQL that JavaScript cannot represent
+   * exactly can still be edited. `last_used_at` is never written by an update.
    */
   updateKey(record: KeyRecord, expected?: KeyRecord): Promise<void>
+  /** A revoke in one statement that always wins (see `ManagedKeyStore.revokeKey`). */
+  revokeKey(id: string, revoke: KeyRevoke, at: number): Promise<KeyRecord | undefined>
   /** Creates or replaces an owner directory entry. */
   putOwner(id: string, owner: OwnerRecord): Promise<void>
   /** Removes an owner directory entry; `false` if there was none. */
@@ -105,6 +114,10 @@ const FIELDS: ReadonlySet<string> = new Set(['schema', 'queryTimeoutMs', 'touchF
 const TOUCH_BATCH = 1000
 const MAX_PENDING_TOUCHES = 100_000
 const MIGRATE_TIMEOUT_MS = 60_000
+/** Server-side cancels of abandoned reads in flight at once. */
+const MAX_CANCELS = 4
+/** Connections tried for one read whose prepared statement a schema change made stale. */
+const MAX_REPLANS = 8
 
 /**
  * The SQL of the migration (schema version 1), for applying it with your own migration tool.
@@ -190,6 +203,16 @@ function watch(client: PoolClient): { release(discard: boolean): void } {
   }
 }
 
+const isTimeout = (e: unknown): boolean => e instanceof Timeout || (e instanceof Error && /timeout/i.test(e.message))
+
+/**
+ * "cached plan must not change result type" (0A000): a named prepared statement planned before
+ * a column changed type. It fails on that connection forever; a new connection prepares afresh.
+ */
+function stalePlan(e: unknown): boolean {
+  return sqlStateOf(e) === '0A000' && e instanceof Error && /cached plan/i.test(e.message)
+}
+
 /** A connection that broke (not a timeout, not an error about the statement itself). */
 function staleConnection(e: unknown): boolean {
   const state = sqlStateOf(e)
@@ -215,6 +238,9 @@ class PgStore implements PostgresKeyStore {
   #timer: ReturnType<typeof setTimeout> | undefined
   #flushing: Promise<void> = Promise.resolve()
   #closed = false
+  #cancelling = 0
+  /** The version (computed by the database) of each key and group record read for editing. */
+  readonly #versions = new WeakMap<object, string>()
   readonly #poolListener = (e: Error): void => this.#report(storeError('idle connection', e))
 
   constructor(
@@ -276,21 +302,55 @@ class PgStore implements PostgresKeyStore {
     }
   }
 
+  /** A pooled connection before `deadline` (a `performance.now()` time), or a store error. */
+  async #connect(op: string, deadline: number): Promise<PoolClient> {
+    const budget = Math.ceil(deadline - performance.now())
+    if (budget < 1) throw storeError(op, new Timeout(this.#timeout))
+    try {
+      return await this.#acquire(budget)
+    } catch (e) {
+      throw storeError(op, e)
+    }
+  }
+
   /**
-   * One statement under the operation's deadline. The read path: a single round trip, cut off on
-   * the client (node-postgres `query_timeout`); a connection that timed out or failed is discarded.
+   * Cancels on the server what a connection we gave up on is still running (a read stuck
+   * behind a lock would otherwise keep its backend until the lock goes, and enough of them
+   * exhaust `max_connections`). Fire and forget, bounded in time and in number.
+   */
+  #cancel(client: PoolClient): void {
+    const pid = (client as PoolClient & { processID?: unknown }).processID
+    if (typeof pid !== 'number' || this.#cancelling >= MAX_CANCELS) return
+    this.#cancelling++
+    const deadline = performance.now() + this.#timeout
+    void (async () => {
+      const c = await this.#connect('cancel', deadline)
+      const guard = watch(c)
+      try {
+        const config: TimedQuery = { text: 'SELECT pg_cancel_backend($1::int)', values: [pid], query_timeout: Math.max(1, Math.ceil(deadline - performance.now())) }
+        await c.query(config)
+        guard.release(false)
+      } catch {
+        guard.release(true)
+      }
+    })()
+      .catch(() => undefined)
+      .finally(() => {
+        this.#cancelling--
+      })
+  }
+
+  /**
+   * One statement under the operation's deadline (`queryTimeoutMs` for the whole operation,
+   * connection wait and retry included). The read path: a single round trip, cut off on the
+   * client (node-postgres `query_timeout`) and then cancelled on the server; a connection that
+   * timed out or failed is discarded. A connection that died while idle, or whose prepared
+   * statement no longer fits the table (a live `ALTER TABLE`), is replaced and the read retried.
    */
   async #query(op: string, text: string, values: unknown[], prepared: boolean): Promise<QueryRows> {
     const deadline = performance.now() + this.#timeout
     for (let attempt = 0; ; attempt++) {
-      const budget = Math.ceil(deadline - performance.now())
-      if (budget < 1) throw storeError(op, new Timeout(this.#timeout))
-      let client: PoolClient
-      try {
-        client = await this.#acquire(budget)
-      } catch (e) {
-        throw storeError(op, e)
-      }
+      const client = await this.#connect(op, deadline)
       const left = Math.max(1, Math.ceil(deadline - performance.now()))
       const guard = watch(client)
       try {
@@ -299,39 +359,39 @@ class PgStore implements PostgresKeyStore {
         guard.release(false)
         return res
       } catch (e) {
-        // A server error leaves the connection usable; anything else (timeout, socket) does not.
+        const timedOut = sqlStateOf(e) === undefined && isTimeout(e)
+        if (timedOut) this.#cancel(client)
+        // A server error leaves the connection usable; anything else (timeout, socket) does not,
+        // and neither does a named statement planned for an older shape of the table.
         const stale = staleConnection(e)
-        guard.release(stale || sqlStateOf(e) === undefined)
-        // A pooled connection that died while idle (Postgres restarted, backend terminated)
-        // fails at once; a read may safely try once more on another, within the same deadline.
-        if (attempt === 0 && stale) continue
+        const replan = stalePlan(e)
+        guard.release(stale || replan || sqlStateOf(e) === undefined)
+        if ((attempt === 0 && stale) || (replan && attempt < MAX_REPLANS)) continue
         throw storeError(op, e)
       }
     }
   }
 
   /**
-   * A write transaction under a server-side `statement_timeout` (so a write that times out is
-   * rolled back by Postgres rather than applied after the caller gave up), with a client-side
-   * limit behind it for a server that does not answer at all.
+   * A write transaction, all of it within `timeoutMs`: the connection wait, then every round
+   * trip cut off on the client at the deadline, and the statements under a server-side
+   * `statement_timeout` of what is left, so a write that times out is rolled back by Postgres
+   * (its connection is dropped before COMMIT) rather than applied after the caller gave up.
    */
   async #tx<T>(op: string, fn: (q: (text: string, values: unknown[]) => Promise<QueryRows>) => Promise<T>, timeoutMs = this.#timeout): Promise<T> {
-    let client: PoolClient
-    try {
-      client = await this.#acquire(timeoutMs)
-    } catch (e) {
-      throw storeError(op, e)
-    }
-    const clientLimit = timeoutMs + 1000
+    const deadline = performance.now() + timeoutMs
+    const client = await this.#connect(op, deadline)
+    const left = (): number => Math.max(1, Math.ceil(deadline - performance.now()))
     const guard = watch(client)
     const q = async (text: string, values: unknown[]): Promise<QueryRows> => {
-      const config: TimedQuery = { text, values, query_timeout: clientLimit }
+      if (deadline - performance.now() < 1) throw new Timeout(timeoutMs)
+      const config: TimedQuery = { text, values, query_timeout: left() }
       return client.query(config)
     }
     let healthy = true
     try {
-      await q('BEGIN', [])
-      await q(`SELECT set_config('statement_timeout', $1, true)`, [String(timeoutMs)])
+      // One round trip (simple protocol); the only variable part is an integer computed here.
+      await client.query({ text: `BEGIN; SET LOCAL statement_timeout = ${left()}`, query_timeout: left() } as TimedQuery)
       const out = await fn(q)
       await q('COMMIT', [])
       return out
@@ -359,7 +419,8 @@ class PgStore implements PostgresKeyStore {
   }
 
   async findGroup(id: string): Promise<KeyGroup | undefined> {
-    return this.getGroup(id)
+    const { rows } = await this.#query('findGroup', this.#sql.getGroup, [id], true)
+    return rows[0] === undefined ? undefined : groupFromRow(rows[0])
   }
 
   async findOwner(id: string): Promise<OwnerRecord | undefined> {
@@ -382,7 +443,9 @@ class PgStore implements PostgresKeyStore {
   async flushTouches(): Promise<void> {
     if (this.#timer !== undefined) clearTimeout(this.#timer)
     this.#timer = undefined
-    const batch = [...this.#pending]
+    // Sorted by id: every instance locks rows in the same order (the statement also skips rows
+    // another transaction holds, so a batch never waits for a revoke nor a revoke for long).
+    const batch = [...this.#pending].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     this.#pending.clear()
     // Batches are written one after another, never two at once for the same rows.
     const run = this.#flushing.then(async () => {
@@ -401,12 +464,20 @@ class PgStore implements PostgresKeyStore {
 
   // ---- keys --------------------------------------------------------------------------------------
 
+  /** A key row as a record, remembering the version the database computed for it. */
+  #key(row: Record<string, unknown>): KeyRecord {
+    const r = keyFromRow(row)
+    if (typeof row.version === 'string') this.#versions.set(r, row.version)
+    return r
+  }
+
   async getKey(id: string): Promise<KeyRecord | undefined> {
     const { rows } = await this.#query('getKey', this.#sql.getKey, [id], true)
-    return rows[0] === undefined ? undefined : keyFromRow(rows[0])
+    return rows[0] === undefined ? undefined : this.#key(rows[0])
   }
 
   async insertKey(record: KeyRecord): Promise<void> {
+    storableKey(record)
     const params = keyParams(record)
     try {
       await this.#tx('insertKey', (q) => q(this.#sql.insertKey, [...params, hashesOf(record)]))
@@ -417,13 +488,27 @@ class PgStore implements PostgresKeyStore {
     }
   }
 
+  /**
+   * The version `expected` was read at: remembered when this store read it, otherwise the
+   * current row's, if the current row is `expected` (else the write is a conflict).
+   */
+  async #versionOf(expected: KeyRecord): Promise<string> {
+    const known = this.#versions.get(expected)
+    if (known !== undefined) return known
+    const current = await this.getKey(expected.id)
+    if (current === undefined) throw new NotFoundError(`key ${expected.id} does not exist`)
+    if (!sameAs(current, expected)) throw new ConflictError(`key ${expected.id} was changed by another writer; read it again and retry`)
+    return this.#versions.get(current) ?? ''
+  }
+
   async updateKey(record: KeyRecord, expected?: KeyRecord): Promise<void> {
-    const params = keyParams(record)
+    storableKey(record)
+    const params = editParams(keyParams(record))
     if (expected !== undefined && (expected === null || typeof expected !== 'object' || expected.id !== record.id)) {
       throw rangeError('expected', 'must be the record with the same id, as read before the change')
     }
     const text = expected === undefined ? this.#sql.updateKey : this.#sql.updateKeyIf
-    const values = [...params, hashesOf(record), ...(expected === undefined ? [] : casParams(keyParams(expected)))]
+    const values = [...params, hashesOf(record), ...(expected === undefined ? [] : [await this.#versionOf(expected)])]
     let result: QueryRows
     try {
       result = await this.#tx('updateKey', (q) => q(text, values))
@@ -434,6 +519,14 @@ class PgStore implements PostgresKeyStore {
     const row = result.rows[0]
     if (row === undefined || row.present !== true) throw new NotFoundError(`key ${record.id} does not exist`)
     if (row.updated !== 1) throw new ConflictError(`key ${record.id} was changed by another writer; read it again and retry`)
+  }
+
+  async revokeKey(id: string, revoke: KeyRevoke, at: number): Promise<KeyRecord | undefined> {
+    if (typeof id !== 'string') throw typeError('id', 'must be a string')
+    if (revoke === null || typeof revoke !== 'object') throw typeError('revoke', 'must be { deactivate?, endGrace? }')
+    if (!Number.isSafeInteger(at)) throw rangeError('at', 'must be an integer number of epoch milliseconds')
+    const res = await this.#tx('revokeKey', (q) => q(this.#sql.revokeKey, [id, revoke.deactivate === true, revoke.endGrace === true, at]))
+    return res.rows[0] === undefined ? undefined : this.#key(res.rows[0])
   }
 
   async deleteKey(id: string): Promise<boolean> {
@@ -448,23 +541,27 @@ class PgStore implements PostgresKeyStore {
       values.push(value)
       where.push(`${column} = $${values.length}::${cast}`)
     }
-    if (filter?.tenant !== undefined) add('tenant', filter.tenant, 'text')
-    if (filter?.group !== undefined) add('group_id', filter.group, 'text')
-    if (filter?.owner !== undefined) add('owner', filter.owner, 'text')
-    if (filter?.kind !== undefined) add('kind', filter.kind, 'text')
-    if (filter?.active !== undefined) add('active', filter.active, 'boolean')
+    if (filter?.tenant !== undefined) add('k.tenant', filter.tenant, 'text')
+    if (filter?.group !== undefined) add('k.group_id', filter.group, 'text')
+    if (filter?.owner !== undefined) add('k.owner', filter.owner, 'text')
+    if (filter?.kind !== undefined) add('k.kind', filter.kind, 'text')
+    if (filter?.active !== undefined) add('k.active', filter.active, 'boolean')
     const { rows } = await this.#query('listKeys', this.#sql.listKeys(where), values, false)
-    return rows.map(keyFromRow)
+    return rows.map((row) => this.#key(row))
   }
 
   // ---- groups ------------------------------------------------------------------------------------
 
   async getGroup(id: string): Promise<KeyGroup | undefined> {
-    const { rows } = await this.#query('getGroup', this.#sql.getGroup, [id], true)
-    return rows[0] === undefined ? undefined : groupFromRow(rows[0])
+    const { rows } = await this.#query('getGroup', this.#sql.groupVersion, [id], true)
+    if (rows[0] === undefined) return undefined
+    const g = groupFromRow(rows[0])
+    if (typeof rows[0].version === 'string') this.#versions.set(g, rows[0].version)
+    return g
   }
 
   async insertGroup(group: KeyGroup): Promise<void> {
+    storableGroup(group)
     const params = groupParams(group)
     try {
       await this.#tx('insertGroup', (q) => q(this.#sql.insertGroup, params))
@@ -475,6 +572,7 @@ class PgStore implements PostgresKeyStore {
   }
 
   async updateGroup(group: KeyGroup, expected?: KeyGroup): Promise<void> {
+    storableGroup(group)
     const params = groupParams(group)
     if (expected === undefined) {
       const res = await this.#tx('updateGroup', (q) => q(this.#sql.updateGroup, params))
@@ -484,7 +582,14 @@ class PgStore implements PostgresKeyStore {
     if (expected === null || typeof expected !== 'object' || expected.id !== group.id) {
       throw rangeError('expected', 'must be the group with the same id, as read before the change')
     }
-    const result = await this.#tx('updateGroup', (q) => q(this.#sql.updateGroupIf, [...params, ...groupParams(expected).slice(1)]))
+    let version = this.#versions.get(expected)
+    if (version === undefined) {
+      const current = await this.getGroup(group.id)
+      if (current === undefined) throw new NotFoundError(`group ${group.id} does not exist`)
+      if (!sameAs(current, expected)) throw new ConflictError(`group ${group.id} was changed by another writer; read it again and retry`)
+      version = this.#versions.get(current) ?? ''
+    }
+    const result = await this.#tx('updateGroup', (q) => q(this.#sql.updateGroupIf, [...params, version]))
     const row = result.rows[0]
     if (row === undefined || row.present !== true) throw new NotFoundError(`group ${group.id} does not exist`)
     if (row.updated !== 1) throw new ConflictError(`group ${group.id} was changed by another writer; read it again and retry`)
@@ -504,6 +609,7 @@ class PgStore implements PostgresKeyStore {
   // ---- owners ------------------------------------------------------------------------------------
 
   async putOwner(id: string, owner: OwnerRecord): Promise<void> {
+    storableOwner(id, owner)
     const params = ownerParams(id, owner, Date.now())
     await this.#tx('putOwner', (q) => q(this.#sql.putOwner, params))
   }
