@@ -8,6 +8,7 @@ import { KeyManager } from '../../src/stores/manager.js'
 import { cachedStore } from '../../src/stores/cached.js'
 import { postgresStore, type PostgresKeyStore } from '../../src/stores/postgres.js'
 import type { KeyRecord, ManagedKeyStore } from '../../src/types.js'
+import { expectRefused, PAIRED, unstorableWrites } from '../core/manager-unstorable.js'
 import { HAVE_PG } from './_env.js'
 import { newPool, pgFixture, type PgFixture } from './_pg.js'
 
@@ -206,4 +207,26 @@ function newPoolFor(_fx: PgFixture): ReturnType<typeof newPool> {
 const pools: ReturnType<typeof newPool>[] = []
 afterAll(async () => {
   for (const p of pools) await p.end()
+})
+
+describe.skipIf(!HAVE_PG)('strings Postgres cannot hold as given', () => {
+  let fx: PgFixture
+  let m: KeyManager
+  let existing: KeyRecord
+  beforeAll(async () => {
+    fx = await pgFixture()
+    m = new KeyManager(fx.store)
+    existing = (await m.issue({ kind: 'org', description: PAIRED, metadata: { k: PAIRED } })).record
+  })
+  afterAll(async () => {
+    await fx?.close()
+  })
+
+  it('are refused with the same RangeError as MemoryKeyStore, naming the field, and nothing is written', async () => {
+    for (const [, write, field] of unstorableWrites(m, fx.store, () => existing)) await expectRefused(write, field)
+    const stored = await fx.store.getKey(existing.id)
+    expect(stored?.description).toBe(PAIRED)
+    expect(stored?.metadata).toEqual({ k: PAIRED })
+    expect((await fx.store.listKeys()).length).toBe(1)
+  })
 })
