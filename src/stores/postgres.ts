@@ -6,13 +6,13 @@
  * @module
  */
 import { knownFields, object } from '../_options.js'
-import { createHash } from 'node:crypto'
-import type { Pool, PoolClient, QueryConfig } from 'pg'
+import type { Pool } from 'pg'
 import { ConflictError, NotFoundError, quote, rangeError, typeError } from '../errors.js'
 import type { GroupFilter, KeyFilter, KeyGroup, KeyRecord, KeyRevoke, ManagedKeyStore, OwnerRecord } from '../types.js'
 import { sameAs } from './_compare.js'
 import { storableGroup, storableKey, storableOwner } from './_fields.js'
-import { PostgresStoreError, sqlStateOf, storeError, Timeout } from './_pg-errors.js'
+import { PostgresStoreError, storeError } from './_pg-errors.js'
+import { PgRunner, type QueryRows } from './_pg-run.js'
 import {
   editParams,
   groupFromRow,
@@ -114,10 +114,6 @@ const FIELDS: ReadonlySet<string> = new Set(['schema', 'queryTimeoutMs', 'touchF
 const TOUCH_BATCH = 1000
 const MAX_PENDING_TOUCHES = 100_000
 const MIGRATE_TIMEOUT_MS = 60_000
-/** Server-side cancels of abandoned reads in flight at once. */
-const MAX_CANCELS = 4
-/** Connections tried for one read whose prepared statement a schema change made stale. */
-const MAX_REPLANS = 8
 
 /**
  * The SQL of the migration (schema version 1), for applying it with your own migration tool.
@@ -184,61 +180,18 @@ export function postgresStore(pool: Pool, options: PostgresStoreOptions = {}): P
   return new PgStore(pool, schema, quoted, { timeoutMs: queryTimeoutMs, touchMs: touchFlushMs, prepared, onError: options.onError })
 }
 
-/**
- * node-postgres emits 'error' on a checked-out client whose connection breaks, and the pool only
- * listens while the client is idle: without a listener of our own, a Postgres restart during a
- * query would be an uncaught exception. A client that saw one is discarded on release.
- */
-function watch(client: PoolClient): { release(discard: boolean): void } {
-  let broken = false
-  const onError = (): void => {
-    broken = true
-  }
-  client.on('error', onError)
-  return {
-    release(discard: boolean): void {
-      client.off('error', onError)
-      client.release(discard || broken ? true : undefined)
-    },
-  }
-}
-
-const isTimeout = (e: unknown): boolean => e instanceof Timeout || (e instanceof Error && /timeout/i.test(e.message))
-
-/**
- * "cached plan must not change result type" (0A000): a named prepared statement planned before
- * a column changed type. It fails on that connection forever; a new connection prepares afresh.
- */
-function stalePlan(e: unknown): boolean {
-  return sqlStateOf(e) === '0A000' && e instanceof Error && /cached plan/i.test(e.message)
-}
-
-/** A connection that broke (not a timeout, not an error about the statement itself). */
-function staleConnection(e: unknown): boolean {
-  const state = sqlStateOf(e)
-  if (state !== undefined) return state.startsWith('57P') || state.startsWith('08')
-  return !(e instanceof Timeout) && !(e instanceof Error && /timeout/i.test(e.message))
-}
-
-type QueryRows = { rows: Record<string, unknown>[]; rowCount: number | null }
-/** node-postgres reads a per-query `query_timeout` (client-side limit) that its typings omit. */
-type TimedQuery = QueryConfig<unknown[]> & { query_timeout: number }
-
 class PgStore implements PostgresKeyStore {
   readonly schema: string
   readonly #pool: Pool
   readonly #quoted: string
   readonly #sql: Statements
-  readonly #timeout: number
   readonly #touchMs: number
   readonly #onError: ((error: Error) => void) | undefined
-  readonly #prepared: boolean
-  readonly #names = new Map<string, string>()
+  readonly #run: PgRunner
   readonly #pending = new Map<string, number>()
   #timer: ReturnType<typeof setTimeout> | undefined
   #flushing: Promise<void> = Promise.resolve()
   #closed = false
-  #cancelling = 0
   /** The version (computed by the database) of each key and group record read for editing. */
   readonly #versions = new WeakMap<object, string>()
   readonly #poolListener = (e: Error): void => this.#report(storeError('idle connection', e))
@@ -253,9 +206,8 @@ class PgStore implements PostgresKeyStore {
     this.schema = schema
     this.#quoted = quoted
     this.#sql = statements(quoted)
-    this.#timeout = o.timeoutMs
     this.#touchMs = o.touchMs
-    this.#prepared = o.prepared
+    this.#run = new PgRunner(pool, o.timeoutMs, o.prepared)
     this.#onError = o.onError
     // An idle client that loses its server makes the pool emit 'error'; with no listener, Node
     // would throw it and end the process.
@@ -270,161 +222,21 @@ class PgStore implements PostgresKeyStore {
     }
   }
 
-  /** A stable prepared-statement name per statement text (and so per schema). */
-  #name(text: string): string {
-    let n = this.#names.get(text)
-    if (n === undefined) {
-      n = `keyward_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`
-      this.#names.set(text, n)
-    }
-    return n
-  }
-
-  /** A pooled connection within `ms`; one that arrives late is given straight back. */
-  async #acquire(ms: number): Promise<PoolClient> {
-    const pending = this.#pool.connect()
-    let timer: ReturnType<typeof setTimeout> | undefined
-    try {
-      return await Promise.race([
-        pending,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Timeout(ms)), ms)
-        }),
-      ])
-    } catch (e) {
-      pending.then(
-        (c) => c.release(),
-        () => undefined,
-      )
-      throw e
-    } finally {
-      if (timer !== undefined) clearTimeout(timer)
-    }
-  }
-
-  /** A pooled connection before `deadline` (a `performance.now()` time), or a store error. */
-  async #connect(op: string, deadline: number): Promise<PoolClient> {
-    const budget = Math.ceil(deadline - performance.now())
-    if (budget < 1) throw storeError(op, new Timeout(this.#timeout))
-    try {
-      return await this.#acquire(budget)
-    } catch (e) {
-      throw storeError(op, e)
-    }
-  }
-
-  /**
-   * Cancels on the server what a connection we gave up on is still running (a read stuck
-   * behind a lock would otherwise keep its backend until the lock goes, and enough of them
-   * exhaust `max_connections`). Fire and forget, bounded in time and in number.
-   */
-  #cancel(client: PoolClient): void {
-    const pid = (client as PoolClient & { processID?: unknown }).processID
-    if (typeof pid !== 'number' || this.#cancelling >= MAX_CANCELS) return
-    this.#cancelling++
-    const deadline = performance.now() + this.#timeout
-    void (async () => {
-      const c = await this.#connect('cancel', deadline)
-      const guard = watch(c)
-      try {
-        const config: TimedQuery = { text: 'SELECT pg_cancel_backend($1::int)', values: [pid], query_timeout: Math.max(1, Math.ceil(deadline - performance.now())) }
-        await c.query(config)
-        guard.release(false)
-      } catch {
-        guard.release(true)
-      }
-    })()
-      .catch(() => undefined)
-      .finally(() => {
-        this.#cancelling--
-      })
-  }
-
-  /**
-   * One statement under the operation's deadline (`queryTimeoutMs` for the whole operation,
-   * connection wait and retry included). The read path: a single round trip, cut off on the
-   * client (node-postgres `query_timeout`) and then cancelled on the server; a connection that
-   * timed out or failed is discarded. A connection that died while idle, or whose prepared
-   * statement no longer fits the table (a live `ALTER TABLE`), is replaced and the read retried.
-   */
-  async #query(op: string, text: string, values: unknown[], prepared: boolean): Promise<QueryRows> {
-    const deadline = performance.now() + this.#timeout
-    for (let attempt = 0; ; attempt++) {
-      const client = await this.#connect(op, deadline)
-      const left = Math.max(1, Math.ceil(deadline - performance.now()))
-      const guard = watch(client)
-      try {
-        const config: TimedQuery = { text, values, query_timeout: left, ...(prepared && this.#prepared ? { name: this.#name(text) } : {}) }
-        const res: QueryRows = await client.query(config)
-        guard.release(false)
-        return res
-      } catch (e) {
-        const timedOut = sqlStateOf(e) === undefined && isTimeout(e)
-        if (timedOut) this.#cancel(client)
-        // A server error leaves the connection usable; anything else (timeout, socket) does not,
-        // and neither does a named statement planned for an older shape of the table.
-        const stale = staleConnection(e)
-        const replan = stalePlan(e)
-        guard.release(stale || replan || sqlStateOf(e) === undefined)
-        if ((attempt === 0 && stale) || (replan && attempt < MAX_REPLANS)) continue
-        throw storeError(op, e)
-      }
-    }
-  }
-
-  /**
-   * A write transaction, all of it within `timeoutMs`: the connection wait, then every round
-   * trip cut off on the client at the deadline, and the statements under a server-side
-   * `statement_timeout` of what is left, so a write that times out is rolled back by Postgres
-   * (its connection is dropped before COMMIT) rather than applied after the caller gave up.
-   */
-  async #tx<T>(op: string, fn: (q: (text: string, values: unknown[]) => Promise<QueryRows>) => Promise<T>, timeoutMs = this.#timeout): Promise<T> {
-    const deadline = performance.now() + timeoutMs
-    const client = await this.#connect(op, deadline)
-    const left = (): number => Math.max(1, Math.ceil(deadline - performance.now()))
-    const guard = watch(client)
-    const q = async (text: string, values: unknown[]): Promise<QueryRows> => {
-      if (deadline - performance.now() < 1) throw new Timeout(timeoutMs)
-      const config: TimedQuery = { text, values, query_timeout: left() }
-      return client.query(config)
-    }
-    let healthy = true
-    try {
-      // One round trip (simple protocol); the only variable part is an integer computed here.
-      await client.query({ text: `BEGIN; SET LOCAL statement_timeout = ${left()}`, query_timeout: left() } as TimedQuery)
-      const out = await fn(q)
-      await q('COMMIT', [])
-      return out
-    } catch (e) {
-      if (sqlStateOf(e) === undefined) healthy = false
-      else {
-        try {
-          await q('ROLLBACK', [])
-        } catch {
-          healthy = false
-        }
-      }
-      throw storeError(op, e)
-    } finally {
-      guard.release(!healthy)
-    }
-  }
-
   // ---- KeyStore ----------------------------------------------------------------------------------
 
   async findByHash(hash: string): Promise<KeyRecord | undefined> {
     if (typeof hash !== 'string') throw typeError('hash', 'must be a string')
-    const { rows } = await this.#query('findByHash', this.#sql.findByHash, [hash], true)
+    const { rows } = await this.#run.query('findByHash', this.#sql.findByHash, [hash], true)
     return rows[0] === undefined ? undefined : keyFromRow(rows[0])
   }
 
   async findGroup(id: string): Promise<KeyGroup | undefined> {
-    const { rows } = await this.#query('findGroup', this.#sql.getGroup, [id], true)
+    const { rows } = await this.#run.query('findGroup', this.#sql.getGroup, [id], true)
     return rows[0] === undefined ? undefined : groupFromRow(rows[0])
   }
 
   async findOwner(id: string): Promise<OwnerRecord | undefined> {
-    const { rows } = await this.#query('findOwner', this.#sql.findOwner, [id], true)
+    const { rows } = await this.#run.query('findOwner', this.#sql.findOwner, [id], true)
     return rows[0] === undefined ? undefined : ownerFromRow(rows[0])
   }
 
@@ -452,7 +264,7 @@ class PgStore implements PostgresKeyStore {
       for (let i = 0; i < batch.length; i += TOUCH_BATCH) {
         const part = batch.slice(i, i + TOUCH_BATCH)
         try {
-          await this.#query('touch', this.#sql.touch, [part.map(([id]) => id), part.map(([, at]) => at)], true)
+          await this.#run.query('touch', this.#sql.touch, [part.map(([id]) => id), part.map(([, at]) => at)], true)
         } catch (e) {
           this.#report(e instanceof Error ? e : new Error('postgres store: touch failed'))
         }
@@ -472,7 +284,7 @@ class PgStore implements PostgresKeyStore {
   }
 
   async getKey(id: string): Promise<KeyRecord | undefined> {
-    const { rows } = await this.#query('getKey', this.#sql.getKey, [id], true)
+    const { rows } = await this.#run.query('getKey', this.#sql.getKey, [id], true)
     return rows[0] === undefined ? undefined : this.#key(rows[0])
   }
 
@@ -480,7 +292,7 @@ class PgStore implements PostgresKeyStore {
     storableKey(record)
     const params = keyParams(record)
     try {
-      await this.#tx('insertKey', (q) => q(this.#sql.insertKey, [...params, hashesOf(record)]))
+      await this.#run.tx('insertKey', (q) => q(this.#sql.insertKey, [...params, hashesOf(record)]))
     } catch (e) {
       if (!isUnique(e)) throw e
       if (e.constraint === 'keyward_keys_pkey') throw new ConflictError(`key ${record.id} already exists`)
@@ -511,7 +323,7 @@ class PgStore implements PostgresKeyStore {
     const values = [...params, hashesOf(record), ...(expected === undefined ? [] : [await this.#versionOf(expected)])]
     let result: QueryRows
     try {
-      result = await this.#tx('updateKey', (q) => q(text, values))
+      result = await this.#run.tx('updateKey', (q) => q(text, values))
     } catch (e) {
       if (isUnique(e)) throw new ConflictError('a key with this hash already exists')
       throw e
@@ -525,12 +337,12 @@ class PgStore implements PostgresKeyStore {
     if (typeof id !== 'string') throw typeError('id', 'must be a string')
     if (revoke === null || typeof revoke !== 'object') throw typeError('revoke', 'must be { deactivate?, endGrace? }')
     if (!Number.isSafeInteger(at)) throw rangeError('at', 'must be an integer number of epoch milliseconds')
-    const res = await this.#tx('revokeKey', (q) => q(this.#sql.revokeKey, [id, revoke.deactivate === true, revoke.endGrace === true, at]))
+    const res = await this.#run.tx('revokeKey', (q) => q(this.#sql.revokeKey, [id, revoke.deactivate === true, revoke.endGrace === true, at]))
     return res.rows[0] === undefined ? undefined : this.#key(res.rows[0])
   }
 
   async deleteKey(id: string): Promise<boolean> {
-    const res = await this.#tx('deleteKey', (q) => q(this.#sql.deleteKey, [id]))
+    const res = await this.#run.tx('deleteKey', (q) => q(this.#sql.deleteKey, [id]))
     return (res.rowCount ?? 0) > 0
   }
 
@@ -546,14 +358,14 @@ class PgStore implements PostgresKeyStore {
     if (filter?.owner !== undefined) add('k.owner', filter.owner, 'text')
     if (filter?.kind !== undefined) add('k.kind', filter.kind, 'text')
     if (filter?.active !== undefined) add('k.active', filter.active, 'boolean')
-    const { rows } = await this.#query('listKeys', this.#sql.listKeys(where), values, false)
+    const { rows } = await this.#run.query('listKeys', this.#sql.listKeys(where), values, false)
     return rows.map((row) => this.#key(row))
   }
 
   // ---- groups ------------------------------------------------------------------------------------
 
   async getGroup(id: string): Promise<KeyGroup | undefined> {
-    const { rows } = await this.#query('getGroup', this.#sql.groupVersion, [id], true)
+    const { rows } = await this.#run.query('getGroup', this.#sql.groupVersion, [id], true)
     if (rows[0] === undefined) return undefined
     const g = groupFromRow(rows[0])
     if (typeof rows[0].version === 'string') this.#versions.set(g, rows[0].version)
@@ -564,7 +376,7 @@ class PgStore implements PostgresKeyStore {
     storableGroup(group)
     const params = groupParams(group)
     try {
-      await this.#tx('insertGroup', (q) => q(this.#sql.insertGroup, params))
+      await this.#run.tx('insertGroup', (q) => q(this.#sql.insertGroup, params))
     } catch (e) {
       if (isUnique(e)) throw new ConflictError(`group ${group.id} already exists`)
       throw e
@@ -575,7 +387,7 @@ class PgStore implements PostgresKeyStore {
     storableGroup(group)
     const params = groupParams(group)
     if (expected === undefined) {
-      const res = await this.#tx('updateGroup', (q) => q(this.#sql.updateGroup, params))
+      const res = await this.#run.tx('updateGroup', (q) => q(this.#sql.updateGroup, params))
       if ((res.rowCount ?? 0) === 0) throw new NotFoundError(`group ${group.id} does not exist`)
       return
     }
@@ -589,20 +401,20 @@ class PgStore implements PostgresKeyStore {
       if (!sameAs(current, expected)) throw new ConflictError(`group ${group.id} was changed by another writer; read it again and retry`)
       version = this.#versions.get(current) ?? ''
     }
-    const result = await this.#tx('updateGroup', (q) => q(this.#sql.updateGroupIf, [...params, version]))
+    const result = await this.#run.tx('updateGroup', (q) => q(this.#sql.updateGroupIf, [...params, version]))
     const row = result.rows[0]
     if (row === undefined || row.present !== true) throw new NotFoundError(`group ${group.id} does not exist`)
     if (row.updated !== 1) throw new ConflictError(`group ${group.id} was changed by another writer; read it again and retry`)
   }
 
   async deleteGroup(id: string): Promise<boolean> {
-    const res = await this.#tx('deleteGroup', (q) => q(this.#sql.deleteGroup, [id]))
+    const res = await this.#run.tx('deleteGroup', (q) => q(this.#sql.deleteGroup, [id]))
     return (res.rowCount ?? 0) > 0
   }
 
   async listGroups(filter?: GroupFilter): Promise<KeyGroup[]> {
     const byTenant = filter?.tenant !== undefined
-    const { rows } = await this.#query('listGroups', this.#sql.listGroups(byTenant), byTenant ? [filter!.tenant] : [], false)
+    const { rows } = await this.#run.query('listGroups', this.#sql.listGroups(byTenant), byTenant ? [filter!.tenant] : [], false)
     return rows.map(groupFromRow)
   }
 
@@ -611,11 +423,11 @@ class PgStore implements PostgresKeyStore {
   async putOwner(id: string, owner: OwnerRecord): Promise<void> {
     storableOwner(id, owner)
     const params = ownerParams(id, owner, Date.now())
-    await this.#tx('putOwner', (q) => q(this.#sql.putOwner, params))
+    await this.#run.tx('putOwner', (q) => q(this.#sql.putOwner, params))
   }
 
   async deleteOwner(id: string): Promise<boolean> {
-    const res = await this.#tx('deleteOwner', (q) => q(this.#sql.deleteOwner, [id]))
+    const res = await this.#run.tx('deleteOwner', (q) => q(this.#sql.deleteOwner, [id]))
     return (res.rowCount ?? 0) > 0
   }
 
@@ -623,7 +435,7 @@ class PgStore implements PostgresKeyStore {
 
   async migrate(): Promise<void> {
     const script = migrationSql(this.#quoted, this.schema !== 'public')
-    await this.#tx(
+    await this.#run.tx(
       'migrate',
       async (q) => {
         // Instances starting together would otherwise race on CREATE … IF NOT EXISTS, which is
