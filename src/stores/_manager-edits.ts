@@ -8,7 +8,7 @@ import { ConflictError, rangeError, typeError } from '../errors.js'
 import { randomBase62 } from '../keys/_base62.js'
 import { parseKey } from '../keys/format.js'
 import type { Roles } from '../roles.js'
-import type { KeyGroup, KeyRecord } from '../types.js'
+import type { KeyGroup, KeyRecord, KeyRevoke } from '../types.js'
 import * as F from './_fields.js'
 
 /** Compare-and-swap attempts before an edit that keeps meeting concurrent writers gives up. */
@@ -126,4 +126,12 @@ export function patchGroup(old: KeyGroup, p: Record<string, unknown>, now: numbe
   if (p.active !== undefined) g.active = F.bool(p.active, 'active')
   g.updatedAt = now
   return compact(g)
+}
+
+/** What a revoke makes of a record, for stores without `revokeKey`. */
+export function revoked(r: KeyRecord, revoke: KeyRevoke, now: number): KeyRecord {
+  const next: KeyRecord = { ...r }
+  if (revoke.deactivate === true) next.active = false
+  if (revoke.endGrace === true && r.previousHash !== undefined) next.previousExpiresAt = Math.min(r.previousExpiresAt ?? now, now)
+  return next
 }

@@ -8,35 +8,12 @@ import { createHasher, type Hasher } from '../keys/hash.js'
 import { insightAppSecRoles, type Roles } from '../roles.js'
 import type { GroupFilter, KeyFilter, KeyGroup, KeyRecord, KeyRevoke, ManagedKeyStore, OwnerRecord } from '../types.js'
 import * as F from './_fields.js'
-import { casRetry, compact, importedKey, keyFields, newId, object, patchGroup, patchKey } from './_manager-edits.js'
-import {
-  GROUP_FIELDS,
-  GROUP_PATCH_FIELDS,
-  IMPORT_FIELDS,
-  ISSUE_FIELDS,
-  PATCH_FIELDS,
-  type GroupOptions,
-  type GroupPatch,
-  type ImportOptions,
-  type IssuedKey,
-  type IssueOptions,
-  type KeyManagerOptions,
-  type KeyPatch,
-  type RotateOptions,
-  type StoreChange,
-} from './_manager-options.js'
+import * as G from './_manager-groups.js'
+import { casRetry, compact, importedKey, keyFields, newId, object, patchKey, revoked } from './_manager-edits.js'
+import { IMPORT_FIELDS, ISSUE_FIELDS, PATCH_FIELDS } from './_manager-options.js'
+import type { GroupOptions, GroupPatch, ImportOptions, IssuedKey, IssueOptions, KeyManagerOptions, KeyPatch, RotateOptions, StoreChange } from './_manager-options.js'
 
-export type {
-  GroupOptions,
-  GroupPatch,
-  ImportOptions,
-  IssuedKey,
-  IssueOptions,
-  KeyManagerOptions,
-  KeyPatch,
-  RotateOptions,
-  StoreChange,
-} from './_manager-options.js'
+export type { GroupOptions, GroupPatch, ImportOptions, IssuedKey, IssueOptions, KeyManagerOptions, KeyPatch, RotateOptions, StoreChange } from './_manager-options.js'
 
 /**
  * Issues and manages keys and key groups on a `ManagedKeyStore`.
@@ -67,6 +44,7 @@ export class KeyManager {
   readonly #now: () => number
   readonly #onWrite: ((change: StoreChange) => void) | undefined
   readonly #locks = new Map<string, Promise<unknown>>()
+  readonly #context: G.ManagerContext
 
   constructor(store: ManagedKeyStore, options: KeyManagerOptions = {}) {
     if (store === null || typeof store !== 'object') throw typeError('store', 'must be a key store')
@@ -87,6 +65,13 @@ export class KeyManager {
     this.#roles = options.roles ?? insightAppSecRoles
     this.#now = options.now ?? Date.now
     this.#onWrite = options.onWrite
+    this.#context = {
+      store,
+      roles: this.#roles,
+      now: () => this.#now(),
+      emit: (change) => this.#emit(change),
+      locked: (lockId, fn) => this.#locked(lockId, fn),
+    }
   }
 
   /** The store this manager writes to. */
@@ -119,12 +104,6 @@ export class KeyManager {
     const r = await this.#store.getKey(F.id(keyId))
     if (!r) throw new NotFoundError(`key ${keyId} does not exist`)
     return r
-  }
-
-  async #mustGetGroup(groupId: string): Promise<KeyGroup> {
-    const g = await this.#store.getGroup(F.id(groupId, 'group'))
-    if (!g) throw new NotFoundError(`group ${groupId} does not exist`)
-    return g
   }
 
   /**
@@ -383,20 +362,7 @@ export class KeyManager {
    * ```
    */
   async createGroup(options: GroupOptions): Promise<KeyGroup> {
-    const input = object(options, 'options')
-    F.onlyFields(input, GROUP_FIELDS, 'options')
-    const g: KeyGroup = {
-      id: newId('grp'),
-      name: F.name(input.name),
-      active: input.active === undefined ? true : F.bool(input.active, 'active'),
-      createdAt: this.#now(),
-    }
-    if (input.description !== undefined) g.description = F.description(input.description)
-    if (input.tenant !== undefined) g.tenant = F.tenant(input.tenant)
-    if (input.allowedIps !== undefined) g.allowedIps = F.allowedIps(input.allowedIps)
-    await this.#store.insertGroup(g)
-    this.#emit({ type: 'group', id: g.id })
-    return (await this.#store.getGroup(g.id)) ?? g
+    return G.createGroup(this.#context, options)
   }
 
   /** The group, or `undefined`. */
@@ -413,17 +379,7 @@ export class KeyManager {
 
   /** Edits a group. Deactivating it disables all of its keys. */
   async updateGroup(groupId: string, patch: GroupPatch): Promise<KeyGroup> {
-    const p = object(patch, 'patch')
-    F.onlyFields(p, GROUP_PATCH_FIELDS, 'patch')
-    return this.#locked(`group:${groupId}`, async () => {
-      const { next: g } = await casRetry(
-        () => this.#mustGetGroup(groupId),
-        (old) => patchGroup(old, p, this.#now()),
-        (n, o) => this.#store.updateGroup(n, o),
-      )
-      this.#emit({ type: 'group', id: g.id })
-      return (await this.#store.getGroup(g.id)) ?? g
-    })
+    return G.updateGroup(this.#context, groupId, patch)
   }
 
   /** Turns a group on. */
@@ -438,15 +394,7 @@ export class KeyManager {
 
   /** Deletes an empty group; throws `ConflictError` while it still has keys. `false` if it did not exist. */
   async deleteGroup(groupId: string): Promise<boolean> {
-    return this.#locked(`group:${groupId}`, async () => {
-      const g = await this.#store.getGroup(F.id(groupId, 'group'))
-      if (!g) return false
-      const keys = await this.#store.listKeys({ group: g.id })
-      if (keys.length > 0) throw new ConflictError(`group ${g.id} still has ${keys.length} key(s); move or delete them first`)
-      const done = await this.#store.deleteGroup(g.id)
-      if (done) this.#emit({ type: 'group', id: g.id })
-      return done
-    })
+    return G.deleteGroup(this.#context, groupId)
   }
 
   /**
@@ -460,30 +408,12 @@ export class KeyManager {
    * ```
    */
   async setOwner(ownerId: string, owner: OwnerRecord): Promise<void> {
-    const oid = F.owner(ownerId)
-    const o = object(owner, 'owner')
-    F.onlyFields(o, new Set(['role', 'active']), 'owner')
-    const rec: OwnerRecord = { active: F.bool(o.active, 'active') }
-    if (o.role !== undefined) rec.role = F.role(o.role, this.#roles)
-    if (typeof this.#store.putOwner !== 'function') throw typeError('store', 'does not keep an owner directory (putOwner)')
-    await this.#store.putOwner(oid, rec)
-    this.#emit({ type: 'owner', id: oid })
+    return G.setOwner(this.#context, ownerId, owner)
   }
 
   /** Removes an owner's directory entry; their keys then act with their own `role`. */
   async removeOwner(ownerId: string): Promise<boolean> {
-    const oid = F.owner(ownerId)
-    if (typeof this.#store.deleteOwner !== 'function') throw typeError('store', 'does not keep an owner directory (deleteOwner)')
-    const done = await this.#store.deleteOwner(oid)
-    if (done) this.#emit({ type: 'owner', id: oid })
-    return done
+    return G.removeOwner(this.#context, ownerId)
   }
 }
 
-/** What a revoke makes of a record, for stores without `revokeKey`. */
-function revoked(r: KeyRecord, revoke: KeyRevoke, now: number): KeyRecord {
-  const next: KeyRecord = { ...r }
-  if (revoke.deactivate === true) next.active = false
-  if (revoke.endGrace === true && r.previousHash !== undefined) next.previousExpiresAt = Math.min(r.previousExpiresAt ?? now, now)
-  return next
-}
