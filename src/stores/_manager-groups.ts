@@ -5,10 +5,10 @@
  */
 import { ConflictError, NotFoundError, typeError } from '../errors.js'
 import type { Roles } from '../roles.js'
-import type { KeyGroup, ManagedKeyStore, OwnerRecord } from '../types.js'
+import type { KeyGroup, ManagedKeyStore, OwnerRecord, StoreChange } from '../types.js'
 import * as F from './_fields.js'
 import { casRetry, newId, object, patchGroup } from './_manager-edits.js'
-import { GROUP_FIELDS, GROUP_PATCH_FIELDS, type GroupOptions, type GroupPatch, type StoreChange } from './_manager-options.js'
+import { GROUP_FIELDS, GROUP_PATCH_FIELDS, type GroupOptions, type GroupPatch } from './_manager-options.js'
 
 /** What the group and owner writes need of their `KeyManager`. */
 export interface ManagerContext {

@@ -4,7 +4,7 @@
  */
 import type { Pepper } from '../keys/hash.js'
 import type { Roles } from '../roles.js'
-import type { KeyKind, KeyRecord, RateLimitSpec } from '../types.js'
+import type { KeyKind, KeyRecord, RateLimitSpec, StoreChange } from '../types.js'
 
 /** Options of {@link KeyManager}. */
 export interface KeyManagerOptions {
@@ -47,12 +47,6 @@ export interface KeyManagerOptions {
    */
   onWrite?: (change: StoreChange) => void
 }
-
-/** What a `KeyManager` write changed. */
-export type StoreChange =
-  | { readonly type: 'key'; readonly id: string; readonly hashes: readonly string[] }
-  | { readonly type: 'group'; readonly id: string }
-  | { readonly type: 'owner'; readonly id: string }
 
 /** Fields of a new key. Every field is validated before anything is written. */
 export interface IssueOptions {

@@ -312,7 +312,7 @@ class CachedKeyStore implements CachedStore {
     const inner = this.#inner as Partial<ManagedKeyStore>
     if (typeof inner.revokeKey !== 'function') return undefined
     const fn = this.#method('revokeKey')
-    return (id, revoke, at) => this.#write(() => fn(id, revoke, at), this.#afterName('key', id))
+    return (id, revoke, at) => this.#write(() => fn(id, revoke, at), this.#afterName(this.#keys, id))
   }
 
   async deleteKey(id: string): Promise<boolean> {

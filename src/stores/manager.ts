@@ -2,18 +2,22 @@
  * Key management: issuing, importing, editing, rotating and deleting keys and key groups.
  * @module
  */
+import { fieldsOf, knownFields } from '../_options.js'
 import { ConflictError, NotFoundError, rangeError, typeError } from '../errors.js'
 import { generateKey, validateKeyOptions } from '../keys/format.js'
 import { createHasher, type Hasher } from '../keys/hash.js'
 import { insightAppSecRoles, type Roles } from '../roles.js'
-import type { GroupFilter, KeyFilter, KeyGroup, KeyRecord, KeyRevoke, ManagedKeyStore, OwnerRecord } from '../types.js'
+import type { GroupFilter, KeyFilter, KeyGroup, KeyRecord, KeyRevoke, ManagedKeyStore, OwnerRecord, StoreChange } from '../types.js'
 import * as F from './_fields.js'
 import * as G from './_manager-groups.js'
 import { casRetry, compact, importedKey, keyFields, newId, object, patchKey, revoked } from './_manager-edits.js'
 import { IMPORT_FIELDS, ISSUE_FIELDS, PATCH_FIELDS } from './_manager-options.js'
-import type { GroupOptions, GroupPatch, ImportOptions, IssuedKey, IssueOptions, KeyManagerOptions, KeyPatch, RotateOptions, StoreChange } from './_manager-options.js'
+import type { GroupOptions, GroupPatch, ImportOptions, IssuedKey, IssueOptions, KeyManagerOptions, KeyPatch, RotateOptions } from './_manager-options.js'
 
-export type { GroupOptions, GroupPatch, ImportOptions, IssuedKey, IssueOptions, KeyManagerOptions, KeyPatch, RotateOptions, StoreChange } from './_manager-options.js'
+export type { GroupOptions, GroupPatch, ImportOptions, IssuedKey, IssueOptions, KeyManagerOptions, KeyPatch, RotateOptions } from './_manager-options.js'
+export type { StoreChange } from '../types.js'
+
+const MANAGER_FIELDS = fieldsOf<KeyManagerOptions>({ pepper: true, prefix: true, environment: true, roles: true, now: true, onWrite: true })
 
 /**
  * Issues and manages keys and key groups on a `ManagedKeyStore`.
@@ -51,7 +55,7 @@ export class KeyManager {
     for (const m of ['getKey', 'insertKey', 'updateKey', 'deleteKey', 'listKeys', 'getGroup', 'insertGroup', 'updateGroup', 'deleteGroup', 'listGroups'] as const) {
       if (typeof store[m] !== 'function') throw typeError('store', `must implement ${m}() to be managed`)
     }
-    object(options, 'options')
+    knownFields(object(options, 'options'), MANAGER_FIELDS, 'options')
     validateKeyOptions(options)
     if (options.roles !== undefined && (typeof options.roles !== 'object' || typeof options.roles.has !== 'function')) {
       throw typeError('roles', 'must come from defineRoles()')
