@@ -54,6 +54,7 @@ export type {
   KeyGroup,
   KeyKind,
   KeyRecord,
+  KeyRevoke,
   KeyStore,
   ManagedKeyStore,
   Need,

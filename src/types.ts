@@ -173,6 +173,14 @@ export interface GroupFilter {
   tenant?: string
 }
 
+/** What {@link ManagedKeyStore.revokeKey} does; at least one is `true`. */
+export interface KeyRevoke {
+  /** Turn the key off. */
+  readonly deactivate?: boolean
+  /** End the grace period of the key's previous (rotated) hash now. */
+  readonly endGrace?: boolean
+}
+
 /**
  * A store that `KeyManager` can write to. `MemoryKeyStore` implements it, and so do the
  * optional Postgres store and `cachedStore` (which forwards writes and invalidates).
@@ -189,6 +197,14 @@ export interface ManagedKeyStore extends KeyStore {
    * read (say, from another instance) can never write back a key that was revoked meanwhile.
    */
   updateKey(record: KeyRecord, expected?: KeyRecord): Promise<void>
+  /**
+   * A revoke that always wins, in one step: deactivates the key and/or ends its rotation grace
+   * period at `at` (never extends it), whatever else the key holds and whoever edits it
+   * meanwhile; no compare-and-swap, so it can neither conflict nor be starved by other writers.
+   * Resolves to the record as written, or `undefined` if there is no such key. `KeyManager`
+   * uses it for `deactivate` and `endGrace` when the store has it.
+   */
+  revokeKey?(id: string, revoke: KeyRevoke, at: number): Promise<KeyRecord | undefined>
   deleteKey(id: string): Promise<boolean>
   listKeys(filter?: KeyFilter): Promise<KeyRecord[]>
   getGroup(id: string): Promise<KeyGroup | undefined>

@@ -8,7 +8,7 @@ import { knownFields } from '../_options.js'
 import { quote, rangeError, typeError } from '../errors.js'
 import { compileAllowlist } from '../net/_ip.js'
 import type { Roles } from '../roles.js'
-import type { KeyKind, RateLimitSpec } from '../types.js'
+import type { KeyGroup, KeyKind, KeyRecord, OwnerRecord, RateLimitSpec } from '../types.js'
 
 const KINDS: ReadonlySet<string> = new Set(['user', 'org', 'tenant'])
 const MAX_GRACE_MS = 365 * 24 * 3600 * 1000
@@ -57,10 +57,64 @@ export function name(value: unknown, field = 'name'): string {
   return str(value, field, 128, true)
 }
 
+/**
+ * What no store may be handed: a NUL (PostgreSQL's text and jsonb cannot hold U+0000) or an
+ * unpaired UTF-16 surrogate (not Unicode text at all: PostgreSQL would store U+FFFD instead, or
+ * refuse it). Every store refuses both with the same `RangeError`, so what one store accepts,
+ * every store keeps exactly.
+ */
+function unstorable(s: string): string | undefined {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c === 0) return 'must not contain NUL (U+0000)'
+    if (c < 0xd800 || c > 0xdfff) continue
+    // A high surrogate followed by a low one is one code point (RFC 2781 §2.2); anything else is unpaired.
+    const next = s.charCodeAt(i + 1)
+    if (c > 0xdbff || !(next >= 0xdc00 && next <= 0xdfff)) return 'must not contain an unpaired UTF-16 surrogate'
+    i++
+  }
+  return undefined
+}
+
+/** Throws a `RangeError` naming the path of the first string (value or object key) no store can hold. */
+export function storable(value: unknown, field: string): void {
+  if (typeof value === 'string') {
+    const why = unstorable(value)
+    if (why !== undefined) throw rangeError(field, why)
+  } else if (Array.isArray(value)) {
+    value.forEach((v, i) => storable(v, `${field}[${i}]`))
+  } else if (value !== null && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      const why = unstorable(k)
+      if (why !== undefined) throw rangeError(field, `key ${why.replace('must not contain', 'contains')}`)
+      storable(v, `${field}.${k}`)
+    }
+  }
+}
+
+/** A key record a store is asked to write: every string field storable (see {@link storable}). */
+export function storableKey(r: KeyRecord): void {
+  if (r === null || typeof r !== 'object') return
+  for (const [k, v] of Object.entries(r)) storable(v, k)
+}
+
+/** A group a store is asked to write. */
+export function storableGroup(g: KeyGroup): void {
+  if (g === null || typeof g !== 'object') return
+  for (const [k, v] of Object.entries(g)) storable(v, k)
+}
+
+/** An owner directory entry a store is asked to write. */
+export function storableOwner(id: string, o: OwnerRecord): void {
+  storable(id, 'id')
+  if (o !== null && typeof o === 'object') for (const [k, v] of Object.entries(o)) storable(v, k)
+}
+
 /** A description: up to 1024 characters, no control characters except tab and newline. */
 export function description(value: unknown, field = 'description'): string {
   if (typeof value !== 'string') throw typeError(field, 'must be a string')
   if (value.length > 1024) throw rangeError(field, 'must be at most 1024 characters')
+  storable(value, field)
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i)
     if ((c < 0x20 && c !== 0x09 && c !== 0x0a) || c === 0x7f) throw rangeError(field, 'must not contain control characters')
@@ -128,7 +182,9 @@ export function metadata(value: unknown, field = 'metadata'): Record<string, unk
     throw typeError(field, 'must be JSON-serialisable')
   }
   if (json.length > 8192) throw rangeError(field, 'must be at most 8 KiB as JSON')
-  return JSON.parse(json) as Record<string, unknown>
+  const copy = JSON.parse(json) as Record<string, unknown>
+  storable(copy, field)
+  return copy
 }
 
 export function graceMs(value: unknown, field = 'graceMs'): number {

@@ -5,6 +5,7 @@
  * @module
  */
 import { rangeError, typeError } from '../errors.js'
+import { KEY_COLUMNS } from './_pg-sql.js'
 import type { KeyGroup, KeyKind, KeyRecord, OwnerRecord, RateLimitSpec } from '../types.js'
 
 type Row = Record<string, unknown>
@@ -102,10 +103,10 @@ export function keyParams(r: KeyRecord): unknown[] {
   ]
 }
 
-/** The parameters compared by `updateKeyIf`: `keyParams` without id and last_used_at. */
-export function casParams(params: readonly unknown[]): unknown[] {
-  // KEY_COLUMNS: 0 id … 17 last_used_at …
-  return params.filter((_, i) => i !== 0 && i !== 17)
+/** The parameters of an update (`EDIT_COLUMNS`): `keyParams` without last_used_at, which only `touch` writes. */
+export function editParams(params: readonly unknown[]): unknown[] {
+  const skip = KEY_COLUMNS.indexOf('last_used_at')
+  return params.filter((_, i) => i !== skip)
 }
 
 /** The hashes a record holds, current first. */

@@ -43,6 +43,9 @@ export const KEY_COLUMNS = [
   'previous_expires_at',
 ] as const
 
+/** The columns an update writes: all but `last_used_at`, which only `touch` advances. */
+export const EDIT_COLUMNS = KEY_COLUMNS.filter((c) => c !== 'last_used_at')
+
 /** SQL types of the key columns, for explicit parameter casts. */
 const KEY_TYPES: Record<(typeof KEY_COLUMNS)[number], string> = {
   id: 'text',
@@ -152,6 +155,7 @@ export interface Statements {
   readonly insertKey: string
   readonly updateKey: string
   readonly updateKeyIf: string
+  readonly revokeKey: string
   readonly deleteKey: string
   readonly listKeys: (where: readonly string[]) => string
   readonly touch: string
@@ -159,6 +163,7 @@ export interface Statements {
   readonly insertGroup: string
   readonly updateGroup: string
   readonly updateGroupIf: string
+  readonly groupVersion: string
   readonly deleteGroup: string
   readonly listGroups: (byTenant: boolean) => string
   readonly findOwner: string
@@ -178,26 +183,35 @@ export function statements(s: string): Statements {
   const params = KEY_COLUMNS.map((c, i) => `$${i + 1}::${KEY_TYPES[c]}`).join(', ')
   // $n+1: the record's hashes (current and previous), kept in keyward_key_hashes.
   const hashes = `$${n + 1}::text[]`
-  // Columns compared by updateKeyIf: all but id (the key of the row) and last_used_at, which
-  // `touch` changes behind every writer's back and which no write decision depends on.
-  const casCols = KEY_COLUMNS.filter((c) => c !== 'id' && c !== 'last_used_at')
-  const casParams = casCols.map((c, i) => `$${n + 2 + i}::${KEY_TYPES[c]}`).join(', ')
-  const set = KEY_COLUMNS.filter((c) => c !== 'id')
-    .map((c) => `${c} = $${KEY_COLUMNS.indexOf(c) + 1}::${KEY_TYPES[c]}`)
+  // The version of a row, computed by the database from every column but id and last_used_at
+  // (which `touch` changes behind every writer's back): the compare-and-swap compares it with the
+  // version read, never the record as JavaScript re-serialises it, so a row holding what a
+  // JavaScript value cannot (a jsonb number beyond double precision, a NULL inside a text array)
+  // can still be edited.
+  const version = (t: string, c: readonly string[]): string => `md5(ROW(${c.map((x) => `${t}.${x}`).join(', ')})::text)`
+  const keyVersion = version('k', KEY_COLUMNS.filter((c) => c !== 'id' && c !== 'last_used_at'))
+  const groupVersionOf = version('g', GROUP_COLUMNS.filter((c) => c !== 'id'))
+  const kcols = KEY_COLUMNS.map((c) => `k.${c}`).join(', ')
+  // last_used_at is never written by an edit (only `touch` advances it): the parameters of an
+  // update are EDIT_COLUMNS, then the hashes ($m+1), then the version read ($m+2).
+  const m = EDIT_COLUMNS.length
+  const set = EDIT_COLUMNS.filter((c) => c !== 'id')
+    .map((c) => `${c} = $${EDIT_COLUMNS.indexOf(c) + 1}::${KEY_TYPES[c]}`)
     .join(', ')
+  const editHashes = `$${m + 1}::text[]`
   // One statement: the row and its hash index change together or not at all. Hashes the key
   // no longer has are deleted; new ones inserted, and one held by another key violates the
   // primary key of keyward_key_hashes (a conflict). The final SELECT tells "updated" from
-  // "no such key" from "changed since read" (updateKeyIf).
+  // "no such key" from "changed since read" (updateKeyIf: $n+2 is the version read).
   const update = (cas: boolean): string => `WITH u AS (
-  UPDATE ${K} SET ${set}
-  WHERE id = $1${cas ? ` AND (${casCols.join(', ')}) IS NOT DISTINCT FROM (${casParams})` : ''}
-  RETURNING id
+  UPDATE ${K} AS k SET ${set}
+  WHERE k.id = $1${cas ? ` AND ${keyVersion} = $${m + 2}::text` : ''}
+  RETURNING k.id
 ), d AS (
-  DELETE FROM ${H} WHERE key_id = $1 AND NOT (hash = ANY (${hashes})) AND EXISTS (SELECT 1 FROM u)
+  DELETE FROM ${H} WHERE key_id = $1 AND NOT (hash = ANY (${editHashes})) AND EXISTS (SELECT 1 FROM u)
 ), i AS (
   INSERT INTO ${H} (hash, key_id)
-  SELECT DISTINCT h.hash, u.id FROM u CROSS JOIN unnest(${hashes}) AS h(hash)
+  SELECT DISTINCT h.hash, u.id FROM u CROSS JOIN unnest(${editHashes}) AS h(hash)
   WHERE NOT EXISTS (SELECT 1 FROM ${H} x WHERE x.hash = h.hash AND x.key_id = u.id)
 )
 SELECT (SELECT count(*) FROM u)::int AS updated, EXISTS (SELECT 1 FROM ${K} WHERE id = $1) AS present`
@@ -206,28 +220,45 @@ SELECT (SELECT count(*) FROM u)::int AS updated, EXISTS (SELECT 1 FROM ${K} WHER
     // implies NOT NULL, so the planner uses it), and keyward_key_hashes keeps them disjoint:
     // at most one row matches.
     findByHash: `SELECT ${cols} FROM ${K} WHERE hash = $1 OR previous_hash = $1 LIMIT 1`,
-    getKey: `SELECT ${cols} FROM ${K} WHERE id = $1`,
+    getKey: `SELECT ${kcols}, ${keyVersion} AS version FROM ${K} AS k WHERE k.id = $1`,
     insertKey: `WITH k AS (
   INSERT INTO ${K} (${cols}) VALUES (${params}) RETURNING id
 )
 INSERT INTO ${H} (hash, key_id) SELECT DISTINCT h.hash, k.id FROM k CROSS JOIN unnest(${hashes}) AS h(hash)`,
     updateKey: update(false),
     updateKeyIf: update(true),
+    // A revoke in one statement, whatever else the row holds or whoever edits it meanwhile:
+    // $2 deactivates, $3 ends a rotation's grace period at $4 (never extends it).
+    revokeKey: `UPDATE ${K} AS k SET
+  active = CASE WHEN $2::boolean THEN false ELSE k.active END,
+  previous_expires_at = CASE WHEN $3::boolean AND k.previous_hash IS NOT NULL THEN least(coalesce(k.previous_expires_at, $4::bigint), $4::bigint) ELSE k.previous_expires_at END,
+  updated_at = $4::bigint
+WHERE k.id = $1::text
+RETURNING ${kcols}, ${keyVersion} AS version`,
     deleteKey: `DELETE FROM ${K} WHERE id = $1`,
-    listKeys: (where) => `SELECT ${cols} FROM ${K}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, id`,
-    // One statement for a whole batch; never moves last_used_at backwards.
-    touch: `UPDATE ${K} AS k SET last_used_at = v.at
-FROM unnest($1::text[], $2::bigint[]) AS v(id, at)
-WHERE k.id = v.id AND (k.last_used_at IS NULL OR k.last_used_at < v.at)`,
+    listKeys: (where) => `SELECT ${kcols}, ${keyVersion} AS version FROM ${K} AS k${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY k.created_at, k.id`,
+    // One statement for a whole batch; never moves last_used_at backwards. Rows are locked in
+    // one global order (by id) and a row another transaction holds (a revoke, another
+    // instance's batch) is skipped, never waited for: batches cannot deadlock each other and
+    // never hold up a revoke for longer than their own short statement.
+    touch: `WITH v AS (
+  SELECT id, max(at) AS at FROM unnest($1::text[], $2::bigint[]) AS t(id, at) GROUP BY id
+), l AS (
+  SELECT k.id, v.at FROM ${K} AS k JOIN v ON k.id = v.id
+  WHERE k.last_used_at IS NULL OR k.last_used_at < v.at
+  ORDER BY k.id FOR UPDATE OF k SKIP LOCKED
+)
+UPDATE ${K} AS k SET last_used_at = l.at FROM l WHERE k.id = l.id`,
     getGroup: `SELECT ${GROUP_COLUMNS.join(', ')} FROM ${G} WHERE id = $1`,
+    groupVersion: `SELECT ${GROUP_COLUMNS.map((c) => `g.${c}`).join(', ')}, ${groupVersionOf} AS version FROM ${G} AS g WHERE g.id = $1`,
     insertGroup: `INSERT INTO ${G} (${GROUP_COLUMNS.join(', ')}) VALUES ($1::text, $2::text, $3::text, $4::text, $5::boolean, $6::text[], $7::bigint, $8::bigint)`,
     updateGroup: `UPDATE ${G} SET name = $2::text, description = $3::text, tenant = $4::text, active = $5::boolean, allowed_ips = $6::text[], created_at = $7::bigint, updated_at = $8::bigint WHERE id = $1::text`,
-    // Compare-and-swap on every column but id ($9… hold the group as read before the change);
-    // the final SELECT tells "updated" from "no such group" from "changed since read".
+    // Compare-and-swap on the version read ($9); the final SELECT tells "updated" from "no such
+    // group" from "changed since read".
     updateGroupIf: `WITH u AS (
-  UPDATE ${G} SET name = $2::text, description = $3::text, tenant = $4::text, active = $5::boolean, allowed_ips = $6::text[], created_at = $7::bigint, updated_at = $8::bigint
-  WHERE id = $1::text AND (name, description, tenant, active, allowed_ips, created_at, updated_at) IS NOT DISTINCT FROM ($9::text, $10::text, $11::text, $12::boolean, $13::text[], $14::bigint, $15::bigint)
-  RETURNING id
+  UPDATE ${G} AS g SET name = $2::text, description = $3::text, tenant = $4::text, active = $5::boolean, allowed_ips = $6::text[], created_at = $7::bigint, updated_at = $8::bigint
+  WHERE g.id = $1::text AND ${groupVersionOf} = $9::text
+  RETURNING g.id
 )
 SELECT (SELECT count(*) FROM u)::int AS updated, EXISTS (SELECT 1 FROM ${G} WHERE id = $1) AS present`,
     deleteGroup: `DELETE FROM ${G} WHERE id = $1`,

@@ -307,6 +307,14 @@ class CachedKeyStore implements CachedStore {
     return this.#write(() => (expected === undefined ? fn(record) : fn(record, expected)), this.#afterKey(record, expected))
   }
 
+  /** The wrapped store's unconditional revoke, forwarded then invalidated; absent if it has none. */
+  get revokeKey(): ManagedKeyStore['revokeKey'] {
+    const inner = this.#inner as Partial<ManagedKeyStore>
+    if (typeof inner.revokeKey !== 'function') return undefined
+    const fn = this.#method('revokeKey')
+    return (id, revoke, at) => this.#write(() => fn(id, revoke, at), this.#afterName(this.#keys, id))
+  }
+
   async deleteKey(id: string): Promise<boolean> {
     const fn = this.#method('deleteKey')
     return this.#write(() => fn(id), this.#afterName(this.#keys, id))

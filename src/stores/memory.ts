@@ -3,11 +3,14 @@
  * @module
  */
 import { ConflictError, NotFoundError } from '../errors.js'
+import { sameAs } from './_compare.js'
+import { storableGroup, storableKey, storableOwner } from './_fields.js'
 import type {
   GroupFilter,
   KeyFilter,
   KeyGroup,
   KeyRecord,
+  KeyRevoke,
   ManagedKeyStore,
   OwnerRecord,
 } from '../types.js'
@@ -17,24 +20,6 @@ function freezeRecord<T extends object>(r: T): T {
   // object; freezing makes "replace, never mutate" a guarantee rather than a convention.
   for (const v of Object.values(r)) if (v !== null && typeof v === 'object' && !Object.isFrozen(v)) Object.freeze(v)
   return Object.freeze(r)
-}
-
-/** JSON with sorted keys, so two records compare by content whatever their key order. */
-function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`
-  if (v !== null && typeof v === 'object') {
-    const o = v as Record<string, unknown>
-    return `{${Object.keys(o).filter((k) => o[k] !== undefined).sort().map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(',')}}`
-  }
-  return JSON.stringify(v) ?? 'null'
-}
-
-/** Equal in every field but `lastUsedAt`, which `touch` changes behind every writer's back. */
-function sameAs<T extends object>(stored: T, expected: T): boolean {
-  if (stored === expected) return true
-  const { lastUsedAt: _a, ...a } = stored as T & { lastUsedAt?: number }
-  const { lastUsedAt: _b, ...b } = expected as T & { lastUsedAt?: number }
-  return canonical(a) === canonical(b)
 }
 
 function matches(r: KeyRecord, f: KeyFilter | undefined): boolean {
@@ -142,6 +127,7 @@ export class MemoryKeyStore implements ManagedKeyStore {
   }
 
   async insertKey(record: KeyRecord): Promise<void> {
+    storableKey(record)
     if (this.#byId.has(record.id)) throw new ConflictError(`key ${record.id} already exists`)
     this.#indexHashes(record)
     this.#put(freezeRecord({ ...record }))
@@ -151,9 +137,29 @@ export class MemoryKeyStore implements ManagedKeyStore {
     const old = this.#byId.get(record.id)
     if (!old) throw new NotFoundError(`key ${record.id} does not exist`)
     if (expected !== undefined && !sameAs(old, expected)) throw new ConflictError(`key ${record.id} was changed by another writer; read it again and retry`)
+    storableKey(record)
     this.#indexHashes(record, old)
     for (const h of [old.hash, old.previousHash]) if (h !== undefined) this.#byHash.delete(h)
-    this.#put(freezeRecord({ ...record }))
+    // The last-used time is never written by an edit (only `touch` advances it).
+    const next: KeyRecord = { ...record }
+    if (old.lastUsedAt === undefined) delete next.lastUsedAt
+    else next.lastUsedAt = old.lastUsedAt
+    this.#put(freezeRecord(next))
+  }
+
+  /**
+   * A revoke that always wins: deactivates the key and/or ends its rotation grace at `at`, in one
+   * step, whatever it holds or whoever edits it. `undefined` if there is no such key.
+   */
+  async revokeKey(id: string, revoke: KeyRevoke, at: number): Promise<KeyRecord | undefined> {
+    const old = this.#byId.get(id)
+    if (!old) return undefined
+    const next: KeyRecord = { ...old, updatedAt: at }
+    if (revoke.deactivate === true) next.active = false
+    if (revoke.endGrace === true && old.previousHash !== undefined) next.previousExpiresAt = Math.min(old.previousExpiresAt ?? at, at)
+    const r = freezeRecord(next)
+    this.#put(r)
+    return r
   }
 
   async deleteKey(id: string): Promise<boolean> {
@@ -175,6 +181,7 @@ export class MemoryKeyStore implements ManagedKeyStore {
   }
 
   async insertGroup(group: KeyGroup): Promise<void> {
+    storableGroup(group)
     if (this.#groups.has(group.id)) throw new ConflictError(`group ${group.id} already exists`)
     this.#groups.set(group.id, freezeRecord({ ...group }))
   }
@@ -183,6 +190,7 @@ export class MemoryKeyStore implements ManagedKeyStore {
     const old = this.#groups.get(group.id)
     if (!old) throw new NotFoundError(`group ${group.id} does not exist`)
     if (expected !== undefined && !sameAs(old, expected)) throw new ConflictError(`group ${group.id} was changed by another writer; read it again and retry`)
+    storableGroup(group)
     this.#groups.set(group.id, freezeRecord({ ...group }))
   }
 
@@ -197,6 +205,7 @@ export class MemoryKeyStore implements ManagedKeyStore {
   }
 
   async putOwner(id: string, owner: OwnerRecord): Promise<void> {
+    storableOwner(id, owner)
     this.#owners.set(id, freezeRecord({ ...owner }))
   }
 

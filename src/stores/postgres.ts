@@ -6,13 +6,15 @@
  * @module
  */
 import { knownFields, object } from '../_options.js'
-import { createHash } from 'node:crypto'
-import type { Pool, PoolClient, QueryConfig } from 'pg'
+import type { Pool } from 'pg'
 import { ConflictError, NotFoundError, quote, rangeError, typeError } from '../errors.js'
-import type { GroupFilter, KeyFilter, KeyGroup, KeyRecord, ManagedKeyStore, OwnerRecord } from '../types.js'
-import { PostgresStoreError, sqlStateOf, storeError, Timeout } from './_pg-errors.js'
+import type { GroupFilter, KeyFilter, KeyGroup, KeyRecord, KeyRevoke, ManagedKeyStore, OwnerRecord } from '../types.js'
+import { sameAs } from './_compare.js'
+import { storableGroup, storableKey, storableOwner } from './_fields.js'
+import { PostgresStoreError, storeError } from './_pg-errors.js'
+import { PgRunner, type QueryRows } from './_pg-run.js'
 import {
-  casParams,
+  editParams,
   groupFromRow,
   groupParams,
   hashesOf,
@@ -34,10 +36,12 @@ export interface PostgresStoreOptions {
    */
   schema?: string
   /**
-   * Time limit of one store operation, in milliseconds: waiting for a pooled connection plus the
-   * query. Reads are cut off on the client (the connection is then discarded); writes also run
-   * under a server-side `statement_timeout` of this length, so a timed-out write is rolled back
-   * instead of landing later. Keep it below the authorizer's `storeTimeoutMs`.
+   * Time limit of one store operation, in milliseconds, for the whole of it: waiting for a
+   * pooled connection, every round trip, and a retry on another connection. A read cut off on
+   * the client is also cancelled on the server (`pg_cancel_backend`), so reads stuck behind a
+   * lock (a migration) never pile up as backends; writes run under a server-side
+   * `statement_timeout` of what is left, so a timed-out write is rolled back instead of landing
+   * later. Keep it below the authorizer's `storeTimeoutMs`.
    * @default 1000
    * @example 500
    */
@@ -77,11 +81,16 @@ export interface PostgresKeyStore extends ManagedKeyStore {
   touch(id: string, at: number): Promise<void>
   /**
    * Replaces a key in one statement: the row and its hash index change together. With
-   * `expected` (the record as read before the change), it is a compare-and-swap: if the stored
-   * key differs from `expected` in any field but `lastUsedAt`, nothing is written and it rejects
-   * with `ConflictError`, so a concurrent write from another instance is never lost.
+   * `expected` (the record as read before the change), it is a compare-and-swap on the row's
+   * version, computed by the database from every column but `last_used_at`: if the row changed
+   * since `expected` was read, nothing is written and it rejects with `ConflictError`, so a
+   * concurrent write from another instance is never lost. Values are never compared as
+   * JavaScript re-serialises them, so a row written by SQL that JavaScript cannot represent
+   * exactly can still be edited. `last_used_at` is never written by an update.
    */
   updateKey(record: KeyRecord, expected?: KeyRecord): Promise<void>
+  /** A revoke in one statement that always wins (see `ManagedKeyStore.revokeKey`). */
+  revokeKey(id: string, revoke: KeyRevoke, at: number): Promise<KeyRecord | undefined>
   /** Creates or replaces an owner directory entry. */
   putOwner(id: string, owner: OwnerRecord): Promise<void>
   /** Removes an owner directory entry; `false` if there was none. */
@@ -171,50 +180,20 @@ export function postgresStore(pool: Pool, options: PostgresStoreOptions = {}): P
   return new PgStore(pool, schema, quoted, { timeoutMs: queryTimeoutMs, touchMs: touchFlushMs, prepared, onError: options.onError })
 }
 
-/**
- * node-postgres emits 'error' on a checked-out client whose connection breaks, and the pool only
- * listens while the client is idle: without a listener of our own, a Postgres restart during a
- * query would be an uncaught exception. A client that saw one is discarded on release.
- */
-function watch(client: PoolClient): { release(discard: boolean): void } {
-  let broken = false
-  const onError = (): void => {
-    broken = true
-  }
-  client.on('error', onError)
-  return {
-    release(discard: boolean): void {
-      client.off('error', onError)
-      client.release(discard || broken ? true : undefined)
-    },
-  }
-}
-
-/** A connection that broke (not a timeout, not an error about the statement itself). */
-function staleConnection(e: unknown): boolean {
-  const state = sqlStateOf(e)
-  if (state !== undefined) return state.startsWith('57P') || state.startsWith('08')
-  return !(e instanceof Timeout) && !(e instanceof Error && /timeout/i.test(e.message))
-}
-
-type QueryRows = { rows: Record<string, unknown>[]; rowCount: number | null }
-/** node-postgres reads a per-query `query_timeout` (client-side limit) that its typings omit. */
-type TimedQuery = QueryConfig<unknown[]> & { query_timeout: number }
-
 class PgStore implements PostgresKeyStore {
   readonly schema: string
   readonly #pool: Pool
   readonly #quoted: string
   readonly #sql: Statements
-  readonly #timeout: number
   readonly #touchMs: number
   readonly #onError: ((error: Error) => void) | undefined
-  readonly #prepared: boolean
-  readonly #names = new Map<string, string>()
+  readonly #run: PgRunner
   readonly #pending = new Map<string, number>()
   #timer: ReturnType<typeof setTimeout> | undefined
   #flushing: Promise<void> = Promise.resolve()
   #closed = false
+  /** The version (computed by the database) of each key and group record read for editing. */
+  readonly #versions = new WeakMap<object, string>()
   readonly #poolListener = (e: Error): void => this.#report(storeError('idle connection', e))
 
   constructor(
@@ -227,9 +206,8 @@ class PgStore implements PostgresKeyStore {
     this.schema = schema
     this.#quoted = quoted
     this.#sql = statements(quoted)
-    this.#timeout = o.timeoutMs
     this.#touchMs = o.touchMs
-    this.#prepared = o.prepared
+    this.#run = new PgRunner(pool, o.timeoutMs, o.prepared)
     this.#onError = o.onError
     // An idle client that loses its server makes the pool emit 'error'; with no listener, Node
     // would throw it and end the process.
@@ -244,126 +222,21 @@ class PgStore implements PostgresKeyStore {
     }
   }
 
-  /** A stable prepared-statement name per statement text (and so per schema). */
-  #name(text: string): string {
-    let n = this.#names.get(text)
-    if (n === undefined) {
-      n = `keyward_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`
-      this.#names.set(text, n)
-    }
-    return n
-  }
-
-  /** A pooled connection within `ms`; one that arrives late is given straight back. */
-  async #acquire(ms: number): Promise<PoolClient> {
-    const pending = this.#pool.connect()
-    let timer: ReturnType<typeof setTimeout> | undefined
-    try {
-      return await Promise.race([
-        pending,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Timeout(ms)), ms)
-        }),
-      ])
-    } catch (e) {
-      pending.then(
-        (c) => c.release(),
-        () => undefined,
-      )
-      throw e
-    } finally {
-      if (timer !== undefined) clearTimeout(timer)
-    }
-  }
-
-  /**
-   * One statement under the operation's deadline. The read path: a single round trip, cut off on
-   * the client (node-postgres `query_timeout`); a connection that timed out or failed is discarded.
-   */
-  async #query(op: string, text: string, values: unknown[], prepared: boolean): Promise<QueryRows> {
-    const deadline = performance.now() + this.#timeout
-    for (let attempt = 0; ; attempt++) {
-      const budget = Math.ceil(deadline - performance.now())
-      if (budget < 1) throw storeError(op, new Timeout(this.#timeout))
-      let client: PoolClient
-      try {
-        client = await this.#acquire(budget)
-      } catch (e) {
-        throw storeError(op, e)
-      }
-      const left = Math.max(1, Math.ceil(deadline - performance.now()))
-      const guard = watch(client)
-      try {
-        const config: TimedQuery = { text, values, query_timeout: left, ...(prepared && this.#prepared ? { name: this.#name(text) } : {}) }
-        const res: QueryRows = await client.query(config)
-        guard.release(false)
-        return res
-      } catch (e) {
-        // A server error leaves the connection usable; anything else (timeout, socket) does not.
-        const stale = staleConnection(e)
-        guard.release(stale || sqlStateOf(e) === undefined)
-        // A pooled connection that died while idle (Postgres restarted, backend terminated)
-        // fails at once; a read may safely try once more on another, within the same deadline.
-        if (attempt === 0 && stale) continue
-        throw storeError(op, e)
-      }
-    }
-  }
-
-  /**
-   * A write transaction under a server-side `statement_timeout` (so a write that times out is
-   * rolled back by Postgres rather than applied after the caller gave up), with a client-side
-   * limit behind it for a server that does not answer at all.
-   */
-  async #tx<T>(op: string, fn: (q: (text: string, values: unknown[]) => Promise<QueryRows>) => Promise<T>, timeoutMs = this.#timeout): Promise<T> {
-    let client: PoolClient
-    try {
-      client = await this.#acquire(timeoutMs)
-    } catch (e) {
-      throw storeError(op, e)
-    }
-    const clientLimit = timeoutMs + 1000
-    const guard = watch(client)
-    const q = async (text: string, values: unknown[]): Promise<QueryRows> => {
-      const config: TimedQuery = { text, values, query_timeout: clientLimit }
-      return client.query(config)
-    }
-    let healthy = true
-    try {
-      await q('BEGIN', [])
-      await q(`SELECT set_config('statement_timeout', $1, true)`, [String(timeoutMs)])
-      const out = await fn(q)
-      await q('COMMIT', [])
-      return out
-    } catch (e) {
-      if (sqlStateOf(e) === undefined) healthy = false
-      else {
-        try {
-          await q('ROLLBACK', [])
-        } catch {
-          healthy = false
-        }
-      }
-      throw storeError(op, e)
-    } finally {
-      guard.release(!healthy)
-    }
-  }
-
   // ---- KeyStore ----------------------------------------------------------------------------------
 
   async findByHash(hash: string): Promise<KeyRecord | undefined> {
     if (typeof hash !== 'string') throw typeError('hash', 'must be a string')
-    const { rows } = await this.#query('findByHash', this.#sql.findByHash, [hash], true)
+    const { rows } = await this.#run.query('findByHash', this.#sql.findByHash, [hash], true)
     return rows[0] === undefined ? undefined : keyFromRow(rows[0])
   }
 
   async findGroup(id: string): Promise<KeyGroup | undefined> {
-    return this.getGroup(id)
+    const { rows } = await this.#run.query('findGroup', this.#sql.getGroup, [id], true)
+    return rows[0] === undefined ? undefined : groupFromRow(rows[0])
   }
 
   async findOwner(id: string): Promise<OwnerRecord | undefined> {
-    const { rows } = await this.#query('findOwner', this.#sql.findOwner, [id], true)
+    const { rows } = await this.#run.query('findOwner', this.#sql.findOwner, [id], true)
     return rows[0] === undefined ? undefined : ownerFromRow(rows[0])
   }
 
@@ -382,14 +255,16 @@ class PgStore implements PostgresKeyStore {
   async flushTouches(): Promise<void> {
     if (this.#timer !== undefined) clearTimeout(this.#timer)
     this.#timer = undefined
-    const batch = [...this.#pending]
+    // Sorted by id: every instance locks rows in the same order (the statement also skips rows
+    // another transaction holds, so a batch never waits for a revoke nor a revoke for long).
+    const batch = [...this.#pending].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     this.#pending.clear()
     // Batches are written one after another, never two at once for the same rows.
     const run = this.#flushing.then(async () => {
       for (let i = 0; i < batch.length; i += TOUCH_BATCH) {
         const part = batch.slice(i, i + TOUCH_BATCH)
         try {
-          await this.#query('touch', this.#sql.touch, [part.map(([id]) => id), part.map(([, at]) => at)], true)
+          await this.#run.query('touch', this.#sql.touch, [part.map(([id]) => id), part.map(([, at]) => at)], true)
         } catch (e) {
           this.#report(e instanceof Error ? e : new Error('postgres store: touch failed'))
         }
@@ -401,15 +276,23 @@ class PgStore implements PostgresKeyStore {
 
   // ---- keys --------------------------------------------------------------------------------------
 
+  /** A key row as a record, remembering the version the database computed for it. */
+  #key(row: Record<string, unknown>): KeyRecord {
+    const r = keyFromRow(row)
+    if (typeof row.version === 'string') this.#versions.set(r, row.version)
+    return r
+  }
+
   async getKey(id: string): Promise<KeyRecord | undefined> {
-    const { rows } = await this.#query('getKey', this.#sql.getKey, [id], true)
-    return rows[0] === undefined ? undefined : keyFromRow(rows[0])
+    const { rows } = await this.#run.query('getKey', this.#sql.getKey, [id], true)
+    return rows[0] === undefined ? undefined : this.#key(rows[0])
   }
 
   async insertKey(record: KeyRecord): Promise<void> {
+    storableKey(record)
     const params = keyParams(record)
     try {
-      await this.#tx('insertKey', (q) => q(this.#sql.insertKey, [...params, hashesOf(record)]))
+      await this.#run.tx('insertKey', (q) => q(this.#sql.insertKey, [...params, hashesOf(record)]))
     } catch (e) {
       if (!isUnique(e)) throw e
       if (e.constraint === 'keyward_keys_pkey') throw new ConflictError(`key ${record.id} already exists`)
@@ -417,16 +300,30 @@ class PgStore implements PostgresKeyStore {
     }
   }
 
+  /**
+   * The version `expected` was read at: remembered when this store read it, otherwise the
+   * current row's, if the current row is `expected` (else the write is a conflict).
+   */
+  async #versionOf(expected: KeyRecord): Promise<string> {
+    const known = this.#versions.get(expected)
+    if (known !== undefined) return known
+    const current = await this.getKey(expected.id)
+    if (current === undefined) throw new NotFoundError(`key ${expected.id} does not exist`)
+    if (!sameAs(current, expected)) throw new ConflictError(`key ${expected.id} was changed by another writer; read it again and retry`)
+    return this.#versions.get(current) ?? ''
+  }
+
   async updateKey(record: KeyRecord, expected?: KeyRecord): Promise<void> {
-    const params = keyParams(record)
+    storableKey(record)
+    const params = editParams(keyParams(record))
     if (expected !== undefined && (expected === null || typeof expected !== 'object' || expected.id !== record.id)) {
       throw rangeError('expected', 'must be the record with the same id, as read before the change')
     }
     const text = expected === undefined ? this.#sql.updateKey : this.#sql.updateKeyIf
-    const values = [...params, hashesOf(record), ...(expected === undefined ? [] : casParams(keyParams(expected)))]
+    const values = [...params, hashesOf(record), ...(expected === undefined ? [] : [await this.#versionOf(expected)])]
     let result: QueryRows
     try {
-      result = await this.#tx('updateKey', (q) => q(text, values))
+      result = await this.#run.tx('updateKey', (q) => q(text, values))
     } catch (e) {
       if (isUnique(e)) throw new ConflictError('a key with this hash already exists')
       throw e
@@ -436,8 +333,16 @@ class PgStore implements PostgresKeyStore {
     if (row.updated !== 1) throw new ConflictError(`key ${record.id} was changed by another writer; read it again and retry`)
   }
 
+  async revokeKey(id: string, revoke: KeyRevoke, at: number): Promise<KeyRecord | undefined> {
+    if (typeof id !== 'string') throw typeError('id', 'must be a string')
+    if (revoke === null || typeof revoke !== 'object') throw typeError('revoke', 'must be { deactivate?, endGrace? }')
+    if (!Number.isSafeInteger(at)) throw rangeError('at', 'must be an integer number of epoch milliseconds')
+    const res = await this.#run.tx('revokeKey', (q) => q(this.#sql.revokeKey, [id, revoke.deactivate === true, revoke.endGrace === true, at]))
+    return res.rows[0] === undefined ? undefined : this.#key(res.rows[0])
+  }
+
   async deleteKey(id: string): Promise<boolean> {
-    const res = await this.#tx('deleteKey', (q) => q(this.#sql.deleteKey, [id]))
+    const res = await this.#run.tx('deleteKey', (q) => q(this.#sql.deleteKey, [id]))
     return (res.rowCount ?? 0) > 0
   }
 
@@ -448,26 +353,30 @@ class PgStore implements PostgresKeyStore {
       values.push(value)
       where.push(`${column} = $${values.length}::${cast}`)
     }
-    if (filter?.tenant !== undefined) add('tenant', filter.tenant, 'text')
-    if (filter?.group !== undefined) add('group_id', filter.group, 'text')
-    if (filter?.owner !== undefined) add('owner', filter.owner, 'text')
-    if (filter?.kind !== undefined) add('kind', filter.kind, 'text')
-    if (filter?.active !== undefined) add('active', filter.active, 'boolean')
-    const { rows } = await this.#query('listKeys', this.#sql.listKeys(where), values, false)
-    return rows.map(keyFromRow)
+    if (filter?.tenant !== undefined) add('k.tenant', filter.tenant, 'text')
+    if (filter?.group !== undefined) add('k.group_id', filter.group, 'text')
+    if (filter?.owner !== undefined) add('k.owner', filter.owner, 'text')
+    if (filter?.kind !== undefined) add('k.kind', filter.kind, 'text')
+    if (filter?.active !== undefined) add('k.active', filter.active, 'boolean')
+    const { rows } = await this.#run.query('listKeys', this.#sql.listKeys(where), values, false)
+    return rows.map((row) => this.#key(row))
   }
 
   // ---- groups ------------------------------------------------------------------------------------
 
   async getGroup(id: string): Promise<KeyGroup | undefined> {
-    const { rows } = await this.#query('getGroup', this.#sql.getGroup, [id], true)
-    return rows[0] === undefined ? undefined : groupFromRow(rows[0])
+    const { rows } = await this.#run.query('getGroup', this.#sql.groupVersion, [id], true)
+    if (rows[0] === undefined) return undefined
+    const g = groupFromRow(rows[0])
+    if (typeof rows[0].version === 'string') this.#versions.set(g, rows[0].version)
+    return g
   }
 
   async insertGroup(group: KeyGroup): Promise<void> {
+    storableGroup(group)
     const params = groupParams(group)
     try {
-      await this.#tx('insertGroup', (q) => q(this.#sql.insertGroup, params))
+      await this.#run.tx('insertGroup', (q) => q(this.#sql.insertGroup, params))
     } catch (e) {
       if (isUnique(e)) throw new ConflictError(`group ${group.id} already exists`)
       throw e
@@ -475,41 +384,50 @@ class PgStore implements PostgresKeyStore {
   }
 
   async updateGroup(group: KeyGroup, expected?: KeyGroup): Promise<void> {
+    storableGroup(group)
     const params = groupParams(group)
     if (expected === undefined) {
-      const res = await this.#tx('updateGroup', (q) => q(this.#sql.updateGroup, params))
+      const res = await this.#run.tx('updateGroup', (q) => q(this.#sql.updateGroup, params))
       if ((res.rowCount ?? 0) === 0) throw new NotFoundError(`group ${group.id} does not exist`)
       return
     }
     if (expected === null || typeof expected !== 'object' || expected.id !== group.id) {
       throw rangeError('expected', 'must be the group with the same id, as read before the change')
     }
-    const result = await this.#tx('updateGroup', (q) => q(this.#sql.updateGroupIf, [...params, ...groupParams(expected).slice(1)]))
+    let version = this.#versions.get(expected)
+    if (version === undefined) {
+      const current = await this.getGroup(group.id)
+      if (current === undefined) throw new NotFoundError(`group ${group.id} does not exist`)
+      if (!sameAs(current, expected)) throw new ConflictError(`group ${group.id} was changed by another writer; read it again and retry`)
+      version = this.#versions.get(current) ?? ''
+    }
+    const result = await this.#run.tx('updateGroup', (q) => q(this.#sql.updateGroupIf, [...params, version]))
     const row = result.rows[0]
     if (row === undefined || row.present !== true) throw new NotFoundError(`group ${group.id} does not exist`)
     if (row.updated !== 1) throw new ConflictError(`group ${group.id} was changed by another writer; read it again and retry`)
   }
 
   async deleteGroup(id: string): Promise<boolean> {
-    const res = await this.#tx('deleteGroup', (q) => q(this.#sql.deleteGroup, [id]))
+    const res = await this.#run.tx('deleteGroup', (q) => q(this.#sql.deleteGroup, [id]))
     return (res.rowCount ?? 0) > 0
   }
 
   async listGroups(filter?: GroupFilter): Promise<KeyGroup[]> {
     const byTenant = filter?.tenant !== undefined
-    const { rows } = await this.#query('listGroups', this.#sql.listGroups(byTenant), byTenant ? [filter!.tenant] : [], false)
+    const { rows } = await this.#run.query('listGroups', this.#sql.listGroups(byTenant), byTenant ? [filter!.tenant] : [], false)
     return rows.map(groupFromRow)
   }
 
   // ---- owners ------------------------------------------------------------------------------------
 
   async putOwner(id: string, owner: OwnerRecord): Promise<void> {
+    storableOwner(id, owner)
     const params = ownerParams(id, owner, Date.now())
-    await this.#tx('putOwner', (q) => q(this.#sql.putOwner, params))
+    await this.#run.tx('putOwner', (q) => q(this.#sql.putOwner, params))
   }
 
   async deleteOwner(id: string): Promise<boolean> {
-    const res = await this.#tx('deleteOwner', (q) => q(this.#sql.deleteOwner, [id]))
+    const res = await this.#run.tx('deleteOwner', (q) => q(this.#sql.deleteOwner, [id]))
     return (res.rowCount ?? 0) > 0
   }
 
@@ -517,7 +435,7 @@ class PgStore implements PostgresKeyStore {
 
   async migrate(): Promise<void> {
     const script = migrationSql(this.#quoted, this.schema !== 'public')
-    await this.#tx(
+    await this.#run.tx(
       'migrate',
       async (q) => {
         // Instances starting together would otherwise race on CREATE … IF NOT EXISTS, which is

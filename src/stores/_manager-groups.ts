@@ -1,0 +1,86 @@
+/**
+ * Key groups and the owner directory, for `KeyManager`: each function does one write under the
+ * manager's locks and tells its listeners.
+ * @module
+ */
+import { ConflictError, NotFoundError, typeError } from '../errors.js'
+import type { Roles } from '../roles.js'
+import type { KeyGroup, ManagedKeyStore, OwnerRecord, StoreChange } from '../types.js'
+import * as F from './_fields.js'
+import { casRetry, newId, object, patchGroup } from './_manager-edits.js'
+import { GROUP_FIELDS, GROUP_PATCH_FIELDS, type GroupOptions, type GroupPatch } from './_manager-options.js'
+
+/** What the group and owner writes need of their `KeyManager`. */
+export interface ManagerContext {
+  readonly store: ManagedKeyStore
+  readonly roles: Roles
+  now(): number
+  emit(change: StoreChange): void
+  locked<T>(lockId: string, fn: () => Promise<T>): Promise<T>
+}
+
+export async function createGroup(m: ManagerContext, options: GroupOptions): Promise<KeyGroup> {
+  const input = object(options, 'options')
+  F.onlyFields(input, GROUP_FIELDS, 'options')
+  const g: KeyGroup = {
+    id: newId('grp'),
+    name: F.name(input.name),
+    active: input.active === undefined ? true : F.bool(input.active, 'active'),
+    createdAt: m.now(),
+  }
+  if (input.description !== undefined) g.description = F.description(input.description)
+  if (input.tenant !== undefined) g.tenant = F.tenant(input.tenant)
+  if (input.allowedIps !== undefined) g.allowedIps = F.allowedIps(input.allowedIps)
+  await m.store.insertGroup(g)
+  m.emit({ type: 'group', id: g.id })
+  return (await m.store.getGroup(g.id)) ?? g
+}
+
+export async function updateGroup(m: ManagerContext, groupId: string, patch: GroupPatch): Promise<KeyGroup> {
+  const p = object(patch, 'patch')
+  F.onlyFields(p, GROUP_PATCH_FIELDS, 'patch')
+  return m.locked(`group:${groupId}`, async () => {
+    const { next: g } = await casRetry(
+      async () => {
+        const old = await m.store.getGroup(F.id(groupId, 'group'))
+        if (!old) throw new NotFoundError(`group ${groupId} does not exist`)
+        return old
+      },
+      (old) => patchGroup(old, p, m.now()),
+      (n, o) => m.store.updateGroup(n, o),
+    )
+    m.emit({ type: 'group', id: g.id })
+    return (await m.store.getGroup(g.id)) ?? g
+  })
+}
+
+export async function deleteGroup(m: ManagerContext, groupId: string): Promise<boolean> {
+  return m.locked(`group:${groupId}`, async () => {
+    const g = await m.store.getGroup(F.id(groupId, 'group'))
+    if (!g) return false
+    const keys = await m.store.listKeys({ group: g.id })
+    if (keys.length > 0) throw new ConflictError(`group ${g.id} still has ${keys.length} key(s); move or delete them first`)
+    const done = await m.store.deleteGroup(g.id)
+    if (done) m.emit({ type: 'group', id: g.id })
+    return done
+  })
+}
+
+export async function setOwner(m: ManagerContext, ownerId: string, owner: OwnerRecord): Promise<void> {
+  const oid = F.owner(ownerId)
+  const o = object(owner, 'owner')
+  F.onlyFields(o, new Set(['role', 'active']), 'owner')
+  const rec: OwnerRecord = { active: F.bool(o.active, 'active') }
+  if (o.role !== undefined) rec.role = F.role(o.role, m.roles)
+  if (typeof m.store.putOwner !== 'function') throw typeError('store', 'does not keep an owner directory (putOwner)')
+  await m.store.putOwner(oid, rec)
+  m.emit({ type: 'owner', id: oid })
+}
+
+export async function removeOwner(m: ManagerContext, ownerId: string): Promise<boolean> {
+  const oid = F.owner(ownerId)
+  if (typeof m.store.deleteOwner !== 'function') throw typeError('store', 'does not keep an owner directory (deleteOwner)')
+  const done = await m.store.deleteOwner(oid)
+  if (done) m.emit({ type: 'owner', id: oid })
+  return done
+}
