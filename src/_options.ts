@@ -166,12 +166,3 @@ export function func<F extends (...args: never[]) => unknown>(value: F | undefin
   if (value !== undefined && typeof value !== 'function') throw typeError(field, 'must be a function')
   return value
 }
-
-/** A list of strings, copied and frozen. Never quotes an entry (it may be a secret). */
-export function stringList(value: unknown, field: string): readonly string[] {
-  if (!Array.isArray(value)) throw typeError(field, 'must be an array of strings')
-  value.forEach((v, i) => {
-    if (typeof v !== 'string') throw typeError(`${field}[${i}]`, 'must be a string')
-  })
-  return Object.freeze([...(value as string[])])
-}

@@ -303,8 +303,7 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
   if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0 || timeoutMs > 600_000) {
     throw rangeError('storeTimeoutMs', 'must be a number of milliseconds above 0 and at most 600000')
   }
-  const touchMs = o.touchIntervalMs ?? 60_000
-  if (typeof touchMs !== 'number' || !Number.isFinite(touchMs) || touchMs < 0) throw rangeError('touchIntervalMs', 'must be ≥ 0')
+  const touchMs = opt.millis(o.touchIntervalMs, 'touchIntervalMs', 60_000)
   if (o.rateLimiter !== undefined && (o.rateLimiter === null || typeof o.rateLimiter.consume !== 'function')) {
     throw typeError('rateLimiter', 'must implement consume(key)')
   }
@@ -313,10 +312,8 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
   let breaker: Breaker | undefined
   if (o.breaker !== false) {
     const b = opt.options(o.breaker, 'breaker', BREAKER_FIELDS, true, 'must be an object or false')
-    const threshold = b.threshold ?? 5
-    const cooldownMs = b.cooldownMs ?? 2000
-    if (!Number.isInteger(threshold) || threshold < 1) throw rangeError('breaker.threshold', 'must be an integer ≥ 1')
-    if (typeof cooldownMs !== 'number' || !Number.isFinite(cooldownMs) || cooldownMs <= 0) throw rangeError('breaker.cooldownMs', 'must be > 0')
+    const threshold = opt.integer(b.threshold, 'breaker.threshold', 5, 1)
+    const cooldownMs = opt.millis(b.cooldownMs, 'breaker.cooldownMs', 2000, 0, Infinity, true)
     breaker = new Breaker({ threshold, cooldownMs }, timeoutMs + cooldownMs)
   }
   const net: NetPolicy = createNetPolicy(o.trustProxy, 'trustProxy')

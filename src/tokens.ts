@@ -31,7 +31,7 @@
  */
 import { fieldsOf, knownFields } from './_options.js'
 import { SignJWT } from 'jose'
-import { quote, rangeError, typeError } from './errors.js'
+import { rangeError, typeError } from './errors.js'
 import { base64url } from './keys/hash.js'
 import { checkAlgorithm, cryptoKeyFor, DEFAULT_CLAIMS, keyMaterial, MINTED_TYP, type JwtAlgorithm, type JwtKey } from './schemes/jwt.js'
 import type { Principal } from './types.js'

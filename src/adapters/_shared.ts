@@ -5,7 +5,7 @@
  */
 import { knownFields } from '../_options.js'
 import type { Authorizer } from '../authorize.js'
-import { quote, typeError } from '../errors.js'
+import { typeError } from '../errors.js'
 
 /**
  * The part of an `Authorizer` an adapter uses. Anything with these two methods (for example a

@@ -2,7 +2,7 @@
  * In-memory per-key token bucket.
  * @module
  */
-import { fieldsOf, knownFields, object } from '../_options.js'
+import { fieldsOf, func, integer, knownFields, object } from '../_options.js'
 import { rangeError, typeError } from '../errors.js'
 import type { RateLimiter, RateLimitResult, RateLimitSpec } from '../types.js'
 
@@ -69,10 +69,8 @@ const FIELDS = fieldsOf<TokenBucketOptions>({ capacity: true, refillPerSecond: t
 export function tokenBucket(options: TokenBucketOptions): RateLimiter {
   knownFields(object(options, 'options', 'must be { capacity, refillPerSecond }'), FIELDS, 'options')
   spec(options.capacity, options.refillPerSecond, '')
-  const maxKeys = options.maxKeys ?? 100_000
-  if (!Number.isInteger(maxKeys) || maxKeys < 1) throw rangeError('maxKeys', 'must be an integer ≥ 1')
-  if (options.now !== undefined && typeof options.now !== 'function') throw typeError('now', 'must be a function')
-  const now = options.now ?? Date.now
+  const maxKeys = integer(options.maxKeys, 'maxKeys', 100_000, 1)
+  const now = func(options.now, 'now') ?? Date.now
   const { capacity, refillPerSecond } = options
   // Map iteration order is insertion order: re-inserting on use makes the first entry the least
   // recently used, so eviction is O(1) without a separate list.

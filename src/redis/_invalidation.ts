@@ -16,7 +16,7 @@
 import { randomBytes } from 'node:crypto'
 import { knownFields } from '../_options.js'
 import type { Redis } from 'ioredis'
-import { quote, rangeError, typeError } from '../errors.js'
+import { rangeError, typeError } from '../errors.js'
 import type { CachedStore } from '../stores/cached.js'
 import type { StoreChange } from '../stores/manager.js'
 import { decode, encodeBeat, encodeChange } from './_wire.js'

@@ -10,7 +10,7 @@ import { createAdminHandler } from '../../src/admin/index.js'
 import { guard as expressGuard } from '../../src/adapters/express.js'
 import { guard as honoGuard } from '../../src/adapters/hono.js'
 import { adminMiddleware as koaAdmin, guard as koaGuard } from '../../src/adapters/koa.js'
-import { editDistance, nearestField } from '../../src/_options.js'
+import { boolean, editDistance, func, integer, millis, nearestField } from '../../src/_options.js'
 import {
   cachedStore, createAuthorizer, defineRoles, generateKey, INVALID_OPTION, KeyManager, MemoryKeyStore, mintToken, schemes, tokenBucket,
 } from '../../src/index.js'
@@ -124,6 +124,27 @@ describe('every options object refuses unknown fields', () => {
     expect(() => factory('X-Token')).toThrow(TypeError)
     expect(() => factory(undefined)).not.toThrow()
     expect(() => factory({})).not.toThrow()
+  })
+
+  it('checks booleans, integers, milliseconds and functions with one wording, never quoting the value', () => {
+    const refuses = (f: () => unknown, type: typeof TypeError | typeof RangeError, message: string): void => {
+      expect(f).toThrow(type)
+      expect(f).toThrow(message)
+      expect(f).not.toThrow(KEY)
+    }
+    expect(boolean(undefined, 'f', true)).toBe(true)
+    refuses(() => boolean(KEY, 'f'), TypeError, 'f: must be a boolean')
+    expect(integer(undefined, 'n', 5, 1)).toBe(5)
+    refuses(() => integer(0, 'n', 5, 1), RangeError, 'n: must be an integer ≥ 1')
+    refuses(() => integer(1.5, 'n', 5, 1, 10), RangeError, 'n: must be an integer from 1 to 10')
+    refuses(() => integer(KEY, 'n', 5, 1), TypeError, 'n: must be an integer')
+    expect(millis(undefined, 'ms', 2000)).toBe(2000)
+    refuses(() => millis(0, 'ms', 1, 0, Infinity, true), RangeError, 'ms: must be > 0')
+    refuses(() => millis(-1, 'ms', 1), RangeError, 'ms: must be ≥ 0')
+    refuses(() => millis(Number.NaN, 'ms', 1), TypeError, 'ms: must be a number of milliseconds')
+    refuses(() => millis(11, 'ms', 1, 0, 10), RangeError, 'ms: must be at most 10')
+    refuses(() => func(KEY as never, 'now'), TypeError, 'now: must be a function')
+    expect(func(undefined, 'now')).toBeUndefined()
   })
 
   it('names no field when none is close, and suggests by case, prefix or edit distance', () => {
