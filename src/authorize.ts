@@ -623,6 +623,12 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
   }
 
   const extract = extractor(schemesFrozen)
+  /**
+   * Half of a Contrast pair never authenticates alone. Where pairs are accepted, a user key with
+   * a tenant and an owner (what the pair check takes as the user half: a service key) is accepted
+   * only with its organization key: through any other scheme it is as good as unknown.
+   */
+  const PAIRING = schemesFrozen.some((x) => x.name === 'contrast')
 
   // ---- the shared post-authentication checks -----------------------------------------------------
   /** Synchronous unless a rate limiter is configured: one fewer promise on every allowed request. */
@@ -844,6 +850,7 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
     try {
       // A tenant (organization) key grants nothing on its own: alone, it is as good as unknown.
       usable = r !== undefined && r !== null && (r.kind === 'user' || r.kind === 'org')
+      if (usable && PAIRING && r!.kind === 'user' && r!.tenant !== undefined && r!.owner !== undefined) usable = false
       if (usable) {
         ctx.keyId = r!.id
         ctx.tenant = r!.tenant

@@ -16,14 +16,17 @@ async function setup(answering: Answering) {
   await store.inner.putOwner('gil@globex.test', { active: true, role: 'Read Write' })
   const org = await m.issue({ kind: 'tenant', tenant: 'globex', group: group.id, owner: 'gil@globex.test' })
   const other = await m.issue({ kind: 'user', tenant: 'globex', group: group.id, owner: 'gil@globex.test', role: 'Read Write' })
-  const authorizer = createAuthorizer({
-    store,
-    now: () => NOW,
-    touchIntervalMs: 0,
-    schemes: [schemes.apiKeyHeader(), schemes.contrast()],
-    tenant: (req) => req.url?.split('/')[1],
-  })
+  const authorizerOf = (scheme: 'api-key' | 'contrast') =>
+    createAuthorizer({
+      store,
+      now: () => NOW,
+      touchIntervalMs: 0,
+      schemes: [scheme === 'contrast' ? schemes.contrast() : schemes.apiKeyHeader()],
+      tenant: (req) => req.url?.split('/')[1],
+    })
+  const authorizers = { 'api-key': authorizerOf('api-key'), contrast: authorizerOf('contrast') }
   const call = async (headers: Record<string, string>): Promise<{ d: Decision; calls: string[] }> => {
+    const authorizer = 'api-key' in headers ? authorizers.contrast : authorizers['api-key']
     store.calls.length = 0
     const req: AuthRequest = { method: 'GET', url: '/acme/scans', headers, remoteAddress: '127.0.0.1' }
     const d = await authorizer.authorize(req, 'scans:read')
