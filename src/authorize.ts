@@ -197,9 +197,25 @@ interface Subject extends PrincipalFields {
 }
 
 const FAIL = Symbol('store failure')
+/** Rate-limit header fields and the `RateLimitResult` fields they show. */
+const RATE_HEADERS = [
+  ['ratelimit-limit', 'limit'],
+  ['ratelimit-remaining', 'remaining'],
+  ['ratelimit-reset', 'resetSec'],
+] as const
 const TIMEOUT = new Error('timeout')
 const RESOLVED = Promise.resolve()
 type Failed = { readonly [FAIL]: true; readonly retryAfterSec: number; readonly detail: string }
+/**
+ * Every store failure made, known by identity: telling a failure from an answer must not touch the
+ * answer (a revoked Proxy throws even on `in`).
+ */
+const FAILURES = new WeakSet<object>()
+function failure(retryAfterSec: number, detail: string): Failed {
+  const f: Failed = { [FAIL]: true, retryAfterSec, detail }
+  FAILURES.add(f)
+  return f
+}
 
 
 /**
@@ -216,6 +232,8 @@ class Ctx {
   owner: OwnerRecord | undefined = undefined
   /** Set only after a store failure: a peeked answer not yet reported to the breaker. */
   owed: { paid: boolean } | undefined = undefined
+  /** Set once the request's tenant was compared with the key's (right after the key lookup). */
+  tenantDone = false
   constructor(
     readonly request: AuthRequest,
     readonly values: HeaderValues,
@@ -413,7 +431,7 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
     troubled = true
     breaker?.failure(now())
     const detail = e === TIMEOUT ? 'timeout' : 'store_error'
-    return { [FAIL]: true, retryAfterSec: breaker?.isOpen(now()) ? Math.ceil(breaker.cooldownMs / 1000) : 1, detail }
+    return failure(breaker?.isOpen(now()) ? Math.ceil(breaker.cooldownMs / 1000) : 1, detail)
   }
 
   const KEY = 0
@@ -455,21 +473,21 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
         ctx.owed = undefined
       }
       const wait = breaker.blockedFor(ctx.at)
-      if (wait > 0) return { [FAIL]: true, retryAfterSec: Math.max(1, Math.ceil(wait / 1000)), detail: 'circuit_open' }
+      if (wait > 0) return failure(Math.max(1, Math.ceil(wait / 1000)), 'circuit_open')
     }
     let known: unknown
     try {
       // Optional calls keep `this` (a subclass's override check reads it); a peek that is not a
       // function throws here and fails closed.
       known = kind === KEY ? store.peekByHash?.(name) : kind === GROUP ? store.peekGroup?.(name) : store.peekOwner?.(name)
+      // A peek is synchronous by contract; a promise here would escape the timeout.
+      if (known instanceof Promise) return storeFailure(new TypeError('a store peek returned a promise'))
     } catch (e) {
       return storeFailure(e)
     }
     if (known === undefined) {
       return timed<unknown>(kind === KEY ? () => store.findByHash(name) : kind === GROUP ? () => store.findGroup!(name) : () => store.findOwner!(name)) as Promise<Answer<T>>
     }
-    // A peek is synchronous by contract; a promise here would escape the timeout.
-    if (known instanceof Promise) return storeFailure(new TypeError('a store peek returned a promise'))
     if (troubled && breaker) {
       let o = ctx.owed
       if (o === undefined) {
@@ -524,7 +542,7 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
       })
     })
   }
-  const failed = (v: unknown): v is Failed => typeof v === 'object' && v !== null && FAIL in v
+  const failed = (v: unknown): v is Failed => typeof v === 'object' && v !== null && FAILURES.has(v)
 
   // ---- decision assembly -------------------------------------------------------------------------
   function client(ctx: Ctx): ClientAddress {
@@ -602,15 +620,21 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
   }
 
   const extract = extractor(schemesFrozen)
+  /**
+   * Half of a Contrast pair never authenticates alone. Where pairs are accepted, a user key with
+   * a tenant and an owner (what the pair check takes as the user half: a service key) is accepted
+   * only with its organization key: through any other scheme it is as good as unknown.
+   */
+  const PAIRING = schemesFrozen.some((x) => x.name === 'contrast')
 
   // ---- the shared post-authentication checks -----------------------------------------------------
   /** Synchronous unless a rate limiter is configured: one fewer promise on every allowed request. */
   function finish(ctx: Ctx, subject: Subject): Decision | Promise<Decision> {
     ctx.keyId = subject.keyId
     ctx.tenant = subject.tenant
-    if (tenantOf) {
-      const wanted = tenantOf(ctx.request)
-      if (typeof wanted !== 'string' || subject.tenant !== wanted) return deny(ctx, 'tenant_mismatch')
+    if (tenantOf && !ctx.tenantDone) {
+      const td = tenantGate(ctx, subject.tenant, tenantOf)
+      if (td !== undefined) return td
     }
     for (const list of subject.lists) {
       if (list !== undefined && !allowlistHas(list, client(ctx).addr as Parameters<typeof allowlistHas>[1])) {
@@ -631,20 +655,33 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
     return limiter ? limited(ctx, subject, limiter) : allow(ctx, subject, {})
   }
 
+  /**
+   * The rate limiter's verdict. Only `allowed === true` allows and only `allowed === false` is a
+   * 429: any other answer (not an object, `allowed: 'no'`, a getter that throws), a rejection or a
+   * timeout is 503 `store_unavailable`, as a failing store is. Never an allow, never a rejection.
+   */
   async function limited(ctx: Ctx, subject: Subject, l: RateLimiter): Promise<Decision> {
     const headers: Record<string, string> = {}
-    let r
+    let allowed: unknown
+    let retryAfter: unknown
     try {
       // A shared limiter (Redis) is a remote call like the store: bounded by the same timeout.
-      r = await withDeadline(() => l.consume(subject.keyId, subject.rateLimit))
+      const r: unknown = await withDeadline(() => l.consume(subject.keyId, subject.rateLimit))
+      if (typeof r !== 'object' || r === null) throw new TypeError('not a RateLimitResult')
+      const v = r as Record<string, unknown>
+      allowed = v.allowed
+      retryAfter = v.retryAfterSec
+      for (const [name, field] of RATE_HEADERS) {
+        const n = v[field]
+        if (typeof n === 'number' && Number.isFinite(n) && n >= 0) headers[name] = String(Math.ceil(n))
+      }
     } catch (e) {
       return deny(ctx, 'store_unavailable', { retryAfterSec: 1, detail: e === TIMEOUT ? 'rate_limiter_timeout' : 'rate_limiter' })
     }
-    headers['ratelimit-limit'] = String(r.limit)
-    headers['ratelimit-remaining'] = String(r.remaining)
-    headers['ratelimit-reset'] = String(r.resetSec)
-    if (!r.allowed) return deny(ctx, 'rate_limited', { retryAfterSec: r.retryAfterSec ?? 1, headers })
-    return allow(ctx, subject, headers)
+    if (allowed === true) return allow(ctx, subject, headers)
+    if (allowed !== false) return deny(ctx, 'store_unavailable', { retryAfterSec: 1, detail: 'rate_limiter_malformed' })
+    const retryAfterSec = typeof retryAfter === 'number' && Number.isFinite(retryAfter) && retryAfter >= 1 ? Math.ceil(retryAfter) : 1
+    return deny(ctx, 'rate_limited', { retryAfterSec, headers })
   }
 
   function allow(ctx: Ctx, subject: Subject, headers: Record<string, string>): Decision {
@@ -777,16 +814,67 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
     return r instanceof Promise ? r.then((v) => singleFound(ctx, hash, known, v)) : singleFound(ctx, hash, known, r)
   }
 
+  /**
+   * The request's tenant against the key's, straight after the key lookup and before any group
+   * or owner lookup: a key of another tenant costs the same store calls as an unknown key. The
+   * tenant function is user code: what it throws is misuse and rejects `authorize()`.
+   */
+  function tenantGate(ctx: Ctx, keyTenant: string | undefined, fn: (request: AuthRequest) => string | undefined): Decision | undefined {
+    ctx.tenantDone = true
+    const wanted = fn(ctx.request)
+    return typeof wanted !== 'string' || keyTenant !== wanted ? deny(ctx, 'tenant_mismatch') : undefined
+  }
+
+  /**
+   * What reading the store's answers gives: a deny, the subject of a key that passed, or a
+   * promise of either. Reading a record can throw (a getter over a dropped connection): that is
+   * a store failure (see `readFault`), never a rejection of `authorize()`.
+   */
+  type Reading = Decision | Subject | Promise<Decision | Subject>
+  function readFault(ctx: Ctx, e: unknown): Decision {
+    return storeDown(ctx, storeFailure(e))
+  }
+  function proceed(ctx: Ctx, s: Reading): Step {
+    if (s instanceof Promise) return s.then((x) => proceedWith(ctx, x), (e: unknown) => readFault(ctx, e))
+    return proceedWith(ctx, s)
+  }
+  // `finish` runs outside the read guard: what the tenant function throws still rejects.
+  const proceedWith = (ctx: Ctx, x: Decision | Subject): Step => ('allow' in x ? x : finish(ctx, x))
+
   function singleFound(ctx: Ctx, hash: string, known: Compiled | undefined, r: Answer<KeyRecord> | null): Step {
     if (failed(r)) return storeDown(ctx, r)
-    // A tenant (organization) key grants nothing on its own: alone, it is as good as unknown.
-    if (r === undefined || r === null || r.kind === 'tenant' || (r.kind !== 'user' && r.kind !== 'org')) return deny(ctx, 'unknown_key')
+    let usable: boolean
+    try {
+      // A tenant (organization) key grants nothing on its own: alone, it is as good as unknown.
+      usable = r !== undefined && r !== null && (r.kind === 'user' || r.kind === 'org')
+      if (usable && PAIRING && r!.kind === 'user' && r!.tenant !== undefined && r!.owner !== undefined) usable = false
+      if (usable) {
+        ctx.keyId = r!.id
+        ctx.tenant = r!.tenant
+      }
+    } catch (e) {
+      return readFault(ctx, e)
+    }
+    if (!usable) return deny(ctx, 'unknown_key')
+    if (tenantOf) {
+      const td = tenantGate(ctx, ctx.tenant, tenantOf)
+      if (td !== undefined) return td
+    }
+    let s: Reading
+    try {
+      s = singleChecks(ctx, hash, known, r!)
+    } catch (e) {
+      return readFault(ctx, e)
+    }
+    return proceed(ctx, s)
+  }
+
+  function singleChecks(ctx: Ctx, hash: string, known: Compiled | undefined, r: KeyRecord): Reading {
     const c = compiledFor(hash, r, known)
     ctx.keyId = r.id
-    ctx.tenant = r.tenant
     const checked = checkRecord(ctx, r, hash)
-    if (checked === undefined) return finish(ctx, subjectOf(r, c, ctx.group, ctx.owner))
-    if (checked instanceof Promise) return checked.then((d) => d ?? finish(ctx, subjectOf(r, c, ctx.group, ctx.owner)))
+    if (checked === undefined) return subjectOf(r, c, ctx.group, ctx.owner)
+    if (checked instanceof Promise) return checked.then((d) => d ?? subjectOf(r, c, ctx.group, ctx.owner))
     return checked
   }
 
@@ -805,6 +893,29 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
   function pairFound(ctx: Ctx, e: Extract<Extraction, { type: 'pair' }>, th: string, uh: string, tr: Answer<KeyRecord> | null, ur: Answer<KeyRecord> | null): Step {
     if (failed(tr)) return storeDown(ctx, tr)
     if (failed(ur)) return storeDown(ctx, ur)
+    let d: Decision | undefined
+    try {
+      d = pairMatch(ctx, e, th, uh, tr, ur)
+    } catch (x) {
+      return readFault(ctx, x)
+    }
+    if (d !== undefined) return d
+    if (tenantOf) {
+      const td = tenantGate(ctx, ctx.tenant, tenantOf)
+      if (td !== undefined) return td
+    }
+    let s: Reading
+    try {
+      const tc = checkRecord(ctx, tr!, th)
+      s = tc instanceof Promise ? tc.then((x) => tenantChecked(ctx, tr!, ur!, uh, x)) : tenantChecked(ctx, tr!, ur!, uh, tc)
+    } catch (x) {
+      return readFault(ctx, x)
+    }
+    return proceed(ctx, s)
+  }
+
+  /** Do the two halves belong together? A deny, or `undefined` (then both records are usable). */
+  function pairMatch(ctx: Ctx, e: Extract<Extraction, { type: 'pair' }>, th: string, uh: string, tr: KeyRecord | undefined | null, ur: KeyRecord | undefined | null): Decision | undefined {
     if (!tr || !ur || tr.kind !== 'tenant' || ur.kind !== 'user') return deny(ctx, 'unknown_key')
     compiledFor(th, tr, hot.get(th))
     compiledFor(uh, ur, hot.get(uh))
@@ -812,13 +923,12 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
     ctx.tenant = ur.tenant
     if (ur.owner !== e.user) return deny(ctx, 'user_mismatch')
     if (tr.tenant === undefined || tr.tenant !== ur.tenant) return deny(ctx, 'tenant_mismatch')
-    const tc = checkRecord(ctx, tr, th)
-    return tc instanceof Promise ? tc.then((x) => tenantChecked(ctx, tr, ur, uh, x)) : tenantChecked(ctx, tr, ur, uh, tc)
+    return undefined
   }
 
   // Continuations are named functions, not closures made per request: a request decided without
   // waiting allocates none.
-  function tenantChecked(ctx: Ctx, tr: KeyRecord, ur: KeyRecord, uh: string, tc: Check): Step {
+  function tenantChecked(ctx: Ctx, tr: KeyRecord, ur: KeyRecord, uh: string, tc: Check): Reading {
     if (tc !== undefined) return tc
     // The organization key's lists, read before the user key's checks replace ctx.group.
     const orgAllow = compileRecord(tr).allow
@@ -827,11 +937,11 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
     return uc instanceof Promise ? uc.then((x) => userChecked(ctx, ur, orgAllow, orgGroup, x)) : userChecked(ctx, ur, orgAllow, orgGroup, uc)
   }
 
-  function userChecked(ctx: Ctx, ur: KeyRecord, orgAllow: Allowlist | undefined, orgGroup: Allowlist | undefined, uc: Check): Step {
+  function userChecked(ctx: Ctx, ur: KeyRecord, orgAllow: Allowlist | undefined, orgGroup: Allowlist | undefined, uc: Check): Decision | Subject {
     if (uc !== undefined) return uc
     const c = compileRecord(ur)
     const role = ctx.owner?.role ?? ur.role
-    return finish(ctx, buildSubject(ur, c, role, [c.allow, ctx.group ? groupAllowlist(ctx.group) : undefined, orgAllow, orgGroup]))
+    return buildSubject(ur, c, role, [c.allow, ctx.group ? groupAllowlist(ctx.group) : undefined, orgAllow, orgGroup])
   }
 
   // Token schemes hand back the same frozen identity for a token they have already verified

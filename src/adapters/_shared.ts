@@ -66,6 +66,27 @@ export function readGuardOptions<D>(
 }
 
 /**
+ * The request target in origin form (RFC 9112 §3.2.1), as the routers of Express and Koa read
+ * it (`parseurl`): an absolute-form target (`GET http://host/p?q`, RFC 9112 §3.2.2) becomes
+ * `/p?q`; anything else is kept as received. So the path a tenant function reads is the path the
+ * framework routes on. Never throws.
+ *
+ * @example originForm('http://h/api/x?y=1') // '/api/x?y=1'
+ */
+export function originForm(target: string): string {
+  if (target.charCodeAt(0) === 47) return target // '/': origin form already
+  const s = target.indexOf('://')
+  if (s <= 0 || !/^[A-Za-z][A-Za-z0-9+.-]*$/.test(target.slice(0, s))) return target
+  let end = target.length
+  for (const c of ['/', '?', '#']) {
+    const i = target.indexOf(c, s + 3)
+    if (i >= 0 && i < end) end = i
+  }
+  const rest = target.slice(end)
+  return rest.charCodeAt(0) === 47 ? rest : `/${rest}`
+}
+
+/**
  * A CORS preflight (Fetch standard §3.2.2): `OPTIONS` carrying both `Origin` and
  * `Access-Control-Request-Method`. Presence is what matters, not the values. The method is
  * compared case-sensitively, as HTTP methods are (RFC 9110 §9.1): `options` is another method.

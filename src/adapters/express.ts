@@ -9,7 +9,7 @@ import type { CompiledNeed } from '../authorize.js'
 import { renderDeny } from '../decision.js'
 import type { Decision, DenyDecision, Need, Principal } from '../types.js'
 import { BAD_REQUEST, checkHandler, clientOf, toFetchRequest, toReply, type Reply } from './_fetch.js'
-import { isPreflight, readGuardOptions, type BaseGuardOptions, type GuardAuthorizer } from './_shared.js'
+import { isPreflight, originForm, readGuardOptions, type BaseGuardOptions, type GuardAuthorizer } from './_shared.js'
 
 declare global {
   // Declaration merging is how Express types request properties added by middleware.
@@ -107,7 +107,7 @@ export function guard(authorizer: GuardAuthorizer, options?: ExpressGuardOptions
         .authorize(
           {
             method: req.method,
-            url: req.originalUrl,
+            url: originForm(req.originalUrl),
             // The fields as received: repeats stay apart (req.headers drops a second
             // Authorization), and unlike headersDistinct nothing is built per request.
             headers: req.rawHeaders,

@@ -84,12 +84,19 @@ function headersOf(incoming: NodeIncoming | undefined, c: Context): Headers | re
   return Array.isArray(raw) ? raw : c.req.raw.headers
 }
 
-/** Path and query of an absolute URL, so the core sees the same `url` as under Express and Koa. */
-function targetOf(url: string): string {
-  const s = url.indexOf('://')
-  if (s < 0) return url
-  const slash = url.indexOf('/', s + 3)
-  return slash < 0 ? '/' : url.slice(slash)
+/**
+ * The target the core sees: the path Hono routed on (`c.req.path`, after the node-server parsed
+ * the request target as a WHATWG URL: dot segments, `%2e%2e` and backslashes resolved) and the
+ * query as received. Never the raw target: `/t/A/../B/x` is routed to B, so a tenant function
+ * reading the raw target would authorize it for A.
+ */
+function targetOf(c: Context, incoming: NodeIncoming | undefined): string {
+  const path = c.req.path
+  const full = typeof incoming?.url === 'string' ? incoming.url : c.req.raw.url
+  const q = full.indexOf('?')
+  if (q < 0) return path
+  const h = full.indexOf('#')
+  return h >= 0 && h < q ? path : path + full.slice(q)
 }
 
 /**
@@ -131,9 +138,8 @@ export function guard(authorizer: GuardAuthorizer, options?: HonoGuardOptions): 
       }
       const info = clientInfo(c)
       const incoming = nodeIncoming(c)
-      // On Node the request line's target as received, as Express and Koa see it; elsewhere the
-      // path and query of the Fetch URL (on the node-server, raw.url builds that URL first).
-      const url = typeof incoming?.url === 'string' ? incoming.url : targetOf(raw.url)
+      // The path Hono routes on, never the raw target (see targetOf).
+      const url = targetOf(c, incoming)
       const d = await authorizer.authorize(
         { method, url, headers: headersOf(incoming, c), remoteAddress: info?.remoteAddress, secure: info?.secure === true },
         compiled,

@@ -11,7 +11,7 @@ import { renderDeny } from '../decision.js'
 import { typeError } from '../errors.js'
 import type { DenyDecision, Need, Principal } from '../types.js'
 import { BAD_REQUEST, checkBasePath, checkHandler, clientOf, isUnder, splitTarget, toFetchRequest, toReply, type Reply } from './_fetch.js'
-import { isPreflight, readGuardOptions, type BaseGuardOptions, type GuardAuthorizer } from './_shared.js'
+import { isPreflight, originForm, readGuardOptions, type BaseGuardOptions, type GuardAuthorizer } from './_shared.js'
 
 /**
  * What the guard adds to `ctx.state`. Use it as Koa's state type (`new Koa<KeywardState>()`) so
@@ -64,7 +64,7 @@ export function guard(authorizer: GuardAuthorizer, options?: KoaGuardOptions): K
       const d = await authorizer.authorize(
         {
           method: ctx.method,
-          url: ctx.originalUrl,
+          url: originForm(ctx.originalUrl),
           // The fields as received: repeats stay apart, and nothing is built per request.
           headers: req.rawHeaders,
           // The socket, never ctx.ip/ctx.secure (app.proxy): keyward resolves proxies itself.

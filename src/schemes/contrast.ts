@@ -12,7 +12,10 @@ import { quoted, type Extraction, type Scheme } from './_scheme.js'
  * Contrast's two-part credential. Both parts must be right and belong together: the organization
  * key (a `tenant` key) and the user's service key (a `user` key owned by that user name) must
  * share the tenant. Any mismatch, and a locked user, is 401 `invalid_credentials`. One part alone
- * is 401 `missing_credentials`.
+ * is 401 `missing_credentials`. Where this scheme is configured, a user key with a tenant and an
+ * owner is a service key: it is accepted only as this pair, never alone through another scheme
+ * (401 `invalid_credentials`, as an unknown key). An `Authorization` value that is also Basic is
+ * read as this pair when `API-Key` is present, else as Basic.
  *
  * @example
  * ```ts

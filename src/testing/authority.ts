@@ -220,7 +220,18 @@ export function createTestAuthority(options: TestAuthorityOptions = {}): TestAut
     findGroup: async (id) => unlisted(await store.findGroup(id)),
     findOwner: (id) => store.findOwner(id),
   }
-  const minter = createAuthorizer({ store: mintView, pepper, roles, now: clock.now, schemes: [apiKeyHeader()], touchIntervalMs: 0, breaker: false })
+  // Where the kit accepts Contrast pairs, a service key never authenticates alone, so it is
+  // never minted a token either (a token would let it act without its organization key).
+  const pairing = schemeList.some((s) => s.name === 'contrast')
+  const minter = createAuthorizer({
+    store: mintView,
+    pepper,
+    roles,
+    now: clock.now,
+    schemes: pairing ? [apiKeyHeader(), contrast()] : [apiKeyHeader()],
+    touchIntervalMs: 0,
+    breaker: false,
+  })
 
   let issued = 0
   const nextKey = () => testKey(seed, prefix, ++issued)

@@ -17,12 +17,37 @@ async function kitWithKeys() {
   return { kit, org, key }
 }
 
+/**
+ * A kit that accepts no Contrast pairs, with a user key of tenant acme: there the key may be used
+ * alone, so it may be turned into a token. (Where pairs are accepted, it is a service key.)
+ */
+async function tokenKit() {
+  const kit = createTestAuthority({
+    schemes: ['api-key', 'ssapi', 'rest-api-key', 'bearer', 'basic', 'jwt'],
+    defaults: { owner: 'ana@acme.test', role: 'Read Write', tenant: 'acme' },
+  })
+  return { kit, key: await kit.issue() }
+}
+
+/** A kit whose keys belong to no tenant: every single-key scheme accepts them alone. */
+async function soloKit() {
+  const kit = createTestAuthority({ defaults: { owner: 'ana@acme.test', role: 'Read Write' } })
+  return { kit, key: await kit.issue() }
+}
+
 describe('headersFor, key schemes', () => {
   it.each(KEY_SCHEMES)('presents the key in %s, and the authorizer accepts it under that scheme', async (scheme) => {
-    const { kit, key } = await kitWithKeys()
+    // Contrast takes a service key (user key of a tenant with an organization key); the others a key of no tenant.
+    const { kit, key } = scheme === 'contrast' ? await kitWithKeys() : await soloKit()
     const d = await decide(kit, kit.headersFor(key, scheme), 'scans:manage')
     expect(outcome(d)).toBe(`allow:${scheme}`)
     expect(d.allow && d.principal.owner).toBe('ana@acme.test')
+  })
+
+  it.each(KEY_SCHEMES.filter((s) => s !== 'contrast'))('never accepts a Contrast service key alone in %s', async (scheme) => {
+    const { kit, key } = await kitWithKeys()
+    expect(outcome(await decide(kit, kit.headersFor(key, scheme), 'scans:manage'))).toBe('deny:unknown_key')
+    await expect(kit.headersFor(key, 'jwt')).rejects.toThrow(/^key: cannot be turned into a token: the kit denies it \(unknown_key\)/)
   })
 
   it('spells each scheme as its documentation does', async () => {
@@ -38,7 +63,7 @@ describe('headersFor, key schemes', () => {
   })
 
   it('accepts the key as the Basic password too', async () => {
-    const { kit, key } = await kitWithKeys()
+    const { kit, key } = await soloKit()
     expect(outcome(await decide(kit, kit.headersFor(key, { scheme: 'basic', user: 'api' })))).toBe('allow:basic')
   })
 
@@ -130,7 +155,7 @@ describe('headersFor, Contrast', () => {
 
 describe('headersFor, JWT', () => {
   it('mints a token the kit accepts, carrying the key\'s principal', async () => {
-    const { kit, key } = await kitWithKeys()
+    const { kit, key } = await tokenKit()
     const headers = await kit.headersFor(key, 'jwt')
     expect(headers.authorization).toMatch(/^Bearer [\w-]+\.[\w-]+\.[\w-]+$/)
     const d = await decide(kit, headers, 'scans:manage')
@@ -141,7 +166,7 @@ describe('headersFor, JWT', () => {
   })
 
   it('mints for the principal as it is now: the owner\'s current role and the key\'s scopes', async () => {
-    const { kit } = await kitWithKeys()
+    const { kit } = await tokenKit()
     const key = await kit.issue({ owner: 'rob@acme.test', role: 'Read Write', scopes: ['scans:manage', 'apps:read'] })
     await kit.manager.setOwner('rob@acme.test', { role: 'Read Only', active: true })
     const d = await decide(kit, await kit.headersFor(key, 'jwt'))
@@ -149,7 +174,7 @@ describe('headersFor, JWT', () => {
   })
 
   it('expires on the kit clock after ttlSec, with no tolerance', async () => {
-    const { kit, key } = await kitWithKeys()
+    const { kit, key } = await tokenKit()
     const headers = await kit.headersFor(key, { scheme: 'jwt', ttlSec: 60 })
     kit.clock.advance(59_999)
     expect(outcome(await decide(kit, headers))).toBe('allow:jwt')
@@ -159,7 +184,7 @@ describe('headersFor, JWT', () => {
   })
 
   it('is not accepted by another kit, nor where the jwt scheme is not configured', async () => {
-    const { kit, key } = await kitWithKeys()
+    const { kit, key } = await tokenKit()
     const headers = await kit.headersFor(key, 'jwt')
     const other = createTestAuthority()
     expect(outcome(await decide(other, headers))).toBe('deny:invalid_token')
@@ -172,7 +197,7 @@ describe('headersFor, JWT', () => {
   })
 
   it('refuses to mint for a key the kit would deny, and ignores allowlists (a token has no address)', async () => {
-    const { kit } = await kitWithKeys()
+    const { kit } = await tokenKit()
     const listed = await kit.issue({ allowedIps: ['203.0.113.0/24'] })
     expect(outcome(await decide(kit, await kit.headersFor(listed, 'jwt')))).toBe('allow:jwt')
     const { key, record } = await kit.issueRecord()
@@ -183,7 +208,7 @@ describe('headersFor, JWT', () => {
   })
 
   it('records no decision of its own while minting', async () => {
-    const { kit, key } = await kitWithKeys()
+    const { kit, key } = await tokenKit()
     await kit.headersFor(key, 'jwt')
     expect(kit.decisions()).toEqual([])
   })
@@ -191,7 +216,7 @@ describe('headersFor, JWT', () => {
 
 describe('headersFor, misuse', () => {
   it('refuses wrong arguments, naming them', async () => {
-    const { kit, key } = await kitWithKeys()
+    const { kit, key } = await tokenKit()
     const call = (...args: unknown[]) => () => (kit.headersFor as (...a: unknown[]) => unknown)(...args)
     expect(call(undefined)).toThrow(/^key: must be a string/)
     expect(call(key, 'cookie')).toThrow(/^scheme: unknown scheme "cookie"/)

@@ -62,11 +62,13 @@ describe('Hono routes tested with the kit and app.request', () => {
   })
 
   it('works with plain app.request for keys without an allowlist, in every scheme', async () => {
-    const t = kit({ defaults: { owner: 'ana@acme.test', role: 'Product Admin', tenant: 'acme' } })
-    await t.issue({ kind: 'tenant' })
+    const t = kit({ defaults: { owner: 'ana@acme.test', role: 'Product Admin' } })
+    await t.issue({ kind: 'tenant', tenant: 'acme' })
     const key = await t.issue()
+    // A service key (of a tenant with an organization key) only as Contrast's pair.
+    const service = await t.issue({ tenant: 'acme' })
     const app = buildApp(t.authorizer)
-    for (const headers of [t.headersFor(key), t.headersFor(key, 'bearer'), t.headersFor(key, 'contrast'), await t.headersFor(key, 'jwt')]) {
+    for (const headers of [t.headersFor(key), t.headersFor(key, 'bearer'), t.headersFor(service, 'contrast'), await t.headersFor(key, 'jwt')]) {
       const res = await app.request('/projects', { headers })
       expect(res.status).toBe(200)
     }

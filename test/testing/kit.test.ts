@@ -197,11 +197,13 @@ describe('decisions', () => {
     const secrets: string[] = []
     const key = await kit.issue()
     const org = await kit.issue({ kind: 'tenant' })
-    secrets.push(key, org)
+    // An org key for the token: a service key (user key of tenant acme) is never minted one.
+    const solo = await kit.issue({ kind: 'org', tenant: 'acme' })
+    secrets.push(key, org, solo)
     for (const scheme of ['api-key', 'ssapi', 'rest-api-key', 'contrast', 'bearer', 'basic'] as const) {
       await decide(kit, kit.headersFor(key, scheme), 'scans:manage', { url: `/scans?key=${key}` })
     }
-    const token = await kit.headersFor(key, 'jwt')
+    const token = await kit.headersFor(solo, 'jwt')
     await decide(kit, token, 'scans:read')
     const records = await kit.manager.list()
     const text = JSON.stringify(kit.decisions())
