@@ -82,7 +82,7 @@ export function validateKeyOptions(options: GenerateKeyOptions, path = ''): void
  * ```ts
  * import { generateKey, hashKey } from 'keyward'
  * const key = generateKey({ prefix: 'acme', environment: 'live' })
- * // 'acme_live_3kTMd2kP0bV7tq9yXw1ZcRn4LhQe8sUa1x0K7B'
+ * // 'acme_live_czBQahobEa7kL4laDAcR8EEybLjHLweT0zQloW'
  * const hash = hashKey(key) // store this, show `key` once
  * ```
  */
