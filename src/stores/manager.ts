@@ -3,10 +3,10 @@
  * @module
  */
 import { fieldsOf, knownFields } from '../_options.js'
-import { randomBytes } from '@noble/hashes/utils.js'
 import { ConflictError, NotFoundError, rangeError, typeError } from '../errors.js'
 import { randomBase62 } from '../keys/_base62.js'
 import { generateKey, parseKey, validateKeyOptions } from '../keys/format.js'
+import { randomBytes } from '../keys/_random.js'
 import { createHasher, type Hasher, type Pepper } from '../keys/hash.js'
 import { insightAppSecRoles, type Roles } from '../roles.js'
 import type { GroupFilter, KeyFilter, KeyGroup, KeyKind, KeyRecord, ManagedKeyStore, OwnerRecord, RateLimitSpec, StoreChange } from '../types.js'
