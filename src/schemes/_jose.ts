@@ -18,3 +18,11 @@ export function loadJose(): Promise<Jose> {
   })
   return loading
 }
+
+/**
+ * Starts loading `jose` now, when a JWT scheme is created, so the first token does not wait
+ * for it. A failure is not reported here: the first verification reports it.
+ */
+export function preloadJose(): void {
+  loadJose().catch(() => undefined)
+}

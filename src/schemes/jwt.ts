@@ -32,7 +32,7 @@ import type {
 import { quote, rangeError, typeError } from '../errors.js'
 import { createHasher } from '../keys/hash.js'
 import { b64url } from './_b64url.js'
-import { loadJose } from './_jose.js'
+import { loadJose, preloadJose } from './_jose.js'
 import type { Scheme, TokenIdentity, TokenOutcome } from './_scheme.js'
 import { keyEncodingOf } from './_key-shape.js'
 import { bearerChallenge, readBearer } from './bearer.js'
@@ -898,6 +898,7 @@ export function jwt(options: JwtOptions): Scheme {
 
   const sources = ['authorization'] as const
   const malformed = Object.freeze({ type: 'malformed', sources }) as { readonly type: 'malformed'; readonly sources: readonly string[] }
+  preloadJose()
   return Object.freeze({
     name: 'jwt',
     headers: sources,
