@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { defineConfig } from 'tsup'
 
 // One entry per public subpath (package.json "exports"), plus the CLI.
@@ -17,6 +18,29 @@ const entries: Record<string, string> = {
 // ESM is the primary build; CJS is emitted for `require('keyward')`, which loads our ESM-only
 // dependencies (jose 6, @noble/hashes 2) through Node's require(esm) (Node >= 20.19, hence
 // engines.node).
+/**
+ * CommonJS only: `src/keys/_noble.ts` and `src/schemes/_jose.ts` are replaced by their `-cjs`
+ * siblings, which `require()` `@noble/hashes` and `jose` on first use instead of at load (a
+ * CommonJS bundle turns imports into top-level `require()` calls, and keeps `import()`, which a
+ * CommonJS loader without ES module support cannot run). On Node the native hash is used and
+ * noble is never loaded; jose is loaded only by a JWT scheme or `mintToken`. So Jest's CommonJS
+ * loader, which cannot `require()` an ES module, meets neither unless JWT is used.
+ */
+const CJS_MARK = '__KEYWARD_CJS_BUILD__'
+const ON_DEMAND = new Set([resolve('src/keys/_noble.ts'), resolve('src/schemes/_jose.ts')])
+const onDemandInCjs = {
+  name: 'keyward-on-demand-in-cjs',
+  setup(build: { initialOptions: { define?: Record<string, string> }; onResolve(o: { filter: RegExp }, cb: (a: { path: string; resolveDir: string }) => { path: string } | undefined): void }) {
+    // tsup builds CommonJS through esbuild's ESM output, so the format is read from the marker
+    // that esbuildOptions (below, told the real format) leaves in this build's options.
+    if (build.initialOptions.define?.[CJS_MARK] !== 'true') return
+    build.onResolve({ filter: /\/_(noble|jose)\.js$/ }, (a) => {
+      const file = resolve(a.resolveDir, a.path).replace(/\.js$/, '.ts')
+      return ON_DEMAND.has(file) ? { path: file.replace(/\.ts$/, '-cjs.ts') } : undefined
+    })
+  },
+}
+
 export default defineConfig({
   entry: Object.fromEntries(Object.entries(entries).filter(([, file]) => existsSync(file))),
   format: ['esm', 'cjs'],
@@ -28,4 +52,11 @@ export default defineConfig({
   treeshake: true,
   splitting: true,
   shims: false,
+  esbuildPlugins: [onDemandInCjs],
+  esbuildOptions(options, context) {
+    if (context.format === 'cjs') options.define = { ...options.define, [CJS_MARK]: 'true' }
+    // Source maps name the files and lines of src/ for stack traces, without a copy of the
+    // sources inside: the sources are in the repository, and copies tripled the package's size.
+    options.sourcesContent = false
+  },
 })

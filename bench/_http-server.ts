@@ -105,7 +105,7 @@ async function build(framework: Framework, variant: Variant): Promise<Built> {
         return { server: createServer(app.callback()), header: 'x-api-key', value: key }
       }
       if (variant === 'peer') {
-        // The hand-written check the issue names: look the header up in a Map, 401 otherwise.
+        // The usual hand-written check: look the header up in a Map, 401 otherwise.
         app.use(async (ctx, next) => {
           if (!peerKeys.has(ctx.get('x-api-key'))) {
             ctx.status = 401

@@ -1,6 +1,8 @@
 /**
  * `npm run bench`: runs every benchmark section, prints one markdown report and writes it to
- * `bench/RESULTS.md`.
+ * `bench/.out/RESULTS.md` (untracked), so a run never changes the checkout. `npm run bench --
+ * --write` writes the committed `bench/RESULTS.md` instead, for a deliberate update of the
+ * published numbers.
  *
  * A section is a module in this folder that exports `run(): Promise<BenchSection>` (see
  * {@link BenchSection}). `core.ts` always runs; `http.ts` runs too when the file exists (it is
@@ -11,7 +13,7 @@
  * run (the machine's load shifts absolute numbers between runs; the load average is printed).
  * @module
  */
-import { existsSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
@@ -52,6 +54,14 @@ export function machineInfo(): string[] {
   ]
 }
 
+/**
+ * Where a run's report goes: the untracked `bench/.out/RESULTS.md`, or with `--write` the
+ * committed `bench/RESULTS.md`. A plain run never changes the checkout.
+ */
+export function resultsFile(argv: readonly string[]): URL {
+  return new URL(argv.includes('--write') ? './RESULTS.md' : './.out/RESULTS.md', import.meta.url)
+}
+
 function render(sections: readonly BenchSection[], info: readonly string[]): string {
   const out = ['# keyward benchmarks', '', ...info, '']
   for (const s of sections) {
@@ -73,7 +83,10 @@ async function main(): Promise<void> {
   }
   const md = render(sections, info)
   process.stdout.write(`${md}\n`)
-  writeFileSync(fileURLToPath(new URL('./RESULTS.md', import.meta.url)), md)
+  const target = resultsFile(process.argv.slice(2))
+  mkdirSync(new URL('.', target), { recursive: true })
+  writeFileSync(target, md)
+  process.stderr.write(`bench: written to ${fileURLToPath(target)}\n`)
 }
 
 // Only when run as the entry point, so a section may import this module's types and helpers.

@@ -3,13 +3,13 @@
  * to curl without printing them, a self-signed certificate for HTTPS, and a store that can be
  * switched off (for the demo's 503). Nothing here is part of keyward's API.
  */
-import { execFileSync } from 'node:child_process'
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { generate as generateCertificate } from 'selfsigned'
 import type { DecisionEvent, KeyStore } from '../src/index.js'
 
 /** Options every example's `start()` accepts. */
@@ -146,36 +146,32 @@ export function switchableStore(): { wrap: (s: KeyStore) => KeyStore; down: bool
   return control
 }
 
-/** A self-signed certificate for 127.0.0.1/localhost, made with the `openssl` command line. */
+/** A self-signed certificate for 127.0.0.1/localhost, PEM-encoded. */
 export interface SelfSigned {
   readonly key: string
   readonly cert: string
 }
 
 /**
- * Generates a throwaway EC key and self-signed certificate (1 day, SAN 127.0.0.1 and localhost)
- * with `openssl`, reads them into memory and deletes the temp files at once.
+ * Generates a throwaway P-256 key and a self-signed certificate (1 day, SAN 127.0.0.1 and
+ * localhost) in-process, with Node's WebCrypto (through `selfsigned`): no `openssl` command
+ * needed, nothing written to disk.
  */
-export function selfSignedCertificate(): SelfSigned {
-  const dir = mkdtempSync(join(tmpdir(), 'keyward-tls-'))
-  try {
-    const keyFile = join(dir, 'key.pem')
-    const certFile = join(dir, 'cert.pem')
-    try {
-      execFileSync(
-        'openssl',
-        [
-          'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-          '-keyout', keyFile, '-out', certFile, '-days', '1', '-subj', '/CN=localhost',
-          '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
-        ],
-        { stdio: ['ignore', 'ignore', 'pipe'] },
-      )
-    } catch (e) {
-      throw new Error('could not create a self-signed certificate: is the `openssl` command installed?', { cause: e })
-    }
-    return { key: readFileSync(keyFile, 'utf8'), cert: readFileSync(certFile, 'utf8') }
-  } finally {
-    rmSync(dir, { recursive: true, force: true })
-  }
+export async function selfSignedCertificate(): Promise<SelfSigned> {
+  const notBeforeDate = new Date(Date.now() - 60_000)
+  const notAfterDate = new Date(notBeforeDate.getTime() + 24 * 3600_000)
+  const pems = await generateCertificate([{ name: 'commonName', value: 'localhost' }], {
+    keyType: 'ec',
+    curve: 'P-256',
+    algorithm: 'sha256',
+    notBeforeDate,
+    notAfterDate,
+    extensions: [
+      { name: 'basicConstraints', cA: false },
+      { name: 'keyUsage', digitalSignature: true, critical: true },
+      { name: 'extKeyUsage', serverAuth: true },
+      { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }, { type: 2, value: 'localhost' }] },
+    ],
+  })
+  return { key: pems.private, cert: pems.cert }
 }

@@ -2,7 +2,7 @@
  * AttackForge's Self-Service API style, on Express: `X-SSAPI-KEY`, HTTPS only, and every method
  * denied by default, to administrators too, until it is granted to the key explicitly.
  *
- * It serves HTTPS with a self-signed certificate made at start-up by the `openssl` command, and
+ * It serves HTTPS with a self-signed certificate made in-process at start-up (no `openssl`), and
  * also listens on plain HTTP only to show that keyward refuses it (403 `insecure_transport`)
  * before it even looks at the key.
  *
@@ -76,7 +76,7 @@ export async function start(options: StartOptions = {}): Promise<AttackForgeStar
     ...(log ? { onDecision: (e) => log(decisionLine(e)) } : {}),
   })
   const app = createApp(authorizer)
-  const { key, cert } = selfSignedCertificate()
+  const { key, cert } = await selfSignedCertificate()
   const https = createHttpsServer({ key, cert }, app)
   const http = createHttpServer(app)
   const url = await listen(https, options, 'https')

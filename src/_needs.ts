@@ -19,6 +19,20 @@ const NEED_FIELDS: ReadonlySet<string> = new Set(['permission', 'operation'])
 const EMPTY_NEED: CompiledNeed = Object.freeze({ permissions: [], parsed: [] })
 
 /**
+ * A need is a string or a plain object. Anything else built by a class (an Express request or
+ * response, a Koa or Hono context) means the guard itself was mounted as middleware,
+ * `app.get(path, requireKey, handler)`, and the framework called it with its own objects.
+ */
+const UNCALLED_GUARD =
+  'is a request, response or context object: the guard was mounted without being called. ' +
+  "Call requireKey(need) when you define the route: app.get('/scans', requireKey('scans:read'), handler)"
+
+function isPlainObject(value: object): boolean {
+  const proto = Object.getPrototypeOf(value) as unknown
+  return proto === Object.prototype || proto === null
+}
+
+/**
  * The `need()` of an authorizer with matrix `roles`: validates a `Need` (an unknown permission
  * or field throws a `TypeError`/`RangeError` naming it) and returns it compiled; a need it
  * compiled itself comes back as is, one compiled by another authorizer is validated again.
@@ -42,6 +56,7 @@ export function needCompiler(roles: Roles): (need: Need | CompiledNeed | undefin
     let operation: string | undefined
     if (typeof need === 'string') perms = [need]
     else if (need !== null && typeof need === 'object' && !Array.isArray(need)) {
+      if (!isPlainObject(need)) throw typeError('need', UNCALLED_GUARD)
       for (const k of Object.keys(need)) if (!NEED_FIELDS.has(k)) throw rangeError('need', `unknown field ${quote(k)}`)
       const p = (need as { permission?: unknown }).permission
       if (p !== undefined) perms = typeof p === 'string' ? [p] : Array.isArray(p) ? p : [p]

@@ -30,9 +30,9 @@
  * @module
  */
 import { fieldsOf, knownFields } from './_options.js'
-import { SignJWT } from 'jose'
 import { rangeError, typeError } from './errors.js'
 import { base64url } from './keys/hash.js'
+import { loadJose } from './schemes/_jose.js'
 import { checkAlgorithm, cryptoKeyFor, DEFAULT_CLAIMS, keyMaterial, MINTED_TYP, type JwtAlgorithm, type JwtKey } from './schemes/jwt.js'
 import type { Principal } from './types.js'
 
@@ -185,6 +185,7 @@ export async function mintToken(principal: Principal, options: MintTokenOptions)
   if (grants.length > 0) claims[DEFAULT_CLAIMS.grants] = grants
 
   const signingKey = await cryptoKeyFor(material, alg, 'sign')
+  const { SignJWT } = await loadJose()
   return new SignJWT(claims)
     .setProtectedHeader({ alg, typ: MINTED_TYP, ...(kid === undefined ? {} : { kid }) })
     .sign(signingKey)

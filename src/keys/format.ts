@@ -7,10 +7,10 @@
  * @module
  */
 import { fieldsOf, knownFields, object } from '../_options.js'
-import { randomBytes } from '@noble/hashes/utils.js'
 import { rangeError, typeError } from '../errors.js'
 import { encodeBase62Int, randomBase62 } from './_base62.js'
 import { crc32 } from './_crc32.js'
+import { randomBytes } from './_random.js'
 
 /** Number of random base62 characters in a key. */
 export const RANDOM_LENGTH = 32
@@ -82,7 +82,7 @@ export function validateKeyOptions(options: GenerateKeyOptions, path = ''): void
  * ```ts
  * import { generateKey, hashKey } from 'keyward'
  * const key = generateKey({ prefix: 'acme', environment: 'live' })
- * // 'acme_live_3kTMd2kP0bV7tq9yXw1ZcRn4LhQe8sUa1x0K7B'
+ * // 'acme_live_czBQahobEa7kL4laDAcR8EEybLjHLweT0zQloW'
  * const hash = hashKey(key) // store this, show `key` once
  * ```
  */

@@ -6,16 +6,15 @@
  * HMAC-SHA-256 (RFC 2104) keeps a stolen table of hashes useless without the pepper, which lives
  * in the server's configuration, not in the database.
  *
- * `@noble/hashes` is the portable implementation. Where the runtime offers a native one-shot
- * SHA-256 (Node's `crypto.hash`, Node ≥ 20.12), it is used instead: about 8× faster on the
- * request path, byte-identical output (a test holds both to the same vectors). It is reached
- * through `process.getBuiltinModule`, not a static `node:` import, so the module still loads in
- * browsers, workers and edge runtimes.
+ * Where the runtime offers a native one-shot SHA-256 (Node's `crypto.hash`, Node ≥ 20.12), it is
+ * used: about 8× faster on the request path than the portable `@noble/hashes`, byte-identical
+ * output (a test holds both to the same vectors). It is reached through
+ * `process.getBuiltinModule`, not a static `node:` import, so the module still loads in browsers,
+ * workers and edge runtimes. `@noble/hashes` (`./_noble.ts`) is loaded only where no native hash
+ * exists: on Node it is never loaded, so a CommonJS loader that cannot `require()` ES modules
+ * (Jest's) never meets it.
  * @module
  */
-import { hmac } from '@noble/hashes/hmac.js'
-import { sha256 } from '@noble/hashes/sha2.js'
-import { utf8ToBytes } from '@noble/hashes/utils.js'
 import { rangeError, typeError } from '../errors.js'
 
 /** A pepper: the HMAC key used when hashing API keys. At least 32 bytes. */
@@ -43,6 +42,15 @@ function loadNative(): NativeCrypto | undefined {
 
 const native = /* @__PURE__ */ loadNative()
 
+/**
+ * The portable implementation, loaded on first use. `require` of a bundled module: the build
+ * turns it into a lazy module initialiser in both formats (no `require` remains in the ESM
+ * build), so `@noble/hashes` is imported only when this runs, never on Node.
+ */
+function noble(): typeof import('./_noble.js') {
+  return require('./_noble.js') as typeof import('./_noble.js')
+}
+
 const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
 
 /** Unpadded base64url (RFC 4648 §5). */
@@ -64,9 +72,10 @@ export function base64url(bytes: Uint8Array): string {
   return out
 }
 
-function pepperBytes(pepper: Pepper, field: string): Uint8Array {
+/** @internal The pepper as bytes, checked: at least 32 of them. */
+export function pepperBytes(pepper: Pepper, field: string): Uint8Array {
   let bytes: Uint8Array
-  if (typeof pepper === 'string') bytes = utf8ToBytes(pepper)
+  if (typeof pepper === 'string') bytes = new TextEncoder().encode(pepper)
   else if (pepper instanceof Uint8Array) bytes = pepper
   else throw typeError(field, 'must be a string or a Uint8Array')
   if (bytes.length < PEPPER_MIN_BYTES) {
@@ -80,13 +89,6 @@ function assertKey(key: unknown): asserts key is string {
   if (key.length === 0) throw rangeError('key', 'must not be empty')
 }
 
-/** Portable hasher on `@noble/hashes` only. */
-export function nobleHasher(pepper?: Pepper): Hasher {
-  if (pepper === undefined) return (key) => base64url(sha256(utf8ToBytes(key)))
-  const mac = hmac.create(sha256, pepperBytes(pepper, 'pepper'))
-  // Clone the keyed state: the pepper's pads are absorbed once, not on every call.
-  return (key) => base64url(mac.clone().update(utf8ToBytes(key)).digest())
-}
 
 /** Native hasher on `crypto.hash`, or `undefined` where the runtime has none. */
 export function nativeHasher(pepper?: Pepper): Hasher | undefined {
@@ -95,7 +97,7 @@ export function nativeHasher(pepper?: Pepper): Hasher | undefined {
   if (pepper === undefined) return (key) => hash('sha256', key, 'base64url') as string
   let k = pepperBytes(pepper, 'pepper')
   // RFC 2104 §2: keys longer than the block are hashed first, shorter ones zero-padded.
-  if (k.length > BLOCK) k = sha256(k)
+  if (k.length > BLOCK) k = hash('sha256', k, 'buffer') as Uint8Array
   const ipad = new Uint8Array(BLOCK)
   const opad = new Uint8Array(BLOCK + 32)
   for (let i = 0; i < BLOCK; i++) {
@@ -114,12 +116,18 @@ export function nativeHasher(pepper?: Pepper): Hasher | undefined {
   }
 }
 
+/** @internal SHA-256 of `bytes` (FIPS 180-4): native where available, else `@noble/hashes`. */
+export function sha256(bytes: Uint8Array): Uint8Array {
+  const hash = native?.hash
+  return hash ? new Uint8Array(hash('sha256', bytes, 'buffer') as Uint8Array) : noble().sha256(bytes)
+}
+
 /**
  * A hasher bound to `pepper`: native where available, else `@noble/hashes`. The pepper is
  * validated once, here.
  */
 export function createHasher(pepper?: Pepper): Hasher {
-  const h = nativeHasher(pepper) ?? nobleHasher(pepper)
+  const h = nativeHasher(pepper) ?? noble().nobleHasher(pepper)
   return (key) => {
     assertKey(key)
     return h(key)
@@ -142,5 +150,5 @@ export function createHasher(pepper?: Pepper): Hasher {
  */
 export function hashKey(key: string, pepper?: Pepper): string {
   assertKey(key)
-  return (nativeHasher(pepper) ?? nobleHasher(pepper))(key)
+  return (nativeHasher(pepper) ?? noble().nobleHasher(pepper))(key)
 }

@@ -29,4 +29,4 @@ import { restApiKey } from './rest-api-key.js'
  * const authorizer = createAuthorizer({ store, schemes: [schemes.apiKeyHeader(), schemes.bearer()] })
  * ```
  */
-export const schemes = Object.freeze({ apiKeyHeader, ssapi, restApiKey, contrast, bearer, basic, jwt })
+export const schemes = /* @__PURE__ */ Object.freeze({ apiKeyHeader, ssapi, restApiKey, contrast, bearer, basic, jwt })

@@ -21,20 +21,18 @@
  * @module
  */
 import { fieldsOf, knownFields } from '../_options.js'
-import {
-  base64url as b64url,
-  createLocalJWKSet,
-  createRemoteJWKSet,
-  jwtVerify,
-  type CryptoKey as JoseCryptoKey,
-  type JSONWebKeySet,
-  type JWK,
-  type JWTPayload,
-  type JWTVerifyOptions,
-  type KeyObject,
+import type {
+  CryptoKey as JoseCryptoKey,
+  JSONWebKeySet,
+  JWK,
+  JWTPayload,
+  JWTVerifyOptions,
+  KeyObject,
 } from 'jose'
 import { quote, rangeError, typeError } from '../errors.js'
 import { createHasher } from '../keys/hash.js'
+import { b64url } from './_b64url.js'
+import { loadJose, preloadJose } from './_jose.js'
 import type { Scheme, TokenIdentity, TokenOutcome } from './_scheme.js'
 import { keyEncodingOf } from './_key-shape.js'
 import { bearerChallenge, readBearer } from './bearer.js'
@@ -741,12 +739,14 @@ export function jwt(options: JwtOptions): Scheme {
         throw rangeError('jwks.url', 'must be https: (http: only for loopback hosts)')
       }
       if (url.username !== '' || url.password !== '') throw rangeError('jwks.url', 'must not contain credentials')
-      const fetchSet = createRemoteJWKSet(url, {
+      const remoteOptions = {
         timeoutDuration: intIn(r.timeoutMs, 2000, 1, 60_000, 'jwks.timeoutMs'),
         cooldownDuration: intIn(r.cooldownMs, 30_000, 0, 3_600_000, 'jwks.cooldownMs'),
         cacheMaxAge: intIn(r.cacheMaxAgeMs, 600_000, 0, 86_400_000, 'jwks.cacheMaxAgeMs'),
-      })
+      }
+      let fetchSet: ReturnType<Awaited<ReturnType<typeof loadJose>>['createRemoteJWKSet']> | undefined
       getKey = async (header) => {
+        fetchSet ??= (await loadJose()).createRemoteJWKSet(url, remoteOptions)
         try {
           return await fetchSet(header as Parameters<typeof fetchSet>[0])
         } catch (e) {
@@ -755,14 +755,12 @@ export function jwt(options: JwtOptions): Scheme {
         }
       }
     } else {
-      let local
-      try {
-        local = createLocalJWKSet(checkLocalJwks(j as { keys?: unknown }))
-      } catch (e) {
-        if (e instanceof TypeError || e instanceof RangeError) throw e
-        throw typeError('jwks', 'is not a valid JWK Set')
+      const set = checkLocalJwks(j as { keys?: unknown })
+      let local: ReturnType<Awaited<ReturnType<typeof loadJose>>['createLocalJWKSet']> | undefined
+      getKey = async (header) => {
+        local ??= (await loadJose()).createLocalJWKSet(set)
+        return local(header as Parameters<typeof local>[0])
       }
-      getKey = (header) => local(header as Parameters<typeof local>[0])
     }
   }
 
@@ -832,6 +830,9 @@ export function jwt(options: JwtOptions): Scheme {
 
   async function verifyWith(token: string, at: number): Promise<{ payload: JWTPayload }> {
     const opts: JWTVerifyOptions = { ...baseOptions, currentDate: new Date(at) }
+    const { jwtVerify } = await loadJose().catch(() => {
+      throw new KeySourceDown('jose_unavailable')
+    })
     try {
       return await jwtVerify(token, getKey, opts)
     } catch (e) {
@@ -897,6 +898,7 @@ export function jwt(options: JwtOptions): Scheme {
 
   const sources = ['authorization'] as const
   const malformed = Object.freeze({ type: 'malformed', sources }) as { readonly type: 'malformed'; readonly sources: readonly string[] }
+  preloadJose()
   return Object.freeze({
     name: 'jwt',
     headers: sources,

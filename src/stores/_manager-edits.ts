@@ -3,7 +3,7 @@
  * patches, and the compare-and-swap retry that every read-modify-write shares.
  * @module
  */
-import { randomBytes } from '@noble/hashes/utils.js'
+import { randomBytes } from '../keys/_random.js'
 import { ConflictError, rangeError, typeError } from '../errors.js'
 import { randomBase62 } from '../keys/_base62.js'
 import { parseKey } from '../keys/format.js'

@@ -8,10 +8,9 @@
  * and the `test` environment segment tells any secret scanner (and any reader) what they are.
  * @module
  */
-import { sha256 } from '@noble/hashes/sha2.js'
-import { utf8ToBytes } from '@noble/hashes/utils.js'
 import { encodeBase62Int, randomBase62 } from '../keys/_base62.js'
 import { crc32 } from '../keys/_crc32.js'
+import { sha256 } from '../keys/hash.js'
 import { CHECKSUM_LENGTH, RANDOM_LENGTH } from '../keys/format.js'
 
 /** The environment segment of every key the kit makes. */
@@ -27,7 +26,7 @@ function streamFor(seed: string, n: number): (length: number) => Uint8Array {
   let pool = new Uint8Array(0)
   return (length) => {
     while (pool.length < length) {
-      const next = sha256(utf8ToBytes(`keyward/testing\u0000${seed}\u0000${n}\u0000${block++}`))
+      const next = sha256(new TextEncoder().encode(`keyward/testing\u0000${seed}\u0000${n}\u0000${block++}`))
       const grown = new Uint8Array(pool.length + next.length)
       grown.set(pool)
       grown.set(next, pool.length)

@@ -5,10 +5,10 @@
  * @module
  */
 import { fieldsOf, knownFields } from '../_options.js'
-import { randomBytes, utf8ToBytes } from '@noble/hashes/utils.js'
 import { createAuthorizer, type AuthorizerOptions } from '../authorize.js'
 import { KeywardError, NotFoundError, quote, rangeError, typeError } from '../errors.js'
 import { validateKeyOptions } from '../keys/format.js'
+import { randomBytes } from '../keys/_random.js'
 import { createHasher, type Pepper } from '../keys/hash.js'
 import { tokenBucket } from '../ratelimit/token-bucket.js'
 import { insightAppSecRoles } from '../roles.js'
@@ -63,13 +63,15 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return diff === 0
 }
 
+const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s)
+
 /** The name of an environment variable named like a pepper whose value is `pepper`, if any. */
 function pepperFromEnvironment(pepper: Pepper): string | undefined {
   const vars = env()
   if (vars === undefined) return undefined
-  const bytes = typeof pepper === 'string' ? utf8ToBytes(pepper) : pepper
+  const bytes = typeof pepper === 'string' ? utf8(pepper) : pepper
   for (const [name, value] of Object.entries(vars)) {
-    if (typeof value === 'string' && value.length > 0 && /pepper/i.test(name) && sameBytes(utf8ToBytes(value), bytes)) return name
+    if (typeof value === 'string' && value.length > 0 && /pepper/i.test(name) && sameBytes(utf8(value), bytes)) return name
   }
   return undefined
 }

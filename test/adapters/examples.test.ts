@@ -4,7 +4,9 @@
  * (examples/demo.ts, run as a child process) exits 0 with every request as expected.
  */
 import { spawn } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { request as httpsRequest } from 'node:https'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
@@ -102,9 +104,9 @@ describe('the reference-product examples', () => {
 })
 
 /** Runs `tsx <script>` from the repository root; `onOutput` sees stdout as it arrives. */
-function run(script: string, onOutput?: (all: string, stop: () => void) => void): Promise<{ code: number | null; out: string }> {
+function run(script: string, onOutput?: (all: string, stop: () => void) => void, env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PORT: '0' } })
+    const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PORT: '0', ...env } })
     let out = ''
     const timer = setTimeout(() => child.kill('SIGKILL'), 60_000)
     child.stdout.setEncoding('utf8').on('data', (s: string) => {
@@ -141,8 +143,10 @@ describe('running the examples as programs', () => {
     expect(existsSync(dir)).toBe(false) // key files are removed on exit
   }, 60_000)
 
-  it('npm run demo exits 0 after every expected status, showing keys by prefix only', async () => {
-    const { code, out } = await run('examples/demo.ts')
+  it('npm run demo exits 0 after every expected status, showing keys by prefix only, with Node alone (no openssl on PATH)', async () => {
+    // An empty PATH: no `openssl`, no other command. Node itself is run by its absolute path.
+    const emptyBin = mkdtempSync(join(tmpdir(), 'keyward-nopath-'))
+    const { code, out } = await run('examples/demo.ts', undefined, { PATH: emptyBin }).finally(() => rmSync(emptyBin, { recursive: true, force: true }))
     expect(out).toMatch(/All \d+ requests got the expected answer\./)
     expect(code).toBe(0)
     for (const product of ['InsightAppSec (Express)', 'InsightAppSec (Koa)', 'InsightAppSec (Hono)', 'AttackForge', 'Ivanti (Koa)', 'Contrast (Hono)']) {

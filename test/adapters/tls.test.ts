@@ -1,6 +1,6 @@
 /**
  * Each adapter reads TLS from the connection itself: under `requireTls`, the same app allows a
- * request over real HTTPS (self-signed certificate from `openssl`, pinned by the client) and
+ * request over real HTTPS (self-signed certificate made in-process, pinned by the client) and
  * refuses it over plain HTTP, with no forwarded header involved.
  */
 import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http'
@@ -23,7 +23,7 @@ let key = ''
 let authorizer: Authorizer
 
 beforeAll(async () => {
-  tls = selfSignedCertificate()
+  tls = await selfSignedCertificate()
   const store = new MemoryKeyStore()
   key = (await new KeyManager(store).issue({ kind: 'user', owner: 'ana', role: 'Read Only' })).key
   authorizer = createAuthorizer({ store, requireTls: true, touchIntervalMs: 0 })

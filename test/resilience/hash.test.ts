@@ -1,6 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { createHasher, hashKey, nativeHasher, nobleHasher } from '../../src/keys/hash.js'
+import { nobleHasher } from '../../src/keys/_noble.js'
+import { createHasher, hashKey, nativeHasher } from '../../src/keys/hash.js'
 import { generateKey } from '../../src/keys/format.js'
 
 const SEED = Number(process.env.KEYWARD_FC_SEED ?? 0x6b657977)

@@ -8,8 +8,12 @@
  * repository's Jest runs the example's CommonJS and ESM tests in child processes.
  *
  * What it shows, on this Node (20.x):
- * - a CommonJS test with no transform fails: Jest's own module loader cannot require() our
- *   ESM-only dependencies (jose, @noble/hashes) before Node 24.9, even though Node itself can;
+ * - a CommonJS project with no Jest configuration at all (fixtures/bare-jest) requires
+ *   `keyward`, `keyward/testing` and the three adapters and passes for every scheme but JWT:
+ *   on Node the keys are hashed with node:crypto, so the ESM-only @noble/hashes is never loaded,
+ *   and jose is loaded only by a JWT scheme or `mintToken`;
+ * - there, JWT fails: Jest's own module loader cannot require() the ESM-only jose before Node
+ *   24.9, even though Node itself can;
  * - native ESM (`node --experimental-vm-modules`, `.mjs` tests) works with no transform;
  * - CommonJS works once babel-jest compiles those two packages to CommonJS, with
  *   `@babel/plugin-transform-modules-commonjs` (examples/jest-consumer/jest.config.cjs). That
@@ -37,6 +41,8 @@ const pluginDir = [join(ROOT, 'node_modules', PLUGIN), process.env.KEYWARD_TEST_
 
 const work = isolatedTempDir('keyward-jest-')
 const consumer = join(work, 'consumer')
+/** A project with no Jest configuration, sharing the consumer's node_modules. */
+const bare = join(work, 'bare')
 
 /** Runs a command with a deadline; on expiry the child (and only it) is killed. */
 function run(command: string, args: readonly string[], cwd: string, timeoutMs: number): Promise<Result> {
@@ -93,7 +99,10 @@ async function installExample(tarball: string): Promise<void> {
   const cache = join(work, 'npm-cache-empty')
   mkdirSync(cache)
   await runOk('npm', ['install', '--offline', '--cache', cache, '--no-audit', '--no-fund', '--ignore-scripts', '--no-package-lock', tarball], consumer)
-  linkFromRepo(consumer, ['express', 'supertest', 'babel-jest'])
+  linkFromRepo(consumer, ['express', 'koa', 'hono', 'supertest', 'babel-jest'])
+  cpSync(join(ROOT, 'test/testing/fixtures/bare-jest'), bare, { recursive: true })
+  writeFileSync(join(bare, 'package.json'), `${JSON.stringify({ name: 'keyward-bare-jest', private: true }, null, 2)}\n`)
+  symlinkSync(join(consumer, 'node_modules'), join(bare, 'node_modules'), 'junction')
   if (pluginDir !== undefined && !existsSync(join(consumer, 'node_modules', PLUGIN))) {
     mkdirSync(join(consumer, 'node_modules/@babel'), { recursive: true })
     symlinkSync(pluginDir, join(consumer, 'node_modules', PLUGIN), 'junction')
@@ -110,12 +119,12 @@ interface JestReport {
 
 let runs = 0
 /** Runs the repository's Jest in the consumer; `nodeFlags` go to Node, `args` to Jest. */
-async function jest(nodeFlags: readonly string[], args: readonly string[]): Promise<{ report: JestReport; output: string }> {
+async function jest(nodeFlags: readonly string[], args: readonly string[], cwd = consumer): Promise<{ report: JestReport; output: string }> {
   const out = join(work, `jest-${++runs}.json`)
   const r = await run(
     process.execPath,
     [...nodeFlags, JEST, '--ci', '--no-watchman', '--cacheDirectory', join(work, 'jest-cache'), '--json', '--outputFile', out, ...args],
-    consumer,
+    cwd,
     JEST_MS,
   )
   const output = `${r.stdout}\n${r.stderr}`
@@ -135,11 +144,21 @@ afterAll(() => {
 })
 
 describe('keyward/testing under Jest, installed from the packed package', () => {
-  it.runIf(!JEST_REQUIRES_ESM)('fails in CommonJS without a transform: Jest cannot require() the ESM-only dependencies', async () => {
-    const { report, output } = await jest([], ['--config', JSON.stringify({ testMatch: ['<rootDir>/test/**/*.test.cjs'] })])
-    expect(report.success).toBe(false)
-    expect(report.numRuntimeErrorTestSuites).toBe(1)
-    expect(output).toMatch(/Must use import to load ES Module: \S*node_modules\/(jose|@noble\/hashes)\//)
+  it('passes in CommonJS with no Jest configuration at all, for keyward, keyward/testing and the adapters, every scheme but JWT', async () => {
+    const { report, output } = await jest([], ['--testPathPatterns', 'schemes'], bare)
+    expect({ success: report.success, failed: report.numFailedTests, output: report.success ? '' : output }).toEqual({ success: true, failed: 0, output: '' })
+    expect(titles(report)).toEqual([
+      'passed: Express, Koa and Hono guards allow a Read Only key to read and refuse it to write',
+      'passed: keyward makes, parses and hashes keys',
+      ...['api-key', 'basic', 'bearer', 'contrast', 'rest-api-key', 'ssapi'].map((s) => `passed: the kit authenticates a ${s} key, then not once it is deactivated`),
+    ])
+  }, JEST_MS)
+
+  it.runIf(!JEST_REQUIRES_ESM)('fails for JWT in CommonJS with no configuration: Jest cannot require() jose, an ES module', async () => {
+    const { report, output } = await jest([], ['--testPathPatterns', 'jwt'], bare)
+    expect({ success: report.success, failed: report.numFailedTests, runtimeErrors: report.numRuntimeErrorTestSuites }).toEqual({ success: false, failed: 1, runtimeErrors: 0 })
+    expect(output).toMatch(/Must use import to load ES Module: \S*node_modules\/jose\//)
+    expect(output).not.toMatch(/@noble\/hashes/)
   }, JEST_MS)
 
   it('passes in native ESM (node --experimental-vm-modules) with no transform', async () => {

@@ -1,0 +1,30 @@
+/**
+ * `npm run bench` leaves a clean checkout clean: its report goes to an untracked file unless
+ * `--write` asks for the committed one, and the notes it prints speak of keyward's own targets.
+ */
+import { execFileSync } from 'node:child_process'
+import { readdirSync, readFileSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { describe, expect, it } from 'vitest'
+import { resultsFile } from '../../bench/run.js'
+import { ROOT } from '../package/_entries.js'
+
+const rel = (u: URL) => relative(ROOT, fileURLToPath(u))
+
+describe('npm run bench output', () => {
+  it('writes an ignored file by default and the committed bench/RESULTS.md only with --write', () => {
+    expect(rel(resultsFile([]))).toBe(join('bench', '.out', 'RESULTS.md'))
+    expect(rel(resultsFile(['--write']))).toBe(join('bench', 'RESULTS.md'))
+    const ignored = execFileSync('git', ['check-ignore', '-q', '--no-index', rel(resultsFile([]))], { cwd: ROOT, stdio: 'ignore' })
+    expect(ignored).toBeNull()
+  })
+
+  it('cites no document outside the repository in its sources or committed results', () => {
+    const dir = join(ROOT, 'bench')
+    const cited = readdirSync(dir)
+      .filter((f) => /\.(ts|md)$/.test(f))
+      .filter((f) => /DESIGN\.md|\bissue \d/i.test(readFileSync(join(dir, f), 'utf8')))
+    expect(cited).toEqual([])
+  })
+})
