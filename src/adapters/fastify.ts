@@ -177,10 +177,17 @@ function configHook(requireKey: FastifyGuard, cache: NeedCache, config: object):
 
 function keywardPluginImpl(app: FastifyInstance, options: KeywardPluginOptions, done: (err?: Error) => void): void {
   const { authorizer, ...rest } = options
-  for (const k of Object.keys(options)) {
-    if (!PLUGIN_OPTIONS.has(k)) throw typeError('options', `unknown option ${quote(k)}`)
+  let requireKey: FastifyGuard
+  try {
+    for (const k of Object.keys(options)) {
+      if (!PLUGIN_OPTIONS.has(k)) throw typeError('options', `unknown option ${quote(k)}`)
+    }
+    requireKey = guard(authorizer, rest)
+  } catch (e) {
+    // Fastify fails the registration (and app.ready()) with it; a throw would not reach it.
+    done(e as Error)
+    return
   }
-  const requireKey = guard(authorizer, rest)
   app.decorateRequest('principal', null)
   app.decorate('requireKey', requireKey)
   const cache: NeedCache = new WeakMap()

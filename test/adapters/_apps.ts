@@ -64,7 +64,7 @@ function honoServer(authz: Authorizers): Server {
 }
 
 function fastifyServer(authz: Authorizers): Server {
-  let ready: Promise<unknown> | undefined
+  let ready: PromiseLike<unknown> | undefined
   // Fastify serves once ready; the server is handed out before that, as the others are.
   const app = Fastify({
     serverFactory: (handle) => createServer((req, res) => void ready!.then(() => handle(req, res))),
