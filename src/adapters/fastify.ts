@@ -198,7 +198,8 @@ function keywardPluginImpl(app: FastifyInstance, options: KeywardPluginOptions, 
   // One hook for every route, also those registered before the plugin: a route's
   // `config.keyward` is never skipped because of the order of registration.
   app.addHook('onRequest', function keywardConfig(this: FastifyInstance, request, reply, next) {
-    const hook = configHook(requireKey, cache, request.routeOptions.config)
+    const config: unknown = request.routeOptions.config
+    const hook = config !== null && typeof config === 'object' ? configHook(requireKey, cache, config) : null
     if (hook === null) next()
     else hook.call(this, request, reply, next)
   })

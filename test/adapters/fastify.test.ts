@@ -69,6 +69,11 @@ describe('the plugin', () => {
     }
     expect((await a.inject('/any')).statusCode).toBe(401)
     expect((await a.inject({ url: '/any', headers: { 'x-api-key': s.ro } })).statusCode).toBe(200)
+    // The HEAD route Fastify adds for each GET carries the same need.
+    expect((await a.inject({ method: 'HEAD', url: '/late' })).statusCode).toBe(401)
+    expect((await a.inject({ method: 'HEAD', url: '/early', headers: { 'x-api-key': s.ro } })).statusCode).toBe(403)
+    // Fastify's 404 runs the plugin's hook too, and is still a plain 404.
+    expect((await a.inject('/nowhere')).statusCode).toBe(404)
   })
 
   it('refuses an unknown permission in config.keyward when the route is added, and unknown plugin options', async () => {
