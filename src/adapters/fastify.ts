@@ -6,6 +6,7 @@
 import type { TLSSocket } from 'node:tls'
 import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
+import { knownFields } from '../_options.js'
 import type { AdminHandler } from '../admin/handler.js'
 import type { CompiledNeed } from '../authorize.js'
 import { renderDeny } from '../decision.js'
@@ -179,9 +180,7 @@ function keywardPluginImpl(app: FastifyInstance, options: KeywardPluginOptions, 
   const { authorizer, ...rest } = options
   let requireKey: FastifyGuard
   try {
-    for (const k of Object.keys(options)) {
-      if (!PLUGIN_OPTIONS.has(k)) throw typeError('options', `unknown option ${quote(k)}`)
-    }
+    knownFields(options, PLUGIN_OPTIONS, 'options')
     requireKey = guard(authorizer, rest)
   } catch (e) {
     // Fastify fails the registration (and app.ready()) with it; a throw would not reach it.
@@ -283,9 +282,7 @@ function writeReply(reply: FastifyReply, r: Reply): void {
 export function adminPlugin(handler: AdminHandler, options?: FastifyAdminOptions): FastifyPluginCallback {
   checkHandler(handler)
   if (options !== undefined && (options === null || typeof options !== 'object' || Array.isArray(options))) throw typeError('options', 'must be an object')
-  for (const k of Object.keys(options ?? {})) {
-    if (k !== 'basePath') throw typeError('options', `unknown option ${quote(k)}`)
-  }
+  knownFields(options ?? {}, ['basePath'], 'options')
   const basePath = checkBasePath(options?.basePath)
 
   return function keywardAdmin(app, _opts, done) {

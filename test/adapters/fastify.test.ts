@@ -82,7 +82,7 @@ describe('the plugin', () => {
     await a.register(keywardPlugin, { authorizer: s.authorizer })
     expect(() => a.get('/x', { config: { keyward: 'scan:read' } }, async () => 'x')).toThrow(/scan/)
     const b = app()
-    await expect(b.register(keywardPlugin, { authorizer: s.authorizer, authorizePreflite: true } as never)).rejects.toThrow(/unknown option "authorizePreflite"/)
+    await expect(b.register(keywardPlugin, { authorizer: s.authorizer, authorizePreflite: true } as never)).rejects.toThrow(/unknown field "authorizePreflite" \(did you mean "authorizePreflight"\?\)/)
     const c = app()
     await expect(c.register(keywardPlugin, {} as never)).rejects.toThrow(/^authorizer: /)
   })
@@ -150,7 +150,7 @@ describe('the hook', () => {
     const sd = await a.inject('/s')
     expect(sd.headers['content-type']).toBe('application/problem+json')
     expect(sd.json()).toMatchObject({ code: 'missing_credentials' })
-    expect(() => guard(s.authorizer, { ondeny: () => undefined } as never)).toThrow(/unknown option "ondeny"/)
+    expect(() => guard(s.authorizer, { ondeny: () => undefined } as never)).toThrow(/unknown field "ondeny" \(did you mean "onDeny"\?\)/)
   })
 })
 

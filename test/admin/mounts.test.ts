@@ -469,7 +469,7 @@ describe('creating a mount', () => {
     expect(typeof koaAdmin(h, options)).toBe('function')
     expect(typeof koaAdmin(h, { basePath: '' })).toBe('function')
     expect(() => fastifyAdmin(h, { basePath: '/admin/' })).toThrow(/^basePath: /)
-    expect(() => fastifyAdmin(h, { basepath: '/x' } as never)).toThrow(/unknown option "basepath"/)
+    expect(() => fastifyAdmin(h, { basepath: '/x' } as never)).toThrow(/unknown field "basepath" \(did you mean "basePath"\?\)/)
     expect(() => fastifyAdmin(h, null as never)).toThrow(/^options: /)
     expect(typeof fastifyAdmin(h, options)).toBe('function')
   })
