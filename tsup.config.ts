@@ -9,6 +9,7 @@ const entries: Record<string, string> = {
   express: 'src/adapters/express.ts',
   koa: 'src/adapters/koa.ts',
   hono: 'src/adapters/hono.ts',
+  fastify: 'src/adapters/fastify.ts',
   postgres: 'src/stores/postgres.ts',
   redis: 'src/redis/index.ts',
   admin: 'src/admin/index.ts',

@@ -16,13 +16,16 @@
 import { createServer, type Server } from 'node:http'
 import { pathToFileURL } from 'node:url'
 import { createAdaptorServer } from '@hono/node-server'
+import fastifyBearerAuth from '@fastify/bearer-auth'
 import express from 'express'
+import Fastify from 'fastify'
 import { Hono } from 'hono'
 import { bearerAuth } from 'hono/bearer-auth'
 import Koa from 'koa'
 import passport from 'passport'
 import { HeaderAPIKeyStrategy } from 'passport-headerapikey'
 import { guard as expressGuard } from '../src/adapters/express.js'
+import { keywardPlugin } from '../src/adapters/fastify.js'
 import { guard as honoGuard } from '../src/adapters/hono.js'
 import { guard as koaGuard } from '../src/adapters/koa.js'
 import { createAuthorizer } from '../src/authorize.js'
@@ -31,7 +34,7 @@ import { KeyManager } from '../src/stores/manager.js'
 import { MemoryKeyStore } from '../src/stores/memory.js'
 
 /** Frameworks and variants the parent may ask for. */
-export const FRAMEWORKS = ['express', 'koa', 'hono'] as const
+export const FRAMEWORKS = ['express', 'koa', 'hono', 'fastify'] as const
 export const VARIANTS = ['bare', 'keyward', 'peer'] as const
 export type Framework = (typeof FRAMEWORKS)[number]
 export type Variant = (typeof VARIANTS)[number]
@@ -130,6 +133,25 @@ async function build(framework: Framework, variant: Variant): Promise<Built> {
       }
       app.get(PATH, bearerAuth({ token: peerKey }), (c) => c.json(BODY))
       return { server: createAdaptorServer({ fetch: app.fetch }) as Server, header: 'authorization', value: `Bearer ${peerKey}` }
+    }
+    case 'fastify': {
+      const app = Fastify()
+      const handler = async () => BODY
+      let built: Omit<Built, 'server'> = { header: 'x-api-key', value: peerKey }
+      if (variant === 'bare') app.get(PATH, handler)
+      else if (variant === 'keyward') {
+        const { authorizer, key } = await keyward()
+        // The plugin as documented: it also adds the hook that reads config.keyward on every route.
+        await app.register(keywardPlugin, { authorizer })
+        app.get(PATH, { onRequest: app.requireKey('scans:read') }, handler)
+        built = { header: 'x-api-key', value: key }
+      } else {
+        await app.register(fastifyBearerAuth, { keys: new Set([peerKey]) })
+        app.get(PATH, handler)
+        built = { header: 'authorization', value: `Bearer ${peerKey}` }
+      }
+      await app.ready()
+      return { server: app.server, ...built }
     }
   }
 }

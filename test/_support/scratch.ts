@@ -17,6 +17,7 @@ const SUBPATHS: Record<string, string> = {
   './express': './src/adapters/express.ts',
   './koa': './src/adapters/koa.ts',
   './hono': './src/adapters/hono.ts',
+  './fastify': './src/adapters/fastify.ts',
 }
 
 /** Creates the project with one `<name>.ts` per program and a strict tsconfig listing them. */
@@ -26,7 +27,7 @@ export function scratchProject(prefix: string, programs: Readonly<Record<string,
   mkdirSync(join(nm, 'keyward'), { recursive: true })
   writeFileSync(join(nm, 'keyward/package.json'), JSON.stringify({ name: 'keyward', type: 'module', exports: SUBPATHS }))
   symlinkSync(join(ROOT, 'src'), join(nm, 'keyward/src'), 'dir')
-  for (const dep of ['express', 'koa', 'hono', '@hono', '@types', 'tsx']) symlinkSync(join(ROOT, 'node_modules', dep), join(nm, dep), 'dir')
+  for (const dep of ['express', 'koa', 'hono', '@hono', 'fastify', 'fastify-plugin', '@types', 'tsx']) symlinkSync(join(ROOT, 'node_modules', dep), join(nm, dep), 'dir')
   writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'fresh', private: true, type: 'module' }))
   writeFileSync(
     join(project, 'tsconfig.json'),

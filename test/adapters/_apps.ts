@@ -6,16 +6,18 @@ import { createServer, type Server } from 'node:http'
 import { createAdaptorServer } from '@hono/node-server'
 import express5 from 'express'
 import express4 from 'express4'
+import Fastify from 'fastify'
 import { Hono } from 'hono'
 import Koa from 'koa'
 import { guard as expressGuard } from '../../src/adapters/express.js'
+import { guard as fastifyGuard } from '../../src/adapters/fastify.js'
 import { guard as honoGuard } from '../../src/adapters/hono.js'
 import { guard as koaGuard } from '../../src/adapters/koa.js'
 import type { Authorizer } from '../../src/index.js'
 import { handlerBody, ROUTES, type AuthzName } from './_fixture.js'
 
-export type Framework = 'express5' | 'express4' | 'koa' | 'hono'
-export const FRAMEWORKS: readonly Framework[] = ['express5', 'express4', 'koa', 'hono']
+export type Framework = 'express5' | 'express4' | 'koa' | 'hono' | 'fastify'
+export const FRAMEWORKS: readonly Framework[] = ['express5', 'express4', 'koa', 'hono', 'fastify']
 
 type Authorizers = Record<AuthzName, Authorizer>
 
@@ -61,6 +63,26 @@ function honoServer(authz: Authorizers): Server {
   return createAdaptorServer({ fetch: app.fetch }) as Server
 }
 
+function fastifyServer(authz: Authorizers): Server {
+  let ready: PromiseLike<unknown> | undefined
+  // Fastify serves once ready; the server is handed out before that, as the others are.
+  const app = Fastify({
+    serverFactory: (handle) => createServer((req, res) => void ready!.then(() => handle(req, res))),
+  })
+  app.decorateRequest('principal', null)
+  for (const r of ROUTES) {
+    app.route({
+      method: r.method,
+      url: r.path,
+      onRequest: fastifyGuard(authz[r.authz])(r.need),
+      // A Buffer: a string would get "; charset=utf-8" appended to the content type.
+      handler: (request, reply) => reply.header('content-type', 'application/json').send(Buffer.from(handlerBody(request.principal))),
+    })
+  }
+  ready = app.ready()
+  return app.server
+}
+
 /** A server of `framework` over these authorizers (not yet listening). */
 export function buildServer(framework: Framework, authz: Authorizers): Server {
   switch (framework) {
@@ -72,5 +94,7 @@ export function buildServer(framework: Framework, authz: Authorizers): Server {
       return koaServer(authz)
     case 'hono':
       return honoServer(authz)
+    case 'fastify':
+      return fastifyServer(authz)
   }
 }

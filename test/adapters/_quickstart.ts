@@ -74,3 +74,26 @@ serve({ fetch: app.fetch, port, hostname: '127.0.0.1' }, () => {
   console.log(\`curl -H "X-Api-Key: \${key}" http://127.0.0.1:\${port}/scans\`)
 })
 `
+
+export const FASTIFY = `import Fastify from 'fastify'
+import { createAuthorizer, KeyManager, MemoryKeyStore } from 'keyward'
+import { keywardPlugin } from 'keyward/fastify'
+
+const store = new MemoryKeyStore()
+const { key } = await new KeyManager(store).issue({ kind: 'user', owner: 'ana@example.com', role: 'Read Only' })
+
+const app = Fastify()
+// Declares request.principal and adds app.requireKey; fastify-plugin keeps it app-wide.
+await app.register(keywardPlugin, { authorizer: createAuthorizer({ store }) })
+
+app.get('/scans', { onRequest: app.requireKey('scans:read') }, async (request) => ({ scans: [], caller: request.principal?.owner }))
+// Or name the need in the route's config: the plugin's hook reads it.
+app.post('/scans', { config: { keyward: 'scans:manage' } }, async (request, reply) =>
+  reply.code(201).send({ id: 'scan-1', by: request.principal?.keyId }),
+)
+
+const port = Number(process.env.PORT ?? 3000)
+await app.listen({ port, host: '127.0.0.1' })
+console.log(\`New key (shown once): \${key}\`)
+console.log(\`curl -H "X-Api-Key: \${key}" http://127.0.0.1:\${port}/scans\`)
+`

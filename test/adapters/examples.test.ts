@@ -13,6 +13,7 @@ import { describe, expect, it } from 'vitest'
 import { start as attackforge } from '../../examples/attackforge.js'
 import { authorizationValue, ORG, start as contrast } from '../../examples/contrast.js'
 import { start as expressExample } from '../../examples/express.js'
+import { start as fastifyExample } from '../../examples/fastify.js'
 import { start as honoExample } from '../../examples/hono.js'
 import { start as ivanti } from '../../examples/ivanti.js'
 import { start as koaExample } from '../../examples/koa.js'
@@ -26,6 +27,7 @@ describe.each([
   ['Express', expressExample],
   ['Koa', koaExample],
   ['Hono', honoExample],
+  ['Fastify', fastifyExample],
 ] as const)('the InsightAppSec-like example on %s', (_name, start) => {
   it('enforces the preset roles route by route', async () => {
     const s = await start()

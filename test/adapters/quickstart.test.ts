@@ -10,9 +10,9 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { freePort, ROOT, scratchProject } from '../_support/scratch.js'
 import { tsc } from '../types/_tsc.js'
-import { EXPRESS, HONO, KOA } from './_quickstart.js'
+import { EXPRESS, FASTIFY, HONO, KOA } from './_quickstart.js'
 
-const SNIPPETS = { express: EXPRESS, koa: KOA, hono: HONO } as const
+const SNIPPETS = { express: EXPRESS, koa: KOA, hono: HONO, fastify: FASTIFY } as const
 let project = ''
 
 beforeAll(() => {
@@ -47,7 +47,7 @@ function startSnippet(name: string, port: number): Promise<{ key: string; stop: 
 describe('the README quick starts', () => {
   it('are in README.md verbatim', () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
-    for (const [name, program] of Object.entries({ EXPRESS, KOA, HONO })) expect(readme.includes(program), name).toBe(true)
+    for (const [name, program] of Object.entries({ EXPRESS, KOA, HONO, FASTIFY })) expect(readme.includes(program), name).toBe(true)
   })
 })
 

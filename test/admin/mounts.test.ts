@@ -1,7 +1,8 @@
 /**
  * The admin handler mounted in each framework, over real HTTP on 127.0.0.1: Hono (the Fetch
  * handler itself, with `app.all`), Express 5 and Express 4 (`adminMiddleware` from
- * keyward/express) and Koa (`adminMiddleware` from keyward/koa). The same admin session through
+ * keyward/express), Koa (`adminMiddleware` from keyward/koa) and Fastify (`adminPlugin` from
+ * keyward/fastify). The same admin session through
  * each must give the same statuses, headers and bodies, byte for byte once the random ids and
  * keys are replaced by placeholders. Then what only a mount can get wrong: the mount path, the
  * body limit on a streamed body, repeated header fields, the peer address, a body parser that
@@ -10,9 +11,11 @@
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http'
 import { connect } from 'node:net'
 import type { ErrorRequestHandler } from 'express'
+import Fastify from 'fastify'
 import Koa from 'koa'
 import { afterEach, describe, expect, it } from 'vitest'
 import { adminMiddleware as expressAdmin } from '../../src/adapters/express.js'
+import { adminPlugin as fastifyAdmin } from '../../src/adapters/fastify.js'
 import { adminMiddleware as koaAdmin } from '../../src/adapters/koa.js'
 import { CONSOLE_CSP } from '../../src/admin/_http.js'
 import type { AdminHandler, ClientInfo } from '../../src/admin/index.js'
@@ -160,7 +163,7 @@ async function session(base: string, f: Fixture): Promise<Step[]> {
 }
 
 describe('the same admin session through every mount', () => {
-  it('gives identical statuses, headers and bodies through Hono, Express 5, Express 4 and Koa', async () => {
+  it('gives identical statuses, headers and bodies through Hono, Express 5, Express 4, Koa and Fastify', async () => {
     const runs = new Map<Mount, Step[]>()
     for (const mount of MOUNTS) {
       const f = await fixture()
@@ -395,8 +398,37 @@ describe('request bodies', () => {
   })
 })
 
+describe('fastify body parsing', () => {
+  it('keeps Fastify’s parsers and bodyLimit off the admin routes, and on the app’s own routes', async () => {
+    const f = await fixture()
+    const app = Fastify({ bodyLimit: 64 })
+    await app.register(fastifyAdmin(f.handler))
+    app.post('/echo', async (request) => request.body)
+    await app.ready()
+    servers.push(app.server)
+    const base = await listen(app.server)
+    // Over Fastify's 64-byte bodyLimit, under the handler's own limit: the handler read it.
+    const description = 'x'.repeat(200)
+    const created = await call(base, 'POST', '/admin/api/groups', { key: f.acme, body: { name: 'g', description } })
+    expect(created.status).toBe(201)
+    expect(JSON.parse(created.body)).toMatchObject({ name: 'g', description })
+    // A type Fastify has no parser for reaches the handler, which answers it itself.
+    expect((await call(base, 'POST', '/admin/api/groups', { key: f.acme, raw: '{"name":"g"}', contentType: 'text/plain' })).status).toBe(415)
+    // The rest of the app still parses JSON, and still enforces its bodyLimit.
+    expect(JSON.parse((await call(base, 'POST', '/echo', { body: { a: 1 } })).body)).toEqual({ a: 1 })
+    expect((await call(base, 'POST', '/echo', { body: { a: 'x'.repeat(100) } })).status).toBe(413)
+  })
+
+  it('refuses to start under a prefix, since the handler’s basePath is the whole path', async () => {
+    const f = await fixture()
+    const app = Fastify()
+    await expect(app.register(fastifyAdmin(f.handler), { prefix: '/internal' })).rejects.toThrow(/^prefix: /)
+    await app.close()
+  })
+})
+
 describe('requests a mount cannot pass on faithfully', () => {
-  it.each(['express5', 'express4', 'koa'] as const)('%s refuses, with 400 and without calling the handler, targets and hosts the URL parser would read differently', async (mount) => {
+  it.each(['express5', 'express4', 'koa', 'fastify'] as const)('%s refuses, with 400 and without calling the handler, targets and hosts the URL parser would read differently', async (mount) => {
     const f = await fixture()
     let called = 0
     const spy: AdminHandler = (request, client) => {
@@ -422,7 +454,7 @@ describe('requests a mount cannot pass on faithfully', () => {
 
 describe('creating a mount', () => {
   it('checks its arguments at once, naming the field, and leaves the options untouched', () => {
-    for (const mount of [expressAdmin, (h: unknown) => koaAdmin(h as AdminHandler)]) {
+    for (const mount of [expressAdmin, (h: unknown) => koaAdmin(h as AdminHandler), (h: unknown) => fastifyAdmin(h as AdminHandler)]) {
       expect(() => mount(undefined as unknown as AdminHandler)).toThrow(/^handler: /)
       expect(() => mount({} as AdminHandler)).toThrow(TypeError)
     }
@@ -436,5 +468,9 @@ describe('creating a mount', () => {
     const options = Object.freeze({ basePath: '/internal/keys' })
     expect(typeof koaAdmin(h, options)).toBe('function')
     expect(typeof koaAdmin(h, { basePath: '' })).toBe('function')
+    expect(() => fastifyAdmin(h, { basePath: '/admin/' })).toThrow(/^basePath: /)
+    expect(() => fastifyAdmin(h, { basepath: '/x' } as never)).toThrow(/unknown field "basepath" \(did you mean "basePath"\?\)/)
+    expect(() => fastifyAdmin(h, null as never)).toThrow(/^options: /)
+    expect(typeof fastifyAdmin(h, options)).toBe('function')
   })
 })

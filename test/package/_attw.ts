@@ -3,8 +3,10 @@
  * (node10, node16 from CJS, node16 from ESM, bundler), with an explicit list of accepted
  * problems instead of a blanket profile or `--ignore-rules`.
  */
+import { spawn } from 'node:child_process'
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { run } from './_consumer.js'
 import { ROOT } from './_entries.js'
 
 /** One problem as attw's JSON report lists it (`analysis.problems`). */
@@ -26,12 +28,36 @@ export interface AttwReport {
 const CLI = join(ROOT, 'node_modules/@arethetypeswrong/cli/dist/index.js')
 
 /**
+ * Runs a command with its stdout written to a file, then read back. attw exits with
+ * `process.exit(1)` when it finds any problem (accepted ones too), and a process that exits so
+ * loses what it has not yet flushed to a pipe: the report, over 128 KiB with every entry point,
+ * arrived cut. Writes to a file are synchronous, so the file holds all of it.
+ */
+function toFile(command: string, args: readonly string[], cwd: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'keyward-attw-'))
+  const out = join(dir, 'stdout.json')
+  const fd = openSync(out, 'w')
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd, stdio: ['ignore', fd, 'pipe'] })
+    let stderr = ''
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()))
+    child.on('error', reject)
+    child.on('close', (status) => {
+      closeSync(fd)
+      const stdout = readFileSync(out, 'utf8')
+      rmSync(dir, { recursive: true, force: true })
+      resolve({ status, stdout, stderr })
+    })
+  })
+}
+
+/**
  * Runs attw on a tarball. `--no-definitely-typed` keeps it offline (it would otherwise look up
  * `@types/keyward` on the registry). It runs in the tarball's directory so that no `.attw.json`
  * changes what is checked.
  */
 export async function attw(tarball: string): Promise<AttwReport> {
-  const r = await run(process.execPath, [CLI, tarball, '--format', 'json', '--no-definitely-typed', '--no-color'], { cwd: dirname(tarball) })
+  const r = await toFile(process.execPath, [CLI, tarball, '--format', 'json', '--no-definitely-typed', '--no-color'], dirname(tarball))
   let parsed: { analysis?: { problems?: AttwProblem[]; entrypoints?: Record<string, unknown> } }
   try {
     parsed = JSON.parse(r.stdout) as typeof parsed

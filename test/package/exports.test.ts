@@ -29,6 +29,7 @@ describe('public entry points', () => {
         ".",
         "./admin",
         "./express",
+        "./fastify",
         "./hono",
         "./koa",
         "./postgres",
