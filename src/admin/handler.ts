@@ -202,7 +202,7 @@ function outcomeOf(status: number): AdminAuditOutcome {
  */
 const ADMIN_FIELDS = fieldsOf<AdminHandlerOptions>({
   manager: true, authorizer: true, permission: true, basePath: true, clientInfo: true, maxBodyBytes: true, console: true,
-  consoleScheme: true, onAudit: true, onError: true, now: true,
+  consoleScheme: true, onAudit: true, onError: true, now: true, trustedOrigins: true,
 })
 
 export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
