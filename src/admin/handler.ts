@@ -176,6 +176,12 @@ function outcomeOf(status: number): AdminAuditOutcome {
   return 'error'
 }
 
+/** Every field of {@link AdminHandlerOptions}: any other is refused, naming the nearest known one. */
+const ADMIN_FIELDS = fieldsOf<AdminHandlerOptions>({
+  manager: true, authorizer: true, permission: true, basePath: true, clientInfo: true, maxBodyBytes: true, console: true,
+  consoleScheme: true, onAudit: true, onError: true, now: true, trustedOrigins: true,
+})
+
 /**
  * Creates the admin handler: a JSON REST API for key groups and keys, its OpenAPI 3.1 document,
  * and a single-page web console, all under `basePath`. Every API call is authorized by
@@ -200,11 +206,6 @@ function outcomeOf(status: number): AdminAuditOutcome {
  * serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 8080 })
  * ```
  */
-const ADMIN_FIELDS = fieldsOf<AdminHandlerOptions>({
-  manager: true, authorizer: true, permission: true, basePath: true, clientInfo: true, maxBodyBytes: true, console: true,
-  consoleScheme: true, onAudit: true, onError: true, now: true, trustedOrigins: true,
-})
-
 export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
   if (options === null || typeof options !== 'object') throw typeError('options', 'must be an object')
   knownFields(options, ADMIN_FIELDS, 'options')
