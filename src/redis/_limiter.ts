@@ -161,7 +161,7 @@ function breakerOptions(b: unknown): Required<BreakerOptions> {
   return { threshold, cooldownMs }
 }
 
-/** Policies under which Redis never evicts a bucket (see README, "keyward/redis: usage"). */
+/** Policies under which Redis never evicts a bucket (see docs/operations.md, "keyward/redis: usage"). */
 const SAFE_POLICIES: ReadonlySet<string> = new Set(['noeviction'])
 
 /**
@@ -185,7 +185,7 @@ function checkEviction(redis: Redis, warn: (message: string) => void): void {
       const limited = conf.get('maxmemory') !== '0'
       warn(
         `keyward/redis: maxmemory-policy is ${quote(policy)}${limited ? '' : ' (maxmemory is 0 for now)'}: ` +
-          'Redis may evict rate-limit buckets, and an evicted bucket starts full again. Use noeviction (see README, keyward/redis).',
+          'Redis may evict rate-limit buckets, and an evicted bucket starts full again. Use noeviction (see docs/operations.md, keyward/redis).',
       )
     },
     () => undefined,

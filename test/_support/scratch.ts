@@ -20,14 +20,17 @@ const SUBPATHS: Record<string, string> = {
   './fastify': './src/adapters/fastify.ts',
 }
 
-/** Creates the project with one `<name>.ts` per program and a strict tsconfig listing them. */
-export function scratchProject(prefix: string, programs: Readonly<Record<string, string>>): string {
+/**
+ * Creates the project with one `<name>.ts` per program and a strict tsconfig listing them;
+ * `extraDeps` names more of keyward's dev dependencies to link in (a peer a program migrates from).
+ */
+export function scratchProject(prefix: string, programs: Readonly<Record<string, string>>, extraDeps: readonly string[] = []): string {
   const project = mkdtempSync(join(tmpdir(), prefix))
   const nm = join(project, 'node_modules')
   mkdirSync(join(nm, 'keyward'), { recursive: true })
   writeFileSync(join(nm, 'keyward/package.json'), JSON.stringify({ name: 'keyward', type: 'module', exports: SUBPATHS }))
   symlinkSync(join(ROOT, 'src'), join(nm, 'keyward/src'), 'dir')
-  for (const dep of ['express', 'koa', 'hono', '@hono', 'fastify', 'fastify-plugin', '@types', 'tsx']) symlinkSync(join(ROOT, 'node_modules', dep), join(nm, dep), 'dir')
+  for (const dep of ['express', 'koa', 'hono', '@hono', 'fastify', 'fastify-plugin', '@types', 'tsx', ...extraDeps]) symlinkSync(join(ROOT, 'node_modules', dep), join(nm, dep), 'dir')
   writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'fresh', private: true, type: 'module' }))
   writeFileSync(
     join(project, 'tsconfig.json'),

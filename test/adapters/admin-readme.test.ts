@@ -18,8 +18,8 @@ const PROGRAMS = { hono: `${SETUP}\n${HONO}`, express: `${SETUP}\n${EXPRESS}`, k
 let project = ''
 
 describe('the README admin mounting snippets', () => {
-  it('are in README.md verbatim', () => {
-    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
+  it('are in docs/admin.md verbatim', () => {
+    const readme = readFileSync(join(ROOT, 'docs/admin.md'), 'utf8')
     for (const [name, block] of Object.entries({ SETUP, HONO, EXPRESS, KOA })) expect(readme.includes(block), name).toBe(true)
   })
 })

@@ -78,11 +78,11 @@ function vitest(): Promise<{ status: number | null; output: string; report: stri
   })
 }
 
-/** The README section "Testing your routes". */
+/** The section "Testing your routes" of docs/testing.md. */
 function readmeSection(): string {
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
+  const readme = readFileSync(join(ROOT, 'docs/testing.md'), 'utf8')
   const start = readme.indexOf('## Testing your routes')
-  expect(start, 'README.md has a "Testing your routes" section').toBeGreaterThanOrEqual(0)
+  expect(start, 'docs/testing.md has a "Testing your routes" section').toBeGreaterThanOrEqual(0)
   const end = readme.indexOf('\n## ', start + 1)
   return readme.slice(start, end < 0 ? undefined : end)
 }
@@ -106,7 +106,7 @@ describe('the "Testing your routes" README examples', () => {
     expect(status, output).toBe(0)
   }, RUN_MS)
 
-  it('are in the README verbatim, with the Jest configurations of examples/jest-consumer', () => {
+  it('are in docs/testing.md verbatim, with the Jest configurations of examples/jest-consumer', () => {
     const section = readmeSection()
     for (const [file, { code }] of Object.entries(SNIPPETS)) expect(section.includes(code), file).toBe(true)
     for (const file of ['jest.config.cjs', 'jest.esm.config.mjs']) {
