@@ -4,7 +4,7 @@
  * @module
  */
 import type { HeaderValues } from './_headers.js'
-import type { Extraction, Scheme } from './schemes/_scheme.js'
+import type { Extraction, Scheme } from './schemes/scheme.js'
 
 /** What every configured scheme found, after overlapping readings of the same headers are resolved. */
 export interface Extracted {

@@ -23,7 +23,7 @@ import { parseArgs } from 'node:util'
 import { INVALID_OPTION } from './errors.js'
 import { generateKey, parseKey } from './keys/format.js'
 import { hashKey } from './keys/hash.js'
-import { MAX_KEY_LENGTH } from './schemes/_scheme.js'
+import { MAX_KEY_LENGTH } from './schemes/scheme.js'
 
 /** Exit status: success. */
 export const EXIT_OK = 0

@@ -24,7 +24,7 @@ export type { ApiKeyHeaderOptions } from './schemes/api-key.js'
 export type { JwtAlgorithm, JwtCacheOptions, JwtClaims, JwtKey, JwtOptions, RemoteJwks } from './schemes/jwt.js'
 export { mintToken } from './tokens.js'
 export type { MintTokenOptions } from './tokens.js'
-export type { BearerError, Extraction, Scheme, TokenIdentity, TokenOutcome } from './schemes/_scheme.js'
+export type { BearerError, Extraction, Scheme, TokenIdentity, TokenOutcome } from './schemes/scheme.js'
 export { KeyManager } from './stores/manager.js'
 export type {
   GroupOptions,

@@ -32,8 +32,8 @@
 import { fieldsOf, knownFields } from './_options.js'
 import { rangeError, typeError } from './errors.js'
 import { base64url } from './keys/hash.js'
-import { loadJose } from './schemes/_jose.js'
-import { checkAlgorithm, cryptoKeyFor, DEFAULT_CLAIMS, keyMaterial, MINTED_TYP, type JwtAlgorithm, type JwtKey } from './schemes/jwt.js'
+import type { JwtAlgorithm, JwtKey } from './schemes/jwt.js'
+import { checkAlgorithm, DEFAULT_CLAIMS, keyMaterial, signMinted } from './schemes/jwt-mint.js'
 import type { Principal } from './types.js'
 
 /** Options of {@link mintToken}. */
@@ -184,9 +184,5 @@ export async function mintToken(principal: Principal, options: MintTokenOptions)
   if (role !== undefined && p.kind === 'user') claims[DEFAULT_CLAIMS.role] = role
   if (grants.length > 0) claims[DEFAULT_CLAIMS.grants] = grants
 
-  const signingKey = await cryptoKeyFor(material, alg, 'sign')
-  const { SignJWT } = await loadJose()
-  return new SignJWT(claims)
-    .setProtectedHeader({ alg, typ: MINTED_TYP, ...(kid === undefined ? {} : { kid }) })
-    .sign(signingKey)
+  return signMinted(claims, material, alg, kid)
 }

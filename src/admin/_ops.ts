@@ -18,7 +18,7 @@
 import { INVALID_OPTION, NotFoundError, rangeError } from '../errors.js'
 import type { Roles } from '../roles.js'
 import type { KeyManager } from '../stores/manager.js'
-import * as F from '../stores/_fields.js'
+import * as F from '../stores/fields.js'
 import type { KeyFilter, KeyGroup, KeyKind, KeyRecord, Principal } from '../types.js'
 import { empty, json, NOT_FOUND, Problem } from './_http.js'
 import { groupView, keyView } from './_serialize.js'

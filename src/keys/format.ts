@@ -8,9 +8,9 @@
  */
 import { fieldsOf, knownFields, object } from '../_options.js'
 import { rangeError, typeError } from '../errors.js'
-import { encodeBase62Int, randomBase62 } from './_base62.js'
-import { crc32 } from './_crc32.js'
-import { randomBytes } from './_random.js'
+import { encodeBase62Int, randomBase62 } from './base62.js'
+import { crc32 } from './crc32.js'
+import { randomBytes } from './random.js'
 
 /** Number of random base62 characters in a key. */
 export const RANDOM_LENGTH = 32

@@ -18,7 +18,7 @@ import { knownFields } from '../_options.js'
 import type { Redis } from 'ioredis'
 import { rangeError, typeError } from '../errors.js'
 import type { CachedStore } from '../stores/cached.js'
-import type { StoreChange } from '../stores/manager.js'
+import type { StoreChange } from '../types.js'
 import { decode, encodeBeat, encodeChange } from './_wire.js'
 
 /** What the bus needs of a cache: `cachedStore()` returns one. */

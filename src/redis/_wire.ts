@@ -12,7 +12,7 @@
  * @module
  */
 import { createHmac, timingSafeEqual } from 'node:crypto'
-import type { StoreChange } from '../stores/manager.js'
+import type { StoreChange } from '../types.js'
 
 const TYPES: ReadonlySet<string> = new Set(['key', 'group', 'owner'])
 const MAX_MESSAGE = 65_536

@@ -3,13 +3,13 @@
  * patches, and the compare-and-swap retry that every read-modify-write shares.
  * @module
  */
-import { randomBytes } from '../keys/_random.js'
+import { randomBytes } from '../keys/random.js'
 import { ConflictError, rangeError, typeError } from '../errors.js'
-import { randomBase62 } from '../keys/_base62.js'
+import { randomBase62 } from '../keys/base62.js'
 import { parseKey } from '../keys/format.js'
 import type { Roles } from '../roles.js'
 import type { KeyGroup, KeyRecord, KeyRevoke } from '../types.js'
-import * as F from './_fields.js'
+import * as F from './fields.js'
 
 /** Compare-and-swap attempts before an edit that keeps meeting concurrent writers gives up. */
 export const MAX_ATTEMPTS = 5

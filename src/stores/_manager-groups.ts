@@ -6,7 +6,7 @@
 import { ConflictError, NotFoundError, typeError } from '../errors.js'
 import type { Roles } from '../roles.js'
 import type { KeyGroup, ManagedKeyStore, OwnerRecord, StoreChange } from '../types.js'
-import * as F from './_fields.js'
+import * as F from './fields.js'
 import { casRetry, newId, object, patchGroup } from './_manager-edits.js'
 import { GROUP_FIELDS, GROUP_PATCH_FIELDS, type GroupOptions, type GroupPatch } from './_manager-options.js'
 

@@ -4,7 +4,7 @@
  */
 import { ConflictError, NotFoundError } from '../errors.js'
 import { sameAs } from './_compare.js'
-import { storableGroup, storableKey, storableOwner } from './_fields.js'
+import { storableGroup, storableKey, storableOwner } from './fields.js'
 import type {
   GroupFilter,
   KeyFilter,

@@ -10,7 +10,7 @@ import type { Pool } from 'pg'
 import { ConflictError, NotFoundError, quote, rangeError, typeError } from '../errors.js'
 import type { GroupFilter, KeyFilter, KeyGroup, KeyRecord, KeyRevoke, ManagedKeyStore, OwnerRecord } from '../types.js'
 import { sameAs } from './_compare.js'
-import { storableGroup, storableKey, storableOwner } from './_fields.js'
+import { storableGroup, storableKey, storableOwner } from './fields.js'
 import { PostgresStoreError, storeError } from './_pg-errors.js'
 import { PgRunner, type QueryRows } from './_pg-run.js'
 import {

@@ -4,7 +4,7 @@
  * @module
  */
 import { quote, rangeError, typeError } from '../errors.js'
-import type { Scheme } from '../schemes/_scheme.js'
+import type { Scheme } from '../schemes/scheme.js'
 
 /** The names of the built-in schemes, as in `principal.scheme`. */
 export type TestSchemeName = 'api-key' | 'ssapi' | 'rest-api-key' | 'contrast' | 'bearer' | 'basic' | 'jwt'

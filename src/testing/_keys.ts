@@ -8,8 +8,8 @@
  * and the `test` environment segment tells any secret scanner (and any reader) what they are.
  * @module
  */
-import { encodeBase62Int, randomBase62 } from '../keys/_base62.js'
-import { crc32 } from '../keys/_crc32.js'
+import { encodeBase62Int, randomBase62 } from '../keys/base62.js'
+import { crc32 } from '../keys/crc32.js'
 import { sha256 } from '../keys/hash.js'
 import { CHECKSUM_LENGTH, RANDOM_LENGTH } from '../keys/format.js'
 

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { generateKey, hashKey, parseKey } from '../../src/index.js'
-import { crc32 } from '../../src/keys/_crc32.js'
+import { crc32 } from '../../src/keys/crc32.js'
 import { nobleHasher } from '../../src/keys/_noble.js'
 import { nativeHasher } from '../../src/keys/hash.js'
 

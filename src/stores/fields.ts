@@ -6,7 +6,7 @@
  */
 import { knownFields } from '../_options.js'
 import { quote, rangeError, typeError } from '../errors.js'
-import { compileAllowlist } from '../net/_ip.js'
+import { compileAllowlist } from '../net/ip.js'
 import type { Roles } from '../roles.js'
 import type { KeyGroup, KeyKind, KeyRecord, OwnerRecord, RateLimitSpec } from '../types.js'
 

@@ -1,0 +1,8 @@
+/**
+ * Client-address allowlists as the rest of keyward uses them: compiled once from CIDR text when a
+ * key, group or authorizer is configured, checked per request. Implemented in `./_ip.ts` (strict
+ * address parsing, integer masks); import from here outside this folder.
+ * @module
+ */
+export { allowlistHas, compileAllowlist } from './_ip.js'
+export type { Allowlist, IpAddress } from './_ip.js'
