@@ -78,6 +78,21 @@ export class KeyManager {
     }
   }
 
+  /**
+   * Hashes `key` as this manager stores it (SHA-256, or HMAC-SHA-256 with the manager's pepper):
+   * the hash to look a plaintext key up by, for code that receives keys from outside (a leak
+   * report) and must not know the pepper. Synchronous; the key is neither stored nor kept.
+   *
+   * @example
+   * ```ts
+   * const record = await manager.store.findByHash(manager.hashKey(reportedKey))
+   * ```
+   */
+  hashKey(key: string): string {
+    if (typeof key !== 'string') throw typeError('key', 'must be a string')
+    return this.#hash(key)
+  }
+
   /** The store this manager writes to. */
   get store(): ManagedKeyStore {
     return this.#store
