@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `keyward` command: generate a key, hash a key, check a key's format.
+ * The `keyward` command: generate a key, hash a key, check a key's format, scan files for keys.
  *
  * Rules this file keeps, because it handles secrets on a terminal:
  * - Only `generate` ever prints a key (the one it has just created). `hash` and `check` never
@@ -13,13 +13,16 @@
  * - The pepper comes from `KEYWARD_PEPPER` only (an option would leak it like a key), is used
  *   exactly as given (it must match the server's `pepper`), and is never printed.
  *
- * Exit status: 0 success; 1 `check` found the key invalid, or the command failed (I/O);
- * 2 usage error (bad option, bad pepper, unreadable or empty key).
+ * Exit status: 0 success; 1 `check` found the key invalid, `scan` found a key, or the command
+ * failed (I/O); 2 usage error (bad option, bad pepper, unreadable or empty key, a file `scan`
+ * cannot read).
  * @module
  */
+import { readFile } from 'node:fs/promises'
 import { readFileSync, realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { findKeys, redactKeys } from './_scan.js'
 import { INVALID_OPTION } from './errors.js'
 import { generateKey, parseKey } from './keys/format.js'
 import { hashKey } from './keys/hash.js'
@@ -57,6 +60,7 @@ Usage:
   keyward hash [--json]                  reads the key from stdin
   keyward check - [--json]               reads the key from stdin (preferred)
   keyward check <key> [--json]
+  keyward scan <file>...                 find keys in files (exit 1 if any)
   keyward <command> --help               help for one command
   keyward --help | --version
 
@@ -67,6 +71,8 @@ Commands:
   check     Say whether a key has keyward's format and a valid checksum (no lookup).
             Prefer "check -" with the key on stdin: a key given as an argument is kept
             in your shell history and is visible to other users in process listings.
+  scan      Find keyward keys (prefix and valid checksum) in files, for pre-commit hooks
+            and CI. Prints file:line:column with the key redacted; never prints a key.
 
 Options:
   --prefix <prefix>   1-16 lower-case letters or digits, starting with a letter (default kw)
@@ -84,9 +90,10 @@ Environment:
                       must equal the pepper your server passes to keyward. Unset: SHA-256.
 
 Exit status:
-  0  success (check: the key is valid)
-  1  check: the key is not valid; any command: I/O failure
-  2  usage error: unknown command or option, bad pepper, empty or malformed key
+  0  success (check: the key is valid; scan: no key found)
+  1  check: the key is not valid; scan: a key was found; any command: I/O failure
+  2  usage error: unknown command or option, bad pepper, empty or malformed key, a file
+     scan cannot read
 
 Examples:
   keyward generate --prefix acme --env live
@@ -152,6 +159,21 @@ Exit status: 0 the key is valid, 1 it is not, 2 usage error.
 Example:
   keyward check - < key.txt
 `,
+  scan: `keyward scan: find keyward keys in files
+
+Usage:
+  keyward scan <file>...
+
+Looks for keys in keyward's format with a valid checksum (no store is consulted, no pepper
+is needed) and prints one line per key found: file:line:column and the key's prefix and
+environment, the secret part redacted. A key is never printed.
+
+Exit status: 0 no key found, 1 a key was found, 2 usage error or a file that cannot be read
+(so a hook never passes a file it did not scan).
+
+Example (a git pre-commit hook):
+  git diff --cached --name-only --diff-filter=ACM -z | xargs -0 -r keyward scan
+`,
 }
 
 /** Why there is no `--pepper`: said whenever one is given, never repeating its value. */
@@ -174,6 +196,7 @@ const COMMANDS: Readonly<Record<string, Readonly<Record<string, OptionSpec>>>> =
   generate: { ...COMMON, prefix: { type: 'string' }, env: { type: 'string' } },
   hash: COMMON,
   check: COMMON,
+  scan: { help: COMMON.help! },
 }
 
 /**
@@ -446,6 +469,36 @@ async function check(parsed: Parsed, io: CliIo): Promise<number> {
   return EXIT_OK
 }
 
+/**
+ * `scan`: every file is read before anything is decided, so an unreadable file is a usage
+ * error (2) even when another file holds a key. File names are printed with any key in them
+ * redacted (a key pasted as an argument is not repeated), and I/O errors by their code only.
+ */
+async function scan(parsed: Parsed, io: CliIo): Promise<number> {
+  if (parsed.positionals.length === 0) throw new UsageError('scan needs at least one file: keyward scan <file>...')
+  let found = 0
+  let unreadable = 0
+  for (const file of parsed.positionals) {
+    const shown = redactKeys(file)
+    let text: string
+    try {
+      // latin1 maps every byte to one character: keys are ASCII, and binary files scan too.
+      text = (await readFile(file)).toString('latin1')
+    } catch (e) {
+      const code = (e as { code?: unknown }).code
+      io.stderr.write(`keyward: cannot read ${JSON.stringify(shown)}${typeof code === 'string' ? ` (${code})` : ''}\n`)
+      unreadable++
+      continue
+    }
+    for (const k of findKeys(text)) {
+      io.stdout.write(`${shown}:${k.line}:${k.column}: keyward key ${k.head}_… (redacted)\n`)
+      found++
+    }
+  }
+  if (found > 0) io.stderr.write(`keyward: ${found} key${found === 1 ? '' : 's'} found; revoke ${found === 1 ? 'it' : 'them'} and remove ${found === 1 ? 'it' : 'them'} from the files\n`)
+  return unreadable > 0 ? EXIT_USAGE : found > 0 ? EXIT_INVALID : EXIT_OK
+}
+
 function cancelled(io: CliIo): number {
   io.stderr.write('keyward: cancelled\n')
   return EXIT_INVALID
@@ -500,6 +553,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     }
     if (command === 'generate') return generate(parsed, io)
     if (command === 'hash') return await hash(parsed, io)
+    if (command === 'scan') return await scan(parsed, io)
     return await check(parsed, io)
   } catch (e) {
     if (e instanceof UsageError) {

@@ -14,7 +14,7 @@ const PEPPER = generateKey({ prefix: 'pepper' })
 const secretOf = (k: string): string => k.slice(k.lastIndexOf('_') + 1)
 
 const OPTIONS = ['--prefix', '--env', '--json', '--help', '-h', '--version', '-V', '-v', '--pepper', '--jsn']
-const COMMANDS = ['generate', 'hash', 'check']
+const COMMANDS = ['generate', 'hash', 'check', 'scan']
 
 /** Every way a key can land in an argument list by mistake. */
 function argvs(): string[][] {
