@@ -6,7 +6,7 @@
  */
 import { fieldsOf, func, integer, knownFields, millis, object } from '../_options.js'
 import { rangeError, typeError } from '../errors.js'
-import { applyPolicy, liveKey, type LeakManager, type LeakPolicy } from './_leak-act.js'
+import { type Acted, applyPolicy, liveKey, type LeakManager, type LeakPolicy } from './_leak-act.js'
 import { jsonResponse, LeakProblem, parseReport, problemResponse, readBody, tokenHash, type ReportedToken } from './_leak-http.js'
 import { fixedKeys, remoteKeys, type KeySource } from './_leak-keys.js'
 import { KEY_ID_RE, type LeakPublicKey, verifySignature } from './_leak-verify.js'
@@ -100,6 +100,40 @@ function keySourceOf(value: unknown, now: () => number): KeySource {
   })
 }
 
+/** The signature-checked raw body of `request` (see the module doc for the order of checks). */
+async function verifiedBody(request: Request, maxBodyBytes: number, keys: KeySource): Promise<Uint8Array> {
+  const keyId = request.headers.get(KEY_ID_HEADER)
+  const signature = request.headers.get(SIGNATURE_HEADER)
+  if (keyId === null || signature === null || keyId === '' || signature === '') {
+    throw new LeakProblem(401, 'missing_signature', 'The report must carry Github-Public-Key-Identifier and Github-Public-Key-Signature.')
+  }
+  const body = await readBody(request, maxBodyBytes)
+  if (!KEY_ID_RE.test(keyId) || signature.length > 256) throw new LeakProblem(401, 'invalid_signature', 'The signature does not verify.')
+  const key = await keys.key(keyId)
+  if (key === null) throw new LeakProblem(503, 'keys_unavailable', 'The verification keys cannot be fetched; retry later.', { 'retry-after': '60' })
+  if (key === undefined || !(await verifySignature(key, signature, body))) {
+    throw new LeakProblem(401, 'invalid_signature', 'The signature does not verify.')
+  }
+  return body
+}
+
+/** The audit event and the notice of a key acted on. Neither holds the token or a hash. */
+function eventsOf(t: ReportedToken, done: Acted, at: number): { event: LeakAuditEvent; notice: LeakNotice } {
+  const r = done.record
+  const where = { ...(t.url === undefined ? {} : { url: t.url }), ...(t.source === undefined ? {} : { source: t.source }) }
+  const tenant = r.tenant === undefined ? {} : { tenant: r.tenant }
+  return {
+    event: { at, action: 'reportLeak', outcome: 'success', status: 200, target: r.id, code: 'key_leaked', leakAction: done.action, ...where, ...tenant },
+    notice: {
+      at, keyId: r.id, action: done.action, type: t.type, ...where, ...tenant,
+      ...(r.owner === undefined ? {} : { owner: r.owner }),
+      ...(r.group === undefined ? {} : { group: r.group }),
+      ...(r.description === undefined ? {} : { description: r.description }),
+      ...(done.expiresAt === undefined ? {} : { expiresAt: done.expiresAt }),
+    },
+  }
+}
+
 /** Validates the options and builds the handler. */
 export function leakHandlerOf(options: LeakHandlerOptions): LeakHandler {
   const o = object(options, 'options')
@@ -117,59 +151,28 @@ export function leakHandlerOf(options: LeakHandlerOptions): LeakHandler {
   const now = func(options.now, 'now') ?? Date.now
   const keys = keySourceOf(o.verify, now)
 
-  const safely = (fn: () => unknown): void => {
-    try {
-      const r = fn()
-      if (r instanceof Promise) r.catch(report)
-    } catch (e) {
-      report(e)
-    }
-  }
-  const report = (e: unknown): void => {
+  const reportError = (e: unknown): void => {
     try {
       onError?.(e)
     } catch {
       // Reporting must never turn into a crash.
     }
   }
-  const audit = (event: LeakAuditEvent): void => {
-    if (onAudit) safely(() => onAudit(event))
-  }
-
-  async function verified(request: Request): Promise<Uint8Array> {
-    const keyId = request.headers.get(KEY_ID_HEADER)
-    const signature = request.headers.get(SIGNATURE_HEADER)
-    if (keyId === null || signature === null || keyId === '' || signature === '') {
-      throw new LeakProblem(401, 'missing_signature', 'The report must carry Github-Public-Key-Identifier and Github-Public-Key-Signature.')
+  /** Runs a user callback: its exceptions and rejections go to `onError`, never to the scanner. */
+  const safely = (fn: () => unknown): void => {
+    try {
+      const r = fn()
+      if (r instanceof Promise) r.catch(reportError)
+    } catch (e) {
+      reportError(e)
     }
-    const body = await readBody(request, maxBodyBytes)
-    if (!KEY_ID_RE.test(keyId) || signature.length > 256) throw new LeakProblem(401, 'invalid_signature', 'The signature does not verify.')
-    const key = await keys.key(keyId)
-    if (key === null) throw new LeakProblem(503, 'keys_unavailable', 'The verification keys cannot be fetched; retry later.', { 'retry-after': '60' })
-    if (key === undefined || !(await verifySignature(key, signature, body))) {
-      throw new LeakProblem(401, 'invalid_signature', 'The signature does not verify.')
-    }
-    return body
   }
 
   async function handle(t: ReportedToken, at: number): Promise<boolean> {
     const live = await liveKey(manager, t.token, at)
     if (live === undefined) return false
-    const done = await applyPolicy(manager, live, policy, at)
-    const r = done.record
-    const where = { ...(t.url === undefined ? {} : { url: t.url }), ...(t.source === undefined ? {} : { source: t.source }) }
-    audit({
-      at, action: 'reportLeak', outcome: 'success', status: 200, target: r.id, code: 'key_leaked', leakAction: done.action, ...where,
-      ...(r.tenant === undefined ? {} : { tenant: r.tenant }),
-    })
-    const notice: LeakNotice = {
-      at, keyId: r.id, action: done.action, type: t.type, ...where,
-      ...(r.tenant === undefined ? {} : { tenant: r.tenant }),
-      ...(r.owner === undefined ? {} : { owner: r.owner }),
-      ...(r.group === undefined ? {} : { group: r.group }),
-      ...(r.description === undefined ? {} : { description: r.description }),
-      ...(done.expiresAt === undefined ? {} : { expiresAt: done.expiresAt }),
-    }
+    const { event, notice } = eventsOf(t, await applyPolicy(manager, live, policy, at), at)
+    if (onAudit) safely(() => onAudit(event))
     safely(() => onLeak!(notice))
     return true
   }
@@ -181,23 +184,20 @@ export function leakHandlerOf(options: LeakHandlerOptions): LeakHandler {
     const at = now()
     try {
       if (request.method !== 'POST') throw new LeakProblem(405, 'method_not_allowed', 'Only POST is accepted.', { allow: 'POST' })
-      const report = parseReport(await verified(request), maxTokens)
+      const entries = parseReport(await verifiedBody(request, maxBodyBytes, keys), maxTokens)
       const labels = new Map<string, boolean>()
       const out: Record<string, string>[] = []
-      for (const t of report) {
+      for (const t of entries) {
         let positive = labels.get(t.token)
         if (positive === undefined) labels.set(t.token, (positive = await handle(t, at)))
-        out.push({
-          [feedback]: feedback === 'token_raw' ? t.token : tokenHash(t.token),
-          token_type: t.type,
-          label: positive ? 'true_positive' : 'false_positive',
-        })
+        out.push({ [feedback]: feedback === 'token_raw' ? t.token : tokenHash(t.token), token_type: t.type, label: positive ? 'true_positive' : 'false_positive' })
       }
       return jsonResponse(out)
     } catch (e) {
       const p = e instanceof LeakProblem ? e : new LeakProblem(503, 'service_unavailable', 'The report could not be processed; retry later.', { 'retry-after': '30' })
-      if (!(e instanceof LeakProblem)) report(e)
-      audit({ at, action: 'receiveLeakReport', outcome: p.status === 401 ? 'denied' : p.status >= 500 ? 'error' : 'invalid', status: p.status, code: p.code })
+      if (!(e instanceof LeakProblem)) reportError(e)
+      const outcome = p.status === 401 ? 'denied' : p.status >= 500 ? 'error' : 'invalid'
+      if (onAudit) safely(() => onAudit({ at, action: 'receiveLeakReport', outcome, status: p.status, code: p.code }))
       return problemResponse(p)
     }
   }
