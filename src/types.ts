@@ -211,6 +211,14 @@ export interface ManagedKeyStore extends KeyStore {
   insertGroup(group: KeyGroup): Promise<void>
   /** Replace an existing group; with `expected`, a compare-and-swap as in `updateKey`. */
   updateGroup(group: KeyGroup, expected?: KeyGroup): Promise<void>
+  /**
+   * Deactivates a group in one step that always wins, as `revokeKey` does for a key: no
+   * compare-and-swap, so concurrent editors can neither make it conflict nor starve it. Sets
+   * `updatedAt` to `at`. Resolves to the group as written, or `undefined` if there is no such
+   * group. `KeyManager` uses it for `deactivateGroup` (and `updateGroup` with `active: false`)
+   * when the store has it.
+   */
+  revokeGroup?(id: string, at: number): Promise<KeyGroup | undefined>
   deleteGroup(id: string): Promise<boolean>
   listGroups(filter?: GroupFilter): Promise<KeyGroup[]>
   /** Create or replace an owner directory entry. */

@@ -36,21 +36,53 @@ export async function createGroup(m: ManagerContext, options: GroupOptions): Pro
   return (await m.store.getGroup(g.id)) ?? g
 }
 
+/**
+ * Turns a group off, which always wins: one unconditional statement when the store has
+ * `revokeGroup` (nothing read can make it conflict, no editor can starve it); otherwise a
+ * compare-and-swap retried until it lands, never given up because others keep editing.
+ */
+export async function deactivateGroup(m: ManagerContext, groupId: string): Promise<KeyGroup> {
+  const id = F.id(groupId, 'group')
+  return m.locked(`group:${id}`, () => revokeLocked(m, id))
+}
+
+async function revokeLocked(m: ManagerContext, id: string): Promise<KeyGroup> {
+  if (typeof m.store.revokeGroup !== 'function') return editLocked(m, id, { active: false }, Infinity)
+  const g = await m.store.revokeGroup(id, m.now())
+  if (g === undefined) throw new NotFoundError(`group ${id} does not exist`)
+  m.emit({ type: 'group', id })
+  return g
+}
+
+async function editLocked(m: ManagerContext, id: string, p: Record<string, unknown>, attempts?: number): Promise<KeyGroup> {
+  const { next: g } = await casRetry(
+    async () => {
+      const old = await m.store.getGroup(id)
+      if (!old) throw new NotFoundError(`group ${id} does not exist`)
+      return old
+    },
+    (old) => patchGroup(old, p, m.now()),
+    (n, o) => m.store.updateGroup(n, o),
+    attempts,
+  )
+  m.emit({ type: 'group', id: g.id })
+  return (await m.store.getGroup(g.id)) ?? g
+}
+
 export async function updateGroup(m: ManagerContext, groupId: string, patch: GroupPatch): Promise<KeyGroup> {
   const p = object(patch, 'patch')
   F.onlyFields(p, GROUP_PATCH_FIELDS, 'patch')
-  return m.locked(`group:${groupId}`, async () => {
-    const { next: g } = await casRetry(
-      async () => {
-        const old = await m.store.getGroup(F.id(groupId, 'group'))
-        if (!old) throw new NotFoundError(`group ${groupId} does not exist`)
-        return old
-      },
-      (old) => patchGroup(old, p, m.now()),
-      (n, o) => m.store.updateGroup(n, o),
-    )
-    m.emit({ type: 'group', id: g.id })
-    return (await m.store.getGroup(g.id)) ?? g
+  // Validated before anything is written, so a bad field never leaves half an edit behind.
+  patchGroup({ id: 'grp_check', name: 'check', active: true, createdAt: 0 }, p, 0)
+  const id = F.id(groupId, 'group')
+  return m.locked(`group:${id}`, async () => {
+    if (p.active !== false) return editLocked(m, id, p)
+    // Turning the group off is a revoke and lands first, whatever becomes of the other fields
+    // (which are a compare-and-swap like any edit, and may give up to concurrent editors).
+    const revoked = await revokeLocked(m, id)
+    const rest = { ...p }
+    delete rest.active
+    return Object.keys(rest).length === 0 ? revoked : editLocked(m, id, rest)
   })
 }
 

@@ -163,6 +163,7 @@ export interface Statements {
   readonly insertGroup: string
   readonly updateGroup: string
   readonly updateGroupIf: string
+  readonly revokeGroup: string
   readonly groupVersion: string
   readonly deleteGroup: string
   readonly listGroups: (byTenant: boolean) => string
@@ -261,6 +262,9 @@ UPDATE ${K} AS k SET last_used_at = l.at FROM l WHERE k.id = l.id`,
   RETURNING g.id
 )
 SELECT (SELECT count(*) FROM u)::int AS updated, EXISTS (SELECT 1 FROM ${G} WHERE id = $1) AS present`,
+    // A group revoke in one statement, whoever edits the group meanwhile ($2: the time).
+    revokeGroup: `UPDATE ${G} AS g SET active = false, updated_at = $2::bigint WHERE g.id = $1::text
+RETURNING ${GROUP_COLUMNS.map((c) => `g.${c}`).join(', ')}, ${groupVersionOf} AS version`,
     deleteGroup: `DELETE FROM ${G} WHERE id = $1`,
     listGroups: (byTenant) => `SELECT ${GROUP_COLUMNS.join(', ')} FROM ${G}${byTenant ? ' WHERE tenant = $1' : ''} ORDER BY created_at, id`,
     findOwner: `SELECT role, active FROM ${O} WHERE id = $1`,

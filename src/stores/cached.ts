@@ -331,6 +331,14 @@ class CachedKeyStore implements CachedStore {
     return this.#write(() => (expected === undefined ? fn(group) : fn(group, expected)), this.#afterName(this.#groups, (group as Partial<KeyGroup> | null)?.id))
   }
 
+  /** The wrapped store's unconditional group revoke, forwarded then invalidated; absent if it has none. */
+  get revokeGroup(): ManagedKeyStore['revokeGroup'] {
+    const inner = this.#inner as Partial<ManagedKeyStore>
+    if (typeof inner.revokeGroup !== 'function') return undefined
+    const fn = this.#method('revokeGroup')
+    return (id, at) => this.#write(() => fn(id, at), this.#afterName(this.#groups, id))
+  }
+
   async deleteGroup(id: string): Promise<boolean> {
     const fn = this.#method('deleteGroup')
     return this.#write(() => fn(id), this.#afterName(this.#groups, id))

@@ -396,7 +396,11 @@ export class KeyManager {
     return this.#store.listGroups(f.tenant === undefined ? {} : { tenant: F.tenant(f.tenant, 'filter.tenant') })
   }
 
-  /** Edits a group. Deactivating it disables all of its keys. */
+  /**
+   * Edits a group. Deactivating it disables all of its keys; `active: false` is a revoke that
+   * lands first and always wins, as `deactivateGroup` does, even if the other fields of the same
+   * patch then give up to concurrent editors (`ConflictError`).
+   */
   async updateGroup(groupId: string, patch: GroupPatch): Promise<KeyGroup> {
     return G.updateGroup(this.#context, groupId, patch)
   }
@@ -406,9 +410,12 @@ export class KeyManager {
     return this.updateGroup(groupId, { active: true })
   }
 
-  /** Turns a group off: every key in it is denied (`group_disabled`). */
+  /**
+   * Turns a group off: every key in it is denied (`group_disabled`). A revoke: it always wins
+   * over concurrent edits, on this instance or another (see `ManagedKeyStore.revokeGroup`).
+   */
   async deactivateGroup(groupId: string): Promise<KeyGroup> {
-    return this.updateGroup(groupId, { active: false })
+    return G.deactivateGroup(this.#context, groupId)
   }
 
   /** Deletes an empty group; throws `ConflictError` while it still has keys. `false` if it did not exist. */

@@ -194,6 +194,15 @@ export class MemoryKeyStore implements ManagedKeyStore {
     this.#groups.set(group.id, freezeRecord({ ...group }))
   }
 
+  /** Deactivates a group in one step that always wins (see `ManagedKeyStore.revokeGroup`). */
+  async revokeGroup(id: string, at: number): Promise<KeyGroup | undefined> {
+    const old = this.#groups.get(id)
+    if (!old) return undefined
+    const g = freezeRecord({ ...old, active: false, updatedAt: at })
+    this.#groups.set(id, g)
+    return g
+  }
+
   async deleteGroup(id: string): Promise<boolean> {
     return this.#groups.delete(id)
   }

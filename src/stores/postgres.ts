@@ -91,6 +91,8 @@ export interface PostgresKeyStore extends ManagedKeyStore {
   updateKey(record: KeyRecord, expected?: KeyRecord): Promise<void>
   /** A revoke in one statement that always wins (see `ManagedKeyStore.revokeKey`). */
   revokeKey(id: string, revoke: KeyRevoke, at: number): Promise<KeyRecord | undefined>
+  /** A group deactivation in one statement that always wins (see `ManagedKeyStore.revokeGroup`). */
+  revokeGroup(id: string, at: number): Promise<KeyGroup | undefined>
   /** Creates or replaces an owner directory entry. */
   putOwner(id: string, owner: OwnerRecord): Promise<void>
   /** Removes an owner directory entry; `false` if there was none. */
@@ -405,6 +407,17 @@ class PgStore implements PostgresKeyStore {
     const row = result.rows[0]
     if (row === undefined || row.present !== true) throw new NotFoundError(`group ${group.id} does not exist`)
     if (row.updated !== 1) throw new ConflictError(`group ${group.id} was changed by another writer; read it again and retry`)
+  }
+
+  async revokeGroup(id: string, at: number): Promise<KeyGroup | undefined> {
+    if (typeof id !== 'string') throw typeError('id', 'must be a string')
+    if (!Number.isSafeInteger(at)) throw rangeError('at', 'must be an integer number of epoch milliseconds')
+    const res = await this.#run.tx('revokeGroup', (q) => q(this.#sql.revokeGroup, [id, at]))
+    const row = res.rows[0]
+    if (row === undefined) return undefined
+    const g = groupFromRow(row)
+    if (typeof row.version === 'string') this.#versions.set(g, row.version)
+    return g
   }
 
   async deleteGroup(id: string): Promise<boolean> {

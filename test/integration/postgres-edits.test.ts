@@ -16,25 +16,30 @@ import { newPool, pgFixture, type PgFixture } from './_pg.js'
  * `inner` as a `ManagedKeyStore` whose `getKey` runs `after(id)` once the read has returned and
  * before the caller sees it: every read-modify-write then meets a write made in between.
  */
-function interleaved(inner: PostgresKeyStore, after: (id: string) => Promise<void>): ManagedKeyStore {
+function interleaved(inner: PostgresKeyStore, after: (id: string) => Promise<void>, reads: 'keys' | 'groups' = 'keys'): ManagedKeyStore {
   const s: ManagedKeyStore = {
     findByHash: (h) => inner.findByHash(h),
     getKey: async (id) => {
       const r = await inner.getKey(id)
-      await after(id)
+      if (reads === 'keys') await after(id)
       return r
     },
     insertKey: (r) => inner.insertKey(r),
     updateKey: (r, e) => inner.updateKey(r, e),
     deleteKey: (id) => inner.deleteKey(id),
     listKeys: (f) => inner.listKeys(f),
-    getGroup: (id) => inner.getGroup(id),
+    getGroup: async (id) => {
+      const g = await inner.getGroup(id)
+      if (reads === 'groups') await after(id)
+      return g
+    },
     insertGroup: (g) => inner.insertGroup(g),
     updateGroup: (g, e) => inner.updateGroup(g, e),
     deleteGroup: (id) => inner.deleteGroup(id),
     listGroups: (f) => inner.listGroups(f),
   }
   if (typeof (inner as Partial<ManagedKeyStore>).revokeKey === 'function') s.revokeKey = (id, r, at) => inner.revokeKey(id, r, at)
+  if (typeof (inner as Partial<ManagedKeyStore>).revokeGroup === 'function') s.revokeGroup = (id, at) => inner.revokeGroup(id, at)
   return s
 }
 
@@ -102,6 +107,50 @@ describe.skipIf(!HAVE_PG)('editing keys on Postgres', () => {
       }))
       await revoke(revoker, record.id)
       expect(done(await fx.store.getKey(record.id), Date.now())).toBe(true)
+    })
+  })
+
+  describe('group revokes always win over concurrent editors', () => {
+    const revokes: [string, (m: KeyManager, id: string) => Promise<unknown>][] = [
+      ['deactivateGroup', (m, id) => m.deactivateGroup(id)],
+      ['updateGroup with active: false', (m, id) => m.updateGroup(id, { active: false })],
+    ]
+    for (const via of ['the store', 'cachedStore'] as const) {
+      it.each(revokes)(`%s lands through ${via} while another instance edits the group between every read and write`, async (_, revoke) => {
+        const group = await manager.createGroup({ name: 'Partners' })
+        const editor = new KeyManager(fx.store)
+        let edits = 0
+        const wrapped = interleaved(fx.store, async (id) => {
+          await editor.updateGroup(id, { description: `edit ${++edits}` })
+        }, 'groups')
+        await revoke(new KeyManager(via === 'cachedStore' ? cachedStore(wrapped) : wrapped), group.id)
+        expect(await fx.store.getGroup(group.id)).toMatchObject({ active: false })
+      })
+    }
+
+    it('deactivateGroup lands while an editor on another connection keeps rewriting the group', async () => {
+      const group = await manager.createGroup({ name: 'Partners' })
+      const otherPool = newPool()
+      try {
+        const editor = new KeyManager(fx.storeOn(otherPool))
+        let stop = false
+        let edits = 0
+        const editing = (async () => {
+          while (!stop) await editor.updateGroup(group.id, { description: `edit ${++edits}` }).catch(() => {})
+        })()
+        const cache = cachedStore(fx.store)
+        expect((await cache.findGroup(group.id))?.active).toBe(true)
+        await new Promise((resolve) => setTimeout(resolve, 20))
+        const g = await new KeyManager(cache).deactivateGroup(group.id)
+        stop = true
+        await editing
+        expect(g.active).toBe(false)
+        expect((await fx.store.getGroup(group.id))?.active).toBe(false)
+        expect((await cache.findGroup(group.id))?.active).toBe(false)
+        expect(edits).toBeGreaterThan(0)
+      } finally {
+        await otherPool.end()
+      }
     })
   })
 
