@@ -14,7 +14,7 @@ export { DEFAULT_CLAIMS } from './_jwt-claims.js'
 export { keyMaterial, type KeyMaterial } from './_jwt-keys.js'
 
 /** The `typ` header of minted tokens (RFC 8725 §3.11 explicit typing). */
-export const MINTED_TYP = 'keyward+jwt'
+const MINTED_TYP = 'keyward+jwt'
 
 /** Signs `claims` as a compact JWS with header `{ alg, typ: MINTED_TYP, kid? }`. */
 export async function signMinted(claims: Record<string, unknown>, material: KeyMaterial, alg: JwtAlgorithm, kid: string | undefined): Promise<string> {
