@@ -83,7 +83,7 @@ export function downStore(): KeyStore {
 }
 
 /** The authorizer configurations, by route prefix. */
-export type AuthzName = 'main' | 'multi' | 'proxy' | 'tlsStrict' | 'tlsProxy' | 'attackforge' | 'ivanti' | 'contrast' | 'limited' | 'down' | 'expose'
+export type AuthzName = 'main' | 'multi' | 'proxy' | 'tlsStrict' | 'tlsProxy' | 'attackforge' | 'ivanti' | 'contrast' | 'limited' | 'down' | 'expose' | 'jwtOnly'
 
 export function makeAuthorizers(store: KeyStore): Record<AuthzName, Authorizer> {
   const base = { store, now: () => NOW, touchIntervalMs: 0 }
@@ -108,6 +108,10 @@ export function makeAuthorizers(store: KeyStore): Record<AuthzName, Authorizer> 
     limited: createAuthorizer({ ...base, rateLimiter: tokenBucket({ capacity: 2, refillPerSecond: 1, now: () => NOW }) }),
     down: createAuthorizer({ ...base, store: downStore(), schemes: [schemes.apiKeyHeader(), schemes.bearer()] }),
     expose: createAuthorizer({ ...base, exposeReasons: true }),
+    jwtOnly: createAuthorizer({
+      ...base,
+      schemes: [schemes.jwt({ key: new Uint8Array(32).fill(7), algorithms: ['HS256'], issuer: 'https://idp.example.test/', audience: 'api' })],
+    }),
   }
 }
 
@@ -137,6 +141,7 @@ export const ROUTES: readonly RouteSpec[] = [
   { method: 'GET', path: '/limited/apps', authz: 'limited', need: 'apps:read' },
   { method: 'GET', path: '/down/apps', authz: 'down', need: 'apps:read' },
   { method: 'GET', path: '/expose/apps', authz: 'expose', need: 'apps:read' },
+  { method: 'GET', path: '/jwt/apps', authz: 'jwtOnly', need: 'apps:read' },
 ]
 
 /** What every route handler answers: the principal it saw, as JSON, with an exact content-type. */

@@ -17,6 +17,8 @@ export interface Expect {
   readonly scheme?: string
   /** Expected `ratelimit-remaining`, where the row is about rate limits. */
   readonly remaining?: string
+  /** Expected `WWW-Authenticate`, exactly, where the row is about the challenge. */
+  readonly challenge?: string
 }
 
 export interface Row extends Req {
@@ -56,10 +58,16 @@ export function table(f: Fixture): readonly Row[] {
     { name: 'refuses an expired key generically', method: 'GET', path: '/main/apps', headers: apiKey(k.expiring!), expect: { status: 401, code: 'invalid_credentials' } },
     { name: 'refuses a rotated-out key', method: 'GET', path: '/main/apps', headers: apiKey(k.rotated!), expect: { status: 401, code: 'invalid_credentials' } },
     { name: 'tells a disabled key so under exposeReasons', method: 'GET', path: '/expose/apps', headers: apiKey(k.disabled!), expect: { status: 401, code: 'key_disabled' } },
+    { name: 'refuses empty Basic credentials (Basic Og==) as invalid, not malformed', method: 'GET', path: '/main/apps', headers: [['Authorization', 'Basic Og==']], expect: { status: 401, code: 'invalid_credentials' } },
+    { name: "refuses RFC 7617's Aladdin:open sesame as invalid, not malformed", method: 'GET', path: '/main/apps', headers: [['Authorization', 'Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==']], expect: { status: 401, code: 'invalid_credentials' } },
+    { name: 'refuses a UTF-8 Basic password as invalid, not malformed', method: 'GET', path: '/main/apps', headers: [['Authorization', `Basic ${Buffer.from('api:pässwörd', 'utf8').toString('base64')}`]], expect: { status: 401, code: 'invalid_credentials' } },
+    { name: 'refuses a bearer token that is not a JWT with invalid_token where only jwt is configured', method: 'GET', path: '/jwt/apps', headers: [['Authorization', 'Bearer not-a-jwt']], expect: { status: 401, code: 'invalid_credentials', challenge: 'Bearer realm="api", error="invalid_token"' } },
+    { name: 'asks a jwt-only route for credentials when none are sent', method: 'GET', path: '/jwt/apps', expect: { status: 401, code: 'missing_credentials', challenge: 'Bearer realm="api"' } },
     { name: 'tells an expired key so under exposeReasons', method: 'GET', path: '/expose/apps', headers: apiKey(k.expiring!), expect: { status: 401, code: 'key_expired' } },
     // ---- 400: bad bytes, duplicates, conflicts --------------------------------------------------
     { name: 'rejects a key with a space inside', method: 'GET', path: '/main/apps', headers: apiKey(`${k.rw!.slice(0, 10)} ${k.rw!.slice(10)}`), expect: { status: 400, code: 'invalid_request' } },
     { name: 'rejects a key over 512 characters', method: 'GET', path: '/main/apps', headers: apiKey('k'.repeat(600)), expect: { status: 400, code: 'invalid_request' } },
+    { name: 'rejects Basic credentials with a control character', method: 'GET', path: '/main/apps', headers: [['Authorization', `Basic ${b64('api:a\u0001b')}`]], expect: { status: 400, code: 'invalid_request' } },
     { name: 'rejects Bearer that breaks RFC 6750 grammar', method: 'GET', path: '/main/apps', headers: [['Authorization', 'Bearer a b']], expect: { status: 400, code: 'invalid_request' } },
     { name: 'rejects a non-ASCII byte (0xFF) in the key', method: 'GET', path: '/main/apps', headers: apiKey(`${k.rw}\u00ff`), via: 'http', expect: { status: 400, code: 'invalid_request' } },
     { name: 'rejects a DEL byte in the key', method: 'GET', path: '/main/apps', headers: apiKey(`${k.rw}\u007f`), via: 'socket', expect: { status: 400 } },

@@ -46,6 +46,7 @@ function checkOutcome(row: Row, res: Res): void {
     // No key material ever comes back in a deny.
     for (const key of Object.values(fixture.keys)) expect(res.body).not.toContain(key)
     if (e.status === 401) expect(res.headers['www-authenticate']).toMatch(/realm="api"/)
+    if (e.challenge !== undefined) expect(res.headers['www-authenticate']).toBe(e.challenge)
     if (e.status === 429 || e.status === 503) expect(res.headers['retry-after']).toMatch(/^[1-9]\d*$/)
   } else if (e.key !== undefined) {
     expect(res.headers['content-type']).toBe('application/json')
