@@ -19,6 +19,8 @@ export interface Expect {
   readonly remaining?: string
   /** Expected `WWW-Authenticate`, exactly, where the row is about the challenge. */
   readonly challenge?: string
+  /** The deny body is `application/problem+xml` (the client prefers XML). */
+  readonly xml?: true
 }
 
 export interface Row extends Req {
@@ -79,6 +81,13 @@ export function table(f: Fixture): readonly Row[] {
     { name: 'rejects X-Api-Key with X-SSAPI-KEY', method: 'GET', path: '/multi/apps', headers: [...apiKey(k.rw!), ['X-SSAPI-KEY', k.ssapi!]], expect: { status: 400, code: 'invalid_request' } },
     { name: 'refuses a repeated Authorization even where half a Contrast pair could be read', method: 'GET', path: '/multi/apps', headers: [['Authorization', `Bearer ${k.rw}`], ['Authorization', `Bearer ${k.rw}`]], expect: { status: 400, code: 'invalid_request' } },
     { name: 'reads a Contrast pair as Contrast, not as Basic', method: 'GET', path: '/multi/apps', headers: contrast('ana@acme.test', k.contrastAna!, true), expect: { status: 200, key: 'contrastAna', scheme: 'contrast' } },
+    // ---- content negotiation of the problem body ------------------------------------------------
+    { name: 'answers problem+xml to a client that prefers XML', method: 'GET', path: '/main/apps', headers: [...apiKey(k.unknown!), ['Accept', 'application/xml']], expect: { status: 401, code: 'invalid_credentials', xml: true } },
+    { name: 'answers a Contrast client that sends Accept: application/xml in XML', method: 'GET', path: '/contrast/apps', headers: [...contrast('bob@acme.test', k.contrastAna!), ['Accept', 'application/xml']], expect: { status: 401, code: 'invalid_credentials', xml: true } },
+    { name: 'escapes the permission named in an XML 403', method: 'POST', path: '/main/scans', headers: [...apiKey(k.ro!), ['Accept', 'text/xml, */*;q=0.1']], expect: { status: 403, code: 'insufficient_permission', xml: true } },
+    { name: 'answers XML to a 400 too', method: 'GET', path: '/main/apps', headers: [...apiKey('a b'), ['Accept', 'application/problem+xml']], expect: { status: 400, code: 'invalid_request', xml: true } },
+    { name: 'keeps JSON when the client weighs JSON higher', method: 'GET', path: '/main/apps', headers: [...apiKey(k.unknown!), ['Accept', 'application/xml;q=0.5, application/json']], expect: { status: 401, code: 'invalid_credentials' } },
+    { name: 'keeps JSON for Accept: */*', method: 'GET', path: '/main/apps', headers: [...apiKey(k.unknown!), ['Accept', '*/*']], expect: { status: 401, code: 'invalid_credentials' } },
     // ---- addresses and proxies ------------------------------------------------------------------
     { name: 'denies a key outside its allowlist', method: 'GET', path: '/main/apps', headers: apiKey(k.lan!), expect: { status: 403, code: 'ip_not_allowed' } },
     { name: 'ignores X-Forwarded-For from an untrusted peer', method: 'GET', path: '/main/apps', headers: [...apiKey(k.lan!), xff('10.1.2.3')], expect: { status: 403, code: 'ip_not_allowed' } },
