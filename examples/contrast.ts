@@ -3,14 +3,37 @@
  * and `Authorization: base64(username:service-key)` (with or without the `Basic ` word). The
  * organization in the path must be the keys' organization.
  *
- *   npx tsx examples/contrast.ts        # prints curl commands to try
+ * Contrast's API is only available over TLS, so the authorizer sets `requireTls`: the example
+ * serves HTTPS with a self-signed certificate made in-process, and also listens on plain HTTP only
+ * to show that keyward refuses it (403 `insecure_transport`) before it looks at either key.
+ *
+ *   npx tsx examples/contrast.ts        # prints curl commands to try (curl -k: self-signed)
  */
 import type { Server } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import { createAdaptorServer } from '@hono/node-server'
 import { Hono } from 'hono'
 import { guard } from '../src/adapters/hono.js'
 import { createAuthorizer, defineRoles, KeyManager, MemoryKeyStore, schemes, tokenBucket, type Authorizer } from '../src/index.js'
-import { decisionLine, isMain, runStandalone, serve, type SecretFiles, type StartOptions, type Started } from './_shared.js'
+import {
+  closeServer,
+  decisionLine,
+  isMain,
+  listen,
+  runStandalone,
+  selfSignedCertificate,
+  type SecretFiles,
+  type StartOptions,
+  type Started,
+} from './_shared.js'
+
+/** `start()`'s result: the HTTPS URL, the refused plain-HTTP URL, and the certificate to trust. */
+export interface ContrastStarted extends Started {
+  /** Plain-HTTP listener of the same app: every request there is 403 `insecure_transport`. */
+  readonly httpUrl: string
+  /** The self-signed certificate (PEM), for clients that verify it (`curl --cacert`). */
+  readonly ca: string
+}
 
 /** Contrast-like roles over `view < edit < admin`. */
 export const contrastRoles = defineRoles({
@@ -58,43 +81,63 @@ async function seedKeys(store: MemoryKeyStore): Promise<Record<string, string>> 
   return keys
 }
 
-/** Starts the example on a loopback port with an in-memory store. */
-export async function start(options: StartOptions = {}): Promise<Started> {
+/** Starts HTTPS (and the refused plain HTTP) on loopback ports with an in-memory store. */
+export async function start(options: StartOptions = {}): Promise<ContrastStarted> {
   const store = new MemoryKeyStore()
   const keys = await seedKeys(store)
   const log = options.log
   const authorizer = createAuthorizer({
     store: options.wrapStore ? options.wrapStore(store) : store,
     schemes: [schemes.contrast()],
+    requireTls: true, // "only available over SSL"
     roles: contrastRoles,
     tenant: (req) => /^\/api\/ng\/([^/?]+)/.exec(req.url ?? '')?.[1],
     rateLimiter: tokenBucket({ capacity: 60, refillPerSecond: 1 }),
     ...(log ? { onDecision: (e) => log(decisionLine(e)) } : {}),
   })
-  const server = createAdaptorServer({ fetch: createApp(authorizer).fetch }) as Server
-  return serve(server, authorizer, keys, options)
+  const { fetch } = createApp(authorizer)
+  const { key, cert } = await selfSignedCertificate()
+  const https = createAdaptorServer({ fetch, createServer: createHttpsServer, serverOptions: { key, cert } }) as Server
+  const http = createAdaptorServer({ fetch }) as Server
+  const url = await listen(https, options, 'https')
+  const httpUrl = await listen(http, { ...options, port: 0 })
+  return {
+    url,
+    httpUrl,
+    ca: cert,
+    keys,
+    close: async () => {
+      await Promise.all([closeServer(https), closeServer(http)])
+      await authorizer.close()
+    },
+  }
 }
 
 function curls(s: Started, secrets: SecretFiles): string[] {
   const org = secrets.put('organization.key', s.keys.org!)
   const auth = (label: string, user: string) => secrets.put(`${label}.authorization`, authorizationValue(user, s.keys[label]!))
   const apps = `${s.url}/api/ng/${ORG}/applications`
+  const { httpUrl } = s as ContrastStarted
   return [
-    '# Organization key + base64(user:service key): 200',
-    `curl -i -H "API-Key: ${org}" -H "Authorization: ${auth('ana', 'ana@acme.test')}" ${apps}`,
+    '# Organization key + base64(user:service key), over HTTPS: 200 (-k: the certificate is self-signed)',
+    `curl -ik -H "API-Key: ${org}" -H "Authorization: ${auth('ana', 'ana@acme.test')}" ${apps}`,
     "# Another user's name with ana's service key: 401",
-    `curl -i -H "API-Key: ${org}" -H "Authorization: ${auth('ana-as-bob', 'bob@acme.test')}" ${apps}`,
+    `curl -ik -H "API-Key: ${org}" -H "Authorization: ${auth('ana-as-bob', 'bob@acme.test')}" ${apps}`,
     '# A locked account: 401',
-    `curl -i -H "API-Key: ${org}" -H "Authorization: ${auth('lee', 'lee@acme.test')}" ${apps}`,
+    `curl -ik -H "API-Key: ${org}" -H "Authorization: ${auth('lee', 'lee@acme.test')}" ${apps}`,
     '# Only one of the two headers: 401 missing_credentials',
-    `curl -i -H "API-Key: ${org}" ${apps}`,
+    `curl -ik -H "API-Key: ${org}" ${apps}`,
     '# A Viewer may not change a trace status: 403',
-    `curl -i -X PUT -H "API-Key: ${org}" -H "Authorization: ${auth('rob', 'rob@acme.test')}" ${s.url}/api/ng/${ORG}/traces/a-1/status`,
+    `curl -ik -X PUT -H "API-Key: ${org}" -H "Authorization: ${auth('rob', 'rob@acme.test')}" ${s.url}/api/ng/${ORG}/traces/a-1/status`,
+    '# Errors in XML, as Contrast clients ask for them (Accept: application/xml)',
+    `curl -ik -H "Accept: application/xml" -H "API-Key: ${org}" ${apps}`,
+    '# Plain HTTP: 403 insecure_transport, the keys are not even looked at',
+    `curl -i -H "API-Key: ${org}" -H "Authorization: ${auth('ana', 'ana@acme.test')}" ${httpUrl}/api/ng/${ORG}/applications`,
   ]
 }
 
 if (isMain(import.meta.url)) {
-  await runStandalone('Contrast-style API (Hono)', start, (s, secrets) =>
+  await runStandalone('Contrast-style API (Hono, HTTPS only)', start, (s, secrets) =>
     curls({ ...s, keys: { ...s.keys, 'ana-as-bob': s.keys.ana! } }, secrets),
   )
 }

@@ -8,7 +8,7 @@
  * with the InsightAppSec-like example API and the admin console, and a demo admin Org key printed
  * so it can be pasted into the console. Runs until Ctrl-C.
  */
-import { createServer } from 'node:http'
+import { createServer, request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import { adminMiddleware } from '../src/adapters/express.js'
 import { createAdminHandler } from '../src/admin/index.js'
@@ -18,7 +18,7 @@ import { authorizationValue, ORG, start as startContrast } from './contrast.js'
 import { createApp as createExpressApp, start as startExpress } from './express.js'
 import { start as startHono } from './hono.js'
 import { makeAuthorizer, seedKeys } from './_insightappsec.js'
-import { start as startIvanti } from './ivanti.js'
+import { start as startIvanti, tenantHost } from './ivanti.js'
 import { start as startKoa } from './koa.js'
 import { closeServer, isMain, listen, switchableStore, type Started, type StartOptions } from './_shared.js'
 
@@ -55,13 +55,16 @@ export function redact(key: string): string {
 }
 
 async function send(c: Case): Promise<{ status: number; body: string }> {
-  if (c.ca === undefined) {
+  // fetch always sends the URL's own Host; a tenant host (Ivanti) needs node:http.
+  const ownHost = Object.keys(c.headers).some((h) => h.toLowerCase() === 'host')
+  if (c.ca === undefined && !ownHost) {
     const r = await fetch(c.url, { method: c.method, headers: c.headers })
     return { status: r.status, body: await r.text() }
   }
-  const ca = c.ca
+  const tls = c.ca === undefined ? {} : { ca: c.ca }
+  const request = c.ca === undefined ? httpRequest : httpsRequest
   return new Promise((resolve, reject) => {
-    const req = httpsRequest(c.url, { method: c.method, headers: c.headers, ca, agent: false }, (res) => {
+    const req = request(c.url, { method: c.method, headers: c.headers, ...tls, agent: false }, (res) => {
       let body = ''
       res.setEncoding('utf8')
       res.on('data', (s: string) => (body += s))
@@ -160,24 +163,27 @@ function attackForgeCases(s: Started & { httpUrl: string; ca: string }, sw: Retu
 function ivantiCases(s: Started, sw: ReturnType<typeof switchableStore>): Case[] {
   const make = caseMaker('Ivanti', 'Koa', s)
   const k = s.keys
-  const ref = (label: string) => ({ Authorization: `rest_api_key=${k[label]!}` })
+  // The tenant is the host: each request carries its tenant's Host header.
+  const at = (tenant: string) => ({ Host: tenantHost(tenant) })
+  const ref = (label: string, tenant = 'acme') => ({ ...at(tenant), Authorization: `rest_api_key=${k[label]!}` })
   const x = 'rest_api_key'
-  const inc = (tenant: string) => `/${tenant}/api/odata/businessobject/incidents`
+  const inc = '/api/odata/businessobject/incidents'
   return [
-    make('GET', inc('acme'), x, redact(k.analyst!), ref('analyst'), 200),
-    make('POST', inc('acme'), x, redact(k.analyst!), ref('analyst'), 201),
-    make('GET', inc('globex'), x, `${redact(k.analyst!)} (acme key)`, ref('analyst'), 401, 'invalid_credentials'),
-    make('GET', inc('acme'), x, `${redact(k.deactivated!)} (off)`, ref('deactivated'), 401, 'invalid_credentials'),
-    make('GET', inc('acme'), x, `${redact(k.remoteOnly!)} (other IPs)`, ref('remoteOnly'), 403, 'ip_not_allowed'),
-    make('POST', inc('acme'), x, `${redact(k.selfService!)} (Self Service)`, ref('selfService'), 403, 'insufficient_permission'),
-    make('GET', inc('acme'), x, '(quoted)', { Authorization: `rest_api_key="${k.analyst!}"` }, 400, 'invalid_request'),
-    ...burst(make, 'GET', inc('acme'), x, `${redact(k.burst!)} (burst 2)`, ref('burst')),
-    outage(make('GET', inc('acme'), x, `${redact(k.analyst!)} (store down)`, ref('analyst'), 503, 'service_unavailable'), sw),
+    make('GET', inc, x, `${redact(k.analyst!)} @acme`, ref('analyst'), 200),
+    make('POST', inc, x, `${redact(k.analyst!)} @acme`, ref('analyst'), 201),
+    make('GET', inc, x, `${redact(k.analyst!)} (acme key) @globex`, ref('analyst', 'globex'), 401, 'invalid_credentials'),
+    make('GET', inc, x, `${redact(k.deactivated!)} (off)`, ref('deactivated'), 401, 'invalid_credentials'),
+    make('GET', inc, x, `${redact(k.remoteOnly!)} (other IPs)`, ref('remoteOnly'), 403, 'ip_not_allowed'),
+    make('POST', inc, x, `${redact(k.selfService!)} (Self Service)`, ref('selfService'), 403, 'insufficient_permission'),
+    make('GET', inc, x, '(quoted)', { ...at('acme'), Authorization: `rest_api_key="${k.analyst!}"` }, 400, 'invalid_request'),
+    ...burst(make, 'GET', inc, x, `${redact(k.burst!)} (burst 2)`, ref('burst')),
+    outage(make('GET', inc, x, `${redact(k.analyst!)} (store down)`, ref('analyst'), 503, 'service_unavailable'), sw),
   ]
 }
 
-function contrastCases(s: Started, sw: ReturnType<typeof switchableStore>): Case[] {
-  const make = caseMaker('Contrast', 'Hono', s)
+function contrastCases(s: Started & { httpUrl: string; ca: string }, sw: ReturnType<typeof switchableStore>): Case[] {
+  const make = caseMaker('Contrast', 'Hono, HTTPS only', s)
+  const plain = caseMaker('Contrast', 'Hono, the same app on plain HTTP', { ...s, url: s.httpUrl, ca: undefined } as Started)
   const k = s.keys
   const pair = (label: string, user: string, basicWord = false) => ({
     'API-Key': k.org!,
@@ -198,6 +204,7 @@ function contrastCases(s: Started, sw: ReturnType<typeof switchableStore>): Case
     make('GET', apps, x, '(no colon)', { 'API-Key': k.org!, Authorization: Buffer.from(`ana@acme.test${k.ana!}`).toString('base64') }, 400, 'invalid_request'),
     ...burst(make, 'GET', apps, x, `${who('ci', 'ci@')} (burst 2)`, pair('ci', 'ci@acme.test')),
     outage(make('GET', apps, x, `${who('ana', 'ana@')} (store down)`, pair('ana', 'ana@acme.test'), 503, 'service_unavailable'), sw),
+    plain('GET', apps, x, who('ana', 'ana@'), pair('ana', 'ana@acme.test'), 403, 'insecure_transport'),
   ]
 }
 
@@ -258,8 +265,8 @@ export async function runDemo(out: (line: string) => void = console.log): Promis
     out('keyward demo: every example server on a loopback port, in-memory keys, real HTTP requests.')
     out(`  InsightAppSec-like API: Express ${express.url}, Koa ${koa.url}, Hono ${hono.url}`)
     out(`  AttackForge SSAPI (Express): ${attackforge.url} (self-signed), plain HTTP ${attackforge.httpUrl}`)
-    out(`  Ivanti rest_api_key (Koa): ${ivanti.url}`)
-    out(`  Contrast (Hono): ${contrast.url}`)
+    out(`  Ivanti rest_api_key (Koa): ${ivanti.url}, tenants by Host (${tenantHost('acme')}, ${tenantHost('globex')})`)
+    out(`  Contrast (Hono): ${contrast.url} (self-signed), plain HTTP ${contrast.httpUrl}`)
     out('Keys are shown by prefix only. "store down" rows switch that server\'s key store off for one request.')
     out('')
     const results: DemoResult[] = []

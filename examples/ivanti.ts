@@ -2,8 +2,9 @@
  * Ivanti Service Manager style, on Koa: `Authorization: rest_api_key=<Reference ID>`, keys in key
  * groups, one tenant per key, extra allowed IPs, Activated on/off, and Ivanti-like roles.
  *
- * The tenant is the first path segment here (`/acme/api/odata/...`); Ivanti puts it in the host
- * name, which works the same way with a `tenant` function that reads the Host header.
+ * The tenant is the host name, as with Ivanti (`https://<tenant>.example.test/api/odata/...`):
+ * `tenantFromHost({ domain })` reads it from the Host header. The example listens on loopback, so
+ * the curl commands it prints send the tenant's Host header to 127.0.0.1.
  *
  *   npx tsx examples/ivanti.ts        # prints curl commands to try
  */
@@ -11,7 +12,7 @@ import { randomBytes } from 'node:crypto'
 import { createServer } from 'node:http'
 import Koa from 'koa'
 import { guard, type KeywardState } from '../src/adapters/koa.js'
-import { createAuthorizer, defineRoles, KeyManager, MemoryKeyStore, schemes, tokenBucket, type Authorizer } from '../src/index.js'
+import { createAuthorizer, defineRoles, KeyManager, MemoryKeyStore, schemes, tenantFromHost, tokenBucket, type Authorizer } from '../src/index.js'
 import { decisionLine, isMain, runStandalone, serve, type SecretFiles, type StartOptions, type Started } from './_shared.js'
 
 /** Ivanti-like roles over `read < write`. */
@@ -24,12 +25,15 @@ export const ivantiRoles = defineRoles({
   },
 })
 
-/** The tenant a request addresses: `/<tenant>/api/...`. */
-function tenantOf(url: string | undefined): string | undefined {
-  return (url ?? '').split('?')[0]!.split('/')[1] || undefined
+/** Each tenant's host is `<tenant>.example.test` (`acme.example.test`, `globex.example.test`). */
+export const TENANT_DOMAIN = 'example.test'
+
+/** The host name of a tenant. */
+export function tenantHost(tenant: string): string {
+  return `${tenant}.${TENANT_DOMAIN}`
 }
 
-/** The Koa app: `/:tenant/api/odata/businessobject/<object>`. */
+/** The Koa app: `https://<tenant host>/api/odata/businessobject/<object>`. */
 export function createApp(authorizer: Authorizer): Koa<KeywardState> {
   const requireKey = guard(authorizer)
   const canRead = requireKey('incidents:read')
@@ -37,7 +41,7 @@ export function createApp(authorizer: Authorizer): Koa<KeywardState> {
   const canReadChanges = requireKey('changes:read')
   const app = new Koa<KeywardState>()
   app.use(async (ctx, next) => {
-    const m = /^\/[a-z0-9-]+\/api\/odata\/businessobject\/(incidents|changes)$/.exec(ctx.path)
+    const m = /^\/api\/odata\/businessobject\/(incidents|changes)$/.exec(ctx.path)
     if (!m) return next()
     const who = () => ({ tenant: ctx.state.principal.tenant, onBehalfOf: ctx.state.principal.owner, inRole: ctx.state.principal.role })
     if (m[1] === 'incidents' && ctx.method === 'GET') {
@@ -94,7 +98,7 @@ export async function start(options: StartOptions = {}): Promise<Started> {
     store: options.wrapStore ? options.wrapStore(store) : store,
     schemes: [schemes.restApiKey()],
     roles: ivantiRoles,
-    tenant: (req) => tenantOf(req.url),
+    tenant: tenantFromHost({ domain: TENANT_DOMAIN }),
     rateLimiter: tokenBucket({ capacity: 60, refillPerSecond: 1 }),
     ...(log ? { onDecision: (e) => log(decisionLine(e)) } : {}),
   })
@@ -104,11 +108,11 @@ export async function start(options: StartOptions = {}): Promise<Started> {
 
 function curls(s: Started, secrets: SecretFiles): string[] {
   const k = (label: string) => secrets.put(`${label}.ref`, s.keys[label]!)
-  const incidents = (tenant: string) => `${s.url}/${tenant}/api/odata/businessobject/incidents`
+  const incidents = (tenant: string) => `-H "Host: ${tenantHost(tenant)}" ${s.url}/api/odata/businessobject/incidents`
   return [
-    '# A key of tenant acme, in its key group, from an allowed IP: 200',
+    '# A key of tenant acme, on acme\'s host, in its key group, from an allowed IP: 200',
     `curl -i -H "Authorization: rest_api_key=${k('analyst')}" ${incidents('acme')}`,
-    '# The same key on another tenant: 401, exactly like an unknown key',
+    '# The same key on another tenant\'s host: 401, exactly like an unknown key',
     `curl -i -H "Authorization: rest_api_key=${k('analyst')}" ${incidents('globex')}`,
     '# A key whose extra allowed IPs do not include yours: 403 ip_not_allowed',
     `curl -i -H "Authorization: rest_api_key=${k('remoteOnly')}" ${incidents('acme')}`,

@@ -15,8 +15,10 @@ export interface Extracted {
 
 /** The extraction step of an authorizer configured with `schemes`. */
 export function extractor(schemes: readonly Scheme[]): (values: HeaderValues) => Extracted {
-  // Half a credential ranks lowest: it never hides a malformed reading of the same header.
+  // Half a credential ranks lowest: it never hides a malformed reading of the same header. A
+  // token not in its scheme's format (a Bearer token that is no JWT) yields to every other reading.
   const RANK = { partial: 0, malformed: 1, key: 2, pair: 3, token: 4 } as const
+  const rank = (e: Extraction): number => (e.type === 'token' && e.unshaped === true ? 0.5 : RANK[e.type])
   function subset(a: readonly string[], b: readonly string[]): boolean {
     return a.every((x) => b.includes(x))
   }
@@ -50,7 +52,7 @@ export function extractor(schemes: readonly Scheme[]): (values: HeaderValues) =>
       // of more headers beats one of fewer, a verified token beats an opaque key, anything beats
       // half a credential. What is left after that is really two credentials: a conflict.
       found = found.filter(([, e]) =>
-        !found.some(([, f]) => f !== e && subset(e.sources, f.sources) && (f.sources.length > e.sources.length || RANK[f.type] > RANK[e.type])),
+        !found.some(([, f]) => f !== e && subset(e.sources, f.sources) && (f.sources.length > e.sources.length || rank(f) > rank(e))),
       )
     }
     const bad = found.find(([, e]) => e.type === 'malformed')

@@ -3,6 +3,8 @@
  * problem document.
  * @module
  */
+import { object, knownFields } from './_options.js'
+import { prefersXml, problemXml } from './_problem-xml.js'
 import { typeError } from './errors.js'
 import type { DenyCode, DenyDecision, DenyReason } from './types.js'
 
@@ -96,8 +98,38 @@ export interface DenyResponse {
   readonly status: number
   /** Lower-case header names: the decision's headers plus `content-type` and `cache-control`. */
   readonly headers: Readonly<Record<string, string>>
-  /** RFC 9457 `application/problem+json`: `{ type, title, status, detail, code }`. */
+  /**
+   * RFC 9457 `application/problem+json`: `{ type, title, status, detail, code }`; or, when the
+   * client prefers XML, the same members as `application/problem+xml` (RFC 9457 Appendix B).
+   */
   readonly body: string
+}
+
+/** Options of {@link renderDeny}. */
+export interface RenderDenyOptions {
+  /**
+   * The request's `Accept` field value (RFC 9110 §12.5.1; q-values honoured). When it prefers XML
+   * (`application/xml`, `text/xml` or `application/problem+xml` over JSON), the body is
+   * `application/problem+xml`; otherwise, and when omitted, `application/problem+json`. Every
+   * adapter passes it. Repeated fields may be given as an array.
+   * @default undefined (JSON)
+   * @example { accept: req.headers.accept }
+   */
+  accept?: string | readonly string[] | null
+}
+
+const RENDER_FIELDS = ['accept']
+
+/** The `Accept` value of validated {@link RenderDenyOptions}. */
+function acceptOf(options: unknown): string | undefined {
+  if (options === undefined) return undefined
+  const o = object(options, 'options')
+  knownFields(o, RENDER_FIELDS, 'options')
+  const a = o.accept
+  if (a === undefined || a === null) return undefined
+  if (typeof a === 'string') return a
+  if (Array.isArray(a) && a.every((x) => typeof x === 'string')) return a.join(', ')
+  throw typeError('options.accept', 'must be a string, an array of strings, null or undefined')
 }
 
 /** What `value` is, for a message: its type or kind, never its contents. */
@@ -134,28 +166,30 @@ function checkDeny(decision: unknown): asserts decision is DenyDecision {
  * and no request input; `reason` is not in it (it is for logs). Every adapter sends exactly this.
  * Anything but a deny decision (a Promise, an allow decision) throws a `TypeError` saying what it was.
  *
+ * Pass the request's `Accept` header as `options.accept` to negotiate the format: a client that
+ * prefers XML gets `application/problem+xml` (RFC 9457 Appendix B); JSON is the default.
+ *
  * @example
  * ```ts
  * const decision = await authorizer.authorize(request, 'scans:read')
  * if (!decision.allow) {
- *   const { status, headers, body } = renderDeny(decision)
+ *   const { status, headers, body } = renderDeny(decision, { accept: request.headers.get('accept') })
  *   return new Response(body, { status, headers })
  * }
  * ```
  */
-export function renderDeny(decision: DenyDecision): DenyResponse {
+export function renderDeny(decision: DenyDecision, options?: RenderDenyOptions): DenyResponse {
   checkDeny(decision)
+  const xml = prefersXml(acceptOf(options))
   const { status, code, message } = decision
-  const body = JSON.stringify({
-    type: `urn:keyward:error:${code}`,
-    title: Object.hasOwn(TITLES, code) ? TITLES[code] : 'Forbidden',
-    status,
-    detail: message,
-    code,
-  })
+  const title = Object.hasOwn(TITLES, code) ? TITLES[code] : 'Forbidden'
+  const type = `urn:keyward:error:${code}`
+  const body = xml
+    ? problemXml([['type', type], ['title', title], ['status', status], ['detail', message], ['code', code]])
+    : JSON.stringify({ type, title, status, detail: message, code })
   return {
     status,
-    headers: { ...decision.headers, 'content-type': 'application/problem+json', 'cache-control': 'no-store' },
+    headers: { ...decision.headers, 'content-type': xml ? 'application/problem+xml' : 'application/problem+json', 'cache-control': 'no-store' },
     body,
   }
 }

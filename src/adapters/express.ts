@@ -28,7 +28,7 @@ export interface ExpressGuardOptions extends BaseGuardOptions {
    * `Retry-After`, rate-limit) are already on `res`; send a body (`res.json(...)`) synchronously
    * or before the returned promise settles. If nothing was sent, the standard problem document
    * is. The request never continues to the route; a throw goes to `next(err)`.
-   * @default undefined (send `renderDeny(decision)`)
+   * @default undefined (send `renderDeny(decision, { accept })`)
    * @example (decision, req, res) => { res.json({ error: decision.code }) }
    */
   onDeny?: (decision: DenyDecision, req: Request, res: Response) => void | Promise<void>
@@ -56,7 +56,7 @@ function setHeaders(res: Response, headers: Readonly<Record<string, string>>): v
 
 /**
  * Express 4/5 middleware factory. On allow, `req.principal` is set and the route runs; on deny,
- * the response is `renderDeny(decision)` byte for byte. A store outage is a 503 response, not an
+ * the response is `renderDeny(decision, { accept })` byte for byte. A store outage is a 503 response, not an
  * error; only a misused authorizer (a rejected `authorize`) goes to `next(err)`.
  *
  * @example
@@ -85,7 +85,7 @@ export function guard(authorizer: GuardAuthorizer, options?: ExpressGuardOptions
       await onDeny(d, req, res)
       if (res.headersSent || res.writableEnded) return false
     }
-    const r = renderDeny(d)
+    const r = renderDeny(d, { accept: req.headers.accept })
     res.statusCode = r.status
     setHeaders(res, r.headers)
     // res.end, not res.send: send() appends "; charset=utf-8" and an ETag, and the bytes must be

@@ -45,7 +45,7 @@ export interface FastifyGuardOptions extends BaseGuardOptions {
    * returned promise settles. The status and the decision's headers (`WWW-Authenticate`,
    * `Retry-After`, rate-limit) are already on `reply`. If nothing was sent, the standard problem
    * document is. The route handler never runs; a throw goes to Fastify's error handler.
-   * @default undefined (send `renderDeny(decision)`)
+   * @default undefined (send `renderDeny(decision, { accept })`)
    * @example (decision, request, reply) => { reply.send({ error: decision.code }) }
    */
   onDeny?: (decision: DenyDecision, request: FastifyRequest, reply: FastifyReply) => void | Promise<void>
@@ -77,8 +77,8 @@ function pathOptionsOf(instance: FastifyInstance | undefined): RouterPathOptions
   return seenPath
 }
 
-function sendDeny(reply: FastifyReply, d: DenyDecision): void {
-  const r = renderDeny(d)
+function sendDeny(reply: FastifyReply, d: DenyDecision, accept: string | undefined): void {
+  const r = renderDeny(d, { accept })
   // A Buffer, not the string: Fastify appends "; charset=utf-8" to a string's content type, and
   // the bytes must be renderDeny's exactly, as in the Express, Koa and Hono adapters.
   reply.code(r.status).headers(r.headers).send(Buffer.from(r.body))
@@ -87,7 +87,7 @@ function sendDeny(reply: FastifyReply, d: DenyDecision): void {
 /**
  * Fastify hook factory. `requireKey(need)` is an `onRequest` hook for a route's options: on
  * allow, `request.principal` is set and the route runs; on deny, the reply is
- * `renderDeny(decision)` byte for byte. The core sees the path Fastify routes on (escapes
+ * `renderDeny(decision, { accept })` byte for byte. The core sees the path Fastify routes on (escapes
  * decoded as its router decodes them, its `ignoreDuplicateSlashes`/`ignoreTrailingSlash`/
  * `useSemicolonDelimiter` applied), so a `tenant` callback reads the same segments as
  * `request.params`, and the socket's peer address (never `request.ip`: keyward resolves proxies
@@ -123,7 +123,7 @@ export function guard(authorizer: GuardAuthorizer, options?: FastifyGuardOptions
       await onDeny(d, request, reply)
       if (reply.sent) return false
     }
-    sendDeny(reply, d)
+    sendDeny(reply, d, request.raw.headers.accept)
     return false
   }
 

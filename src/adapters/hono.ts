@@ -28,7 +28,7 @@ export interface HonoGuardOptions extends BaseGuardOptions {
    * Renders a deny yourself: return a `Response`. The status and the decision's headers
    * (`WWW-Authenticate`, `Retry-After`, rate-limit) are already set on `c`, so `c.json(...)` keeps
    * them. If it returns anything but a `Response`, the standard problem document is sent.
-   * @default undefined (send `renderDeny(decision)`)
+   * @default undefined (send `renderDeny(decision, { accept })`)
    * @example (decision, c) => c.json({ error: decision.code })
    */
   onDeny?: (decision: DenyDecision, c: Context) => Response | Promise<Response>
@@ -48,6 +48,7 @@ export type HonoGuard = (need?: Need | CompiledNeed) => MiddlewareHandler<Keywar
 
 interface NodeIncoming {
   rawHeaders?: unknown
+  headers?: { accept?: unknown }
   url?: unknown
   socket?: { remoteAddress?: unknown; encrypted?: unknown }
 }
@@ -84,6 +85,13 @@ function headersOf(incoming: NodeIncoming | undefined, c: Context): Headers | re
   return Array.isArray(raw) ? raw : c.req.raw.headers
 }
 
+/** The `Accept` field, for the deny's format: Node's parsed value on the node-server, else the Fetch `Headers`. */
+function acceptOf(incoming: NodeIncoming | undefined, c: Context): string | undefined {
+  const a = incoming?.headers?.accept
+  if (typeof a === 'string') return a
+  return incoming?.headers !== undefined ? undefined : (c.req.raw.headers.get('accept') ?? undefined)
+}
+
 /**
  * The target the core sees: the path Hono routed on (`c.req.path`, after the node-server parsed
  * the request target as a WHATWG URL: dot segments, `%2e%2e` and backslashes resolved) and the
@@ -102,7 +110,7 @@ function targetOf(c: Context, incoming: NodeIncoming | undefined): string {
 /**
  * Hono middleware factory. On allow, `c.get('principal')` is the caller (typed) and the
  * decision's rate-limit headers are added to the route's response; on deny, the response is
- * `renderDeny(decision)`. A store outage is a 503 response.
+ * `renderDeny(decision, { accept })`. A store outage is a 503 response.
  *
  * On `@hono/node-server` the headers are read as received (Node's `rawHeaders`), as the
  * Express and Koa adapters read them. Elsewhere they come from the Fetch `Headers`, which joins a
@@ -157,7 +165,7 @@ export function guard(authorizer: GuardAuthorizer, options?: HonoGuardOptions): 
         const custom: unknown = await onDeny(d, c)
         if (custom instanceof Response) return custom
       }
-      const r = renderDeny(d)
+      const r = renderDeny(d, { accept: acceptOf(incoming, c) })
       return c.body(r.body, d.status, r.headers)
     }
   }

@@ -28,7 +28,7 @@ export interface KoaGuardOptions extends BaseGuardOptions {
    * Renders a deny yourself. The status and the decision's headers (`WWW-Authenticate`,
    * `Retry-After`, rate-limit) are already set; assign `ctx.body`. If the body is left unchanged,
    * the standard problem document is sent. The request never continues downstream.
-   * @default undefined (send `renderDeny(decision)`)
+   * @default undefined (send `renderDeny(decision, { accept })`)
    * @example (decision, ctx) => { ctx.body = { error: decision.code } }
    */
   onDeny?: (decision: DenyDecision, ctx: ParameterizedContext) => void | Promise<void>
@@ -39,7 +39,7 @@ export type KoaGuard = (need?: Need | CompiledNeed) => Middleware<KeywardState>
 
 /**
  * Koa middleware factory. On allow, `ctx.state.principal` is set and `next()` runs; on deny the
- * status, headers and body are `renderDeny(decision)`'s exactly (Koa adds no charset). A store
+ * status, headers and body are `renderDeny(decision, { accept })`'s exactly (Koa adds no charset). A store
  * outage is a 503 response; only a misused authorizer throws (Koa's error handling then applies).
  *
  * @example
@@ -85,7 +85,7 @@ export function guard(authorizer: GuardAuthorizer, options?: KoaGuardOptions): K
         await onDeny(d, ctx)
         if (ctx.body !== before && ctx.body != null) return
       }
-      const r = renderDeny(d)
+      const r = renderDeny(d, { accept: req.headers.accept })
       ctx.status = r.status
       // The content-type goes in before the body, so Koa's body setter keeps it as it is.
       ctx.set({ ...r.headers })

@@ -20,8 +20,22 @@ export type Extraction =
   | { readonly type: 'key'; readonly key: string; readonly sources: readonly string[] }
   /** Contrast: organization key + user name + the user's service key. */
   | { readonly type: 'pair'; readonly tenantKey: string; readonly user: string; readonly key: string; readonly sources: readonly string[] }
-  /** A self-contained signed token, verified by the scheme's `verify`. */
-  | { readonly type: 'token'; readonly token: string; readonly sources: readonly string[] }
+  /**
+   * A self-contained signed token, verified by the scheme's `verify`. From a scheme without
+   * `verify`: a well-formed credential that cannot be valid (Basic text that no key looks like),
+   * refused as 401 `invalid_credentials` without a lookup.
+   */
+  | {
+      readonly type: 'token'
+      readonly token: string
+      readonly sources: readonly string[]
+      /**
+       * Not in the scheme's own format (a Bearer token that is not a JWT): it yields to any other
+       * scheme's reading of the same headers, and alone it fails verification (RFC 6750 §3.1
+       * `invalid_token`).
+       */
+      readonly unshaped?: true
+    }
 
 /** RFC 6750 §3.1 error codes, used in Bearer challenges. */
 export type BearerError = 'invalid_request' | 'invalid_token' | 'insufficient_scope'

@@ -5,12 +5,14 @@
 import { noOptions } from '../_options.js'
 import { hasBadBytes } from '../_headers.js'
 import { decodeUserPass, keyValue, splitAuthorization } from './_grammar.js'
-import { quoted, type Scheme } from './_scheme.js'
+import { quoted, type Extraction, type Scheme } from './_scheme.js'
 
 /**
  * The key as the Basic user name (password empty, `curl -u key:`) or as the password (any user
  * name, `curl -u api:key`). Split at the first colon (RFC 7617 §2). When both are non-empty
- * the password is the key.
+ * the password is the key. Credentials that are well-formed but cannot be a key (`Basic Og==`,
+ * `Aladdin:open sesame`, a UTF-8 password) are 401 `invalid_credentials`; only what RFC 7617
+ * makes malformed (not base64, no colon, a control character) is 400.
  *
  * @example
  * ```ts
@@ -23,6 +25,8 @@ export function basic(): Scheme {
   noOptions(arguments[0], 'schemes.basic()')
   const sources = ['authorization']
   const malformed = { type: 'malformed', sources } as const
+  // A token with no `verify` is refused as an invalid credential (see `Extraction`).
+  const notAKey = Object.freeze({ type: 'token', token: '', sources }) as Extraction
   return {
     name: 'basic',
     headers: sources,
@@ -38,7 +42,9 @@ export function basic(): Scheme {
       const creds = decodeUserPass(parts[0]!.rest)
       if (!creds) return malformed
       const key = keyValue(creds.pass.length > 0 ? creds.pass : creds.user)
-      return key === undefined ? malformed : { type: 'key', key, sources }
+      // Well-formed (RFC 7617 §2) but no key can look like it (empty, spaces, non-ASCII, too
+      // long): invalid credentials, 401 with the challenge, never looked up.
+      return key === undefined ? notAKey : { type: 'key', key, sources }
     },
   }
 }

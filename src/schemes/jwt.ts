@@ -235,8 +235,8 @@ const OPTION_FIELDS = fieldsOf<JwtOptions>({
 /**
  * A signed token in `Authorization: Bearer <jwt>`, verified with `jose` against your key or JWKS.
  *
- * A Bearer token that is not shaped like a JWT is not this scheme's (configure `schemes.bearer()`
- * alongside for opaque keys); a Bearer header that breaks RFC 6750 grammar is 400
+ * A Bearer token that is not shaped like a JWT is 401 `invalid_token` unless `schemes.bearer()` is
+ * configured alongside (then it is an opaque key); a Bearer header that breaks RFC 6750 grammar is 400
  * `invalid_request`. A JWT-shaped token that fails verification is 401 `invalid_token`; a JWKS
  * that cannot be reached for a key not yet known is 503 with `Retry-After`.
  *
@@ -291,9 +291,9 @@ export function jwt(options: JwtOptions): Scheme {
       const token = readBearer(values, MAX_JWT_LENGTH)
       if (token === undefined) return undefined
       if (token === null) return malformed
-      // Not a JWT: an opaque key, schemes.bearer's to read (or nobody's).
-      if (!compactShape(token)) return undefined
-      return { type: 'token', token, sources }
+      // Not a JWT: an opaque key, schemes.bearer's to read when it is configured; else a token
+      // this scheme cannot accept (RFC 6750 §3.1 invalid_token; verify refuses it).
+      return compactShape(token) ? { type: 'token', token, sources } : { type: 'token', token, sources, unshaped: true }
     },
     verify,
   } satisfies Scheme)

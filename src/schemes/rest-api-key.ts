@@ -15,7 +15,7 @@ const PREFIX = 'rest_api_key'
  *
  * @example
  * ```ts
- * createAuthorizer({ store, schemes: [schemes.restApiKey()], tenant: (req) => tenantFromHost(req) })
+ * createAuthorizer({ store, schemes: [schemes.restApiKey()], tenant: tenantFromHost({ domain: 'example.test' }) })
  * ```
  */
 export function restApiKey(): Scheme {

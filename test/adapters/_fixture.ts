@@ -9,6 +9,8 @@ import {
   KeyManager,
   MemoryKeyStore,
   schemes,
+  tenantFromHost,
+  tenantFromPath,
   tokenBucket,
   type Authorizer,
   type KeyStore,
@@ -83,7 +85,7 @@ export function downStore(): KeyStore {
 }
 
 /** The authorizer configurations, by route prefix. */
-export type AuthzName = 'main' | 'multi' | 'proxy' | 'tlsStrict' | 'tlsProxy' | 'attackforge' | 'ivanti' | 'contrast' | 'limited' | 'down' | 'expose'
+export type AuthzName = 'main' | 'multi' | 'proxy' | 'tlsStrict' | 'tlsProxy' | 'attackforge' | 'ivanti' | 'contrast' | 'limited' | 'down' | 'expose' | 'jwtOnly' | 'ivantiHost'
 
 export function makeAuthorizers(store: KeyStore): Record<AuthzName, Authorizer> {
   const base = { store, now: () => NOW, touchIntervalMs: 0 }
@@ -101,13 +103,19 @@ export function makeAuthorizers(store: KeyStore): Record<AuthzName, Authorizer> 
     ivanti: createAuthorizer({
       ...base,
       schemes: [schemes.restApiKey()],
-      // Ivanti's tenant is its host name; here the path names it: /ivanti/<tenant>/...
-      tenant: (req) => (req.url ?? '').split('?')[0]!.split('/')[2],
+      // Here the path names the tenant: /ivanti/<tenant>/...
+      tenant: tenantFromPath({ segment: 1 }),
     }),
+    // Ivanti's own way: the tenant is the host, <tenant>.example.test.
+    ivantiHost: createAuthorizer({ ...base, schemes: [schemes.restApiKey()], tenant: tenantFromHost({ domain: 'example.test' }) }),
     contrast: createAuthorizer({ ...base, schemes: [schemes.contrast()] }),
     limited: createAuthorizer({ ...base, rateLimiter: tokenBucket({ capacity: 2, refillPerSecond: 1, now: () => NOW }) }),
     down: createAuthorizer({ ...base, store: downStore(), schemes: [schemes.apiKeyHeader(), schemes.bearer()] }),
     expose: createAuthorizer({ ...base, exposeReasons: true }),
+    jwtOnly: createAuthorizer({
+      ...base,
+      schemes: [schemes.jwt({ key: new Uint8Array(32).fill(7), algorithms: ['HS256'], issuer: 'https://idp.example.test/', audience: 'api' })],
+    }),
   }
 }
 
@@ -137,6 +145,8 @@ export const ROUTES: readonly RouteSpec[] = [
   { method: 'GET', path: '/limited/apps', authz: 'limited', need: 'apps:read' },
   { method: 'GET', path: '/down/apps', authz: 'down', need: 'apps:read' },
   { method: 'GET', path: '/expose/apps', authz: 'expose', need: 'apps:read' },
+  { method: 'GET', path: '/jwt/apps', authz: 'jwtOnly', need: 'apps:read' },
+  { method: 'GET', path: '/ivanti-host/apps', authz: 'ivantiHost', need: 'apps:read' },
 ]
 
 /** What every route handler answers: the principal it saw, as JSON, with an exact content-type. */

@@ -63,7 +63,9 @@ function pick(get: (name: string) => string | undefined): Res['headers'] {
 export async function send(base: string, req: Req): Promise<Res> {
   const fields = req.headers ?? []
   const repeats = new Set(fields.map(([n]) => n.toLowerCase())).size !== fields.length
-  const via = req.via ?? (repeats ? 'http' : 'fetch')
+  // fetch sets Host itself, whatever it is given.
+  const host = fields.some(([n]) => n.toLowerCase() === 'host')
+  const via = req.via ?? (repeats || host ? 'http' : 'fetch')
   if (via === 'fetch') {
     const r = await fetch(base + req.path, { method: req.method, headers: fields.map(([n, v]) => [n, v] as [string, string]) })
     return { status: r.status, headers: pick((h) => r.headers.get(h) ?? undefined), body: await r.text() }
@@ -75,7 +77,8 @@ export async function send(base: string, req: Req): Promise<Res> {
 function viaHttp(base: string, method: string, path: string, fields: readonly (readonly [string, string])[]): Promise<Res> {
   return new Promise((resolve, reject) => {
     // A raw header array replaces Node's defaults, Host included (HTTP/1.1 servers refuse a request without it).
-    const headers = ['Host', new URL(base).host, ...fields.flat()]
+    const own = fields.some(([n]) => n.toLowerCase() === 'host')
+    const headers = [...(own ? [] : ['Host', new URL(base).host]), ...fields.flat()]
     const r = httpRequest(base + path, { method, headers, agent: false }, (res) => {
       const chunks: Buffer[] = []
       res.on('data', (c: Buffer) => chunks.push(c))
@@ -96,7 +99,8 @@ function viaHttp(base: string, method: string, path: string, fields: readonly (r
 /** Writes the request bytes as given (Node's client refuses control characters) and parses the reply. */
 function viaSocket(base: string, method: string, path: string, fields: readonly (readonly [string, string])[]): Promise<Res> {
   const { port } = new URL(base)
-  const head = [`${method} ${path} HTTP/1.1`, `Host: 127.0.0.1:${port}`, 'Connection: close', ...fields.map(([n, v]) => `${n}: ${v}`)]
+  const own = fields.some(([n]) => n.toLowerCase() === 'host')
+  const head = [`${method} ${path} HTTP/1.1`, ...(own ? [] : [`Host: 127.0.0.1:${port}`]), 'Connection: close', ...fields.map(([n, v]) => `${n}: ${v}`)]
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     const s = connect(Number(port), '127.0.0.1', () => s.end(Buffer.from(`${head.join('\r\n')}\r\n\r\n`, 'latin1')))

@@ -17,6 +17,10 @@ export interface Expect {
   readonly scheme?: string
   /** Expected `ratelimit-remaining`, where the row is about rate limits. */
   readonly remaining?: string
+  /** Expected `WWW-Authenticate`, exactly, where the row is about the challenge. */
+  readonly challenge?: string
+  /** The deny body is `application/problem+xml` (the client prefers XML). */
+  readonly xml?: true
 }
 
 export interface Row extends Req {
@@ -56,10 +60,16 @@ export function table(f: Fixture): readonly Row[] {
     { name: 'refuses an expired key generically', method: 'GET', path: '/main/apps', headers: apiKey(k.expiring!), expect: { status: 401, code: 'invalid_credentials' } },
     { name: 'refuses a rotated-out key', method: 'GET', path: '/main/apps', headers: apiKey(k.rotated!), expect: { status: 401, code: 'invalid_credentials' } },
     { name: 'tells a disabled key so under exposeReasons', method: 'GET', path: '/expose/apps', headers: apiKey(k.disabled!), expect: { status: 401, code: 'key_disabled' } },
+    { name: 'refuses empty Basic credentials (Basic Og==) as invalid, not malformed', method: 'GET', path: '/main/apps', headers: [['Authorization', 'Basic Og==']], expect: { status: 401, code: 'invalid_credentials' } },
+    { name: "refuses RFC 7617's Aladdin:open sesame as invalid, not malformed", method: 'GET', path: '/main/apps', headers: [['Authorization', 'Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==']], expect: { status: 401, code: 'invalid_credentials' } },
+    { name: 'refuses a UTF-8 Basic password as invalid, not malformed', method: 'GET', path: '/main/apps', headers: [['Authorization', `Basic ${Buffer.from('api:pässwörd', 'utf8').toString('base64')}`]], expect: { status: 401, code: 'invalid_credentials' } },
+    { name: 'refuses a bearer token that is not a JWT with invalid_token where only jwt is configured', method: 'GET', path: '/jwt/apps', headers: [['Authorization', 'Bearer not-a-jwt']], expect: { status: 401, code: 'invalid_credentials', challenge: 'Bearer realm="api", error="invalid_token"' } },
+    { name: 'asks a jwt-only route for credentials when none are sent', method: 'GET', path: '/jwt/apps', expect: { status: 401, code: 'missing_credentials', challenge: 'Bearer realm="api"' } },
     { name: 'tells an expired key so under exposeReasons', method: 'GET', path: '/expose/apps', headers: apiKey(k.expiring!), expect: { status: 401, code: 'key_expired' } },
     // ---- 400: bad bytes, duplicates, conflicts --------------------------------------------------
     { name: 'rejects a key with a space inside', method: 'GET', path: '/main/apps', headers: apiKey(`${k.rw!.slice(0, 10)} ${k.rw!.slice(10)}`), expect: { status: 400, code: 'invalid_request' } },
     { name: 'rejects a key over 512 characters', method: 'GET', path: '/main/apps', headers: apiKey('k'.repeat(600)), expect: { status: 400, code: 'invalid_request' } },
+    { name: 'rejects Basic credentials with a control character', method: 'GET', path: '/main/apps', headers: [['Authorization', `Basic ${b64('api:a\u0001b')}`]], expect: { status: 400, code: 'invalid_request' } },
     { name: 'rejects Bearer that breaks RFC 6750 grammar', method: 'GET', path: '/main/apps', headers: [['Authorization', 'Bearer a b']], expect: { status: 400, code: 'invalid_request' } },
     { name: 'rejects a non-ASCII byte (0xFF) in the key', method: 'GET', path: '/main/apps', headers: apiKey(`${k.rw}\u00ff`), via: 'http', expect: { status: 400, code: 'invalid_request' } },
     { name: 'rejects a DEL byte in the key', method: 'GET', path: '/main/apps', headers: apiKey(`${k.rw}\u007f`), via: 'socket', expect: { status: 400 } },
@@ -71,6 +81,13 @@ export function table(f: Fixture): readonly Row[] {
     { name: 'rejects X-Api-Key with X-SSAPI-KEY', method: 'GET', path: '/multi/apps', headers: [...apiKey(k.rw!), ['X-SSAPI-KEY', k.ssapi!]], expect: { status: 400, code: 'invalid_request' } },
     { name: 'refuses a repeated Authorization even where half a Contrast pair could be read', method: 'GET', path: '/multi/apps', headers: [['Authorization', `Bearer ${k.rw}`], ['Authorization', `Bearer ${k.rw}`]], expect: { status: 400, code: 'invalid_request' } },
     { name: 'reads a Contrast pair as Contrast, not as Basic', method: 'GET', path: '/multi/apps', headers: contrast('ana@acme.test', k.contrastAna!, true), expect: { status: 200, key: 'contrastAna', scheme: 'contrast' } },
+    // ---- content negotiation of the problem body ------------------------------------------------
+    { name: 'answers problem+xml to a client that prefers XML', method: 'GET', path: '/main/apps', headers: [...apiKey(k.unknown!), ['Accept', 'application/xml']], expect: { status: 401, code: 'invalid_credentials', xml: true } },
+    { name: 'answers a Contrast client that sends Accept: application/xml in XML', method: 'GET', path: '/contrast/apps', headers: [...contrast('bob@acme.test', k.contrastAna!), ['Accept', 'application/xml']], expect: { status: 401, code: 'invalid_credentials', xml: true } },
+    { name: 'escapes the permission named in an XML 403', method: 'POST', path: '/main/scans', headers: [...apiKey(k.ro!), ['Accept', 'text/xml, */*;q=0.1']], expect: { status: 403, code: 'insufficient_permission', xml: true } },
+    { name: 'answers XML to a 400 too', method: 'GET', path: '/main/apps', headers: [...apiKey('a b'), ['Accept', 'application/problem+xml']], expect: { status: 400, code: 'invalid_request', xml: true } },
+    { name: 'keeps JSON when the client weighs JSON higher', method: 'GET', path: '/main/apps', headers: [...apiKey(k.unknown!), ['Accept', 'application/xml;q=0.5, application/json']], expect: { status: 401, code: 'invalid_credentials' } },
+    { name: 'keeps JSON for Accept: */*', method: 'GET', path: '/main/apps', headers: [...apiKey(k.unknown!), ['Accept', '*/*']], expect: { status: 401, code: 'invalid_credentials' } },
     // ---- addresses and proxies ------------------------------------------------------------------
     { name: 'denies a key outside its allowlist', method: 'GET', path: '/main/apps', headers: apiKey(k.lan!), expect: { status: 403, code: 'ip_not_allowed' } },
     { name: 'ignores X-Forwarded-For from an untrusted peer', method: 'GET', path: '/main/apps', headers: [...apiKey(k.lan!), xff('10.1.2.3')], expect: { status: 403, code: 'ip_not_allowed' } },
@@ -93,6 +110,12 @@ export function table(f: Fixture): readonly Row[] {
     { name: 'denies a rest_api_key outside its allowed IPs', method: 'GET', path: '/ivanti/acme/apps', headers: [['Authorization', `rest_api_key=${k.ivantiFar}`]], expect: { status: 403, code: 'ip_not_allowed' } },
     { name: 'rejects a quoted rest_api_key', method: 'GET', path: '/ivanti/acme/apps', headers: [['Authorization', `rest_api_key="${k.ivanti}"`]], expect: { status: 400, code: 'invalid_request' } },
     { name: 'rejects an empty rest_api_key', method: 'GET', path: '/ivanti/acme/apps', headers: [['Authorization', 'rest_api_key=']], expect: { status: 400, code: 'invalid_request' } },
+    { name: 'allows a rest_api_key on its tenant host', method: 'GET', path: '/ivanti-host/apps', headers: [['Host', 'acme.example.test'], ['Authorization', `rest_api_key=${k.ivanti}`]], expect: { status: 200, key: 'ivanti', scheme: 'rest-api-key' } },
+    { name: 'reads the tenant host case-insensitively, with a port and a trailing dot', method: 'GET', path: '/ivanti-host/apps', headers: [['hOsT', 'ACME.Example.TEST.:8443'], ['Authorization', `rest_api_key=${k.ivanti}`]], expect: { status: 200, key: 'ivanti', scheme: 'rest-api-key' } },
+    { name: 'refuses a key on another tenant host like an unknown one', method: 'GET', path: '/ivanti-host/apps', headers: [['Host', 'globex.example.test'], ['Authorization', `rest_api_key=${k.ivanti}`]], expect: { status: 401, code: 'invalid_credentials' } },
+    { name: 'refuses a key of another tenant on this tenant host', method: 'GET', path: '/ivanti-host/apps', headers: [['Host', 'acme.example.test'], ['Authorization', `rest_api_key=${k.ivantiGlobex}`]], expect: { status: 401, code: 'invalid_credentials' } },
+    { name: 'refuses a host that names no tenant', method: 'GET', path: '/ivanti-host/apps', headers: [['Host', '127.0.0.1'], ['Authorization', `rest_api_key=${k.ivanti}`]], expect: { status: 401, code: 'invalid_credentials' } },
+    { name: 'refuses a host two labels below the tenant domain', method: 'GET', path: '/ivanti-host/apps', headers: [['Host', 'x.acme.example.test'], ['Authorization', `rest_api_key=${k.ivanti}`]], expect: { status: 401, code: 'invalid_credentials' } },
     // ---- Contrast: API-Key + Authorization ------------------------------------------------------
     { name: 'allows a Contrast pair without the Basic word', method: 'GET', path: '/contrast/apps', headers: contrast('ana@acme.test', k.contrastAna!), expect: { status: 200, key: 'contrastAna', scheme: 'contrast' } },
     { name: 'allows a Contrast pair with the Basic word', method: 'GET', path: '/contrast/apps', headers: contrast('ana@acme.test', k.contrastAna!, true), expect: { status: 200, key: 'contrastAna', scheme: 'contrast' } },

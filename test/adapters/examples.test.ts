@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
@@ -75,30 +76,59 @@ describe('the reference-product examples', () => {
     }
   })
 
-  it('Ivanti keeps keys in their tenant and their allowed IPs', async () => {
+  it('Ivanti takes the tenant from the host and keeps keys in their tenant and their allowed IPs', async () => {
     const s = await ivanti()
     try {
-      const call = (tenant: string, label: string) =>
-        fetch(`${s.url}/${tenant}/api/odata/businessobject/incidents`, { headers: { Authorization: `rest_api_key=${s.keys[label]}` } })
-      expect((await call('acme', 'analyst')).status).toBe(200)
-      expect((await call('globex', 'analyst')).status).toBe(401)
-      expect((await call('acme', 'remoteOnly')).status).toBe(403)
-      expect((await call('acme', 'deactivated')).status).toBe(401)
+      // To 127.0.0.1, with the tenant's Host header (fetch would send the URL's own Host).
+      const call = (host: string, label: string) =>
+        new Promise<number>((resolve, reject) => {
+          const headers = { Host: host, Authorization: `rest_api_key=${s.keys[label]}` }
+          const req = httpRequest(`${s.url}/api/odata/businessobject/incidents`, { headers, agent: false }, (res) => {
+            res.resume()
+            res.on('end', () => resolve(res.statusCode ?? 0))
+          })
+          req.on('error', reject)
+          req.end()
+        })
+      expect(s.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+      expect(await call('acme.example.test', 'analyst')).toBe(200)
+      expect(await call('ACME.example.test:443', 'analyst')).toBe(200)
+      expect(await call('globex.example.test', 'analyst')).toBe(401)
+      expect(await call('globex.example.test', 'otherTenant')).toBe(200)
+      expect(await call(new URL(s.url).host, 'analyst')).toBe(401)
+      expect(await call('acme.example.test', 'remoteOnly')).toBe(403)
+      expect(await call('acme.example.test', 'deactivated')).toBe(401)
     } finally {
       await s.close()
     }
   })
 
-  it('Contrast needs both headers to belong together', async () => {
+  it('Contrast serves real HTTPS only, needs both headers to belong together, and answers XML to XML clients', async () => {
     const s = await contrast()
     try {
-      const call = (label: string, user: string) =>
-        fetch(`${s.url}/api/ng/${ORG}/applications`, {
-          headers: { 'API-Key': s.keys.org!, Authorization: authorizationValue(user, s.keys[label]!) },
+      expect(s.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/)
+      const call = (label: string, user: string, accept?: string) =>
+        new Promise<{ status: number; type: string | undefined; body: string }>((resolve, reject) => {
+          const headers = { 'API-Key': s.keys.org!, Authorization: authorizationValue(user, s.keys[label]!), ...(accept ? { Accept: accept } : {}) }
+          const req = httpsRequest(`${s.url}/api/ng/${ORG}/applications`, { headers, ca: s.ca, agent: false }, (res) => {
+            let body = ''
+            res.setEncoding('utf8').on('data', (c: string) => (body += c))
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'], body }))
+          })
+          req.on('error', reject)
+          req.end()
         })
       expect((await call('ana', 'ana@acme.test')).status).toBe(200)
       expect((await call('ana', 'rob@acme.test')).status).toBe(401)
       expect((await call('lee', 'lee@acme.test')).status).toBe(401)
+      const xml = await call('ana', 'rob@acme.test', 'application/xml')
+      expect([xml.status, xml.type]).toEqual([401, 'application/problem+xml'])
+      expect(xml.body).toContain('<code>invalid_credentials</code>')
+      const plain = await fetch(`${s.httpUrl}/api/ng/${ORG}/applications`, {
+        headers: { 'API-Key': s.keys.org!, Authorization: authorizationValue('ana@acme.test', s.keys.ana!) },
+      })
+      expect(plain.status).toBe(403)
+      expect((await plain.json()).code).toBe('insecure_transport')
     } finally {
       await s.close()
     }

@@ -37,7 +37,17 @@ function checkOutcome(row: Row, res: Res): void {
   const e = row.expect
   expect(res.status).toBe(e.status)
   if (e.remaining !== undefined) expect(res.headers['ratelimit-remaining']).toBe(e.remaining)
-  if (e.code !== undefined) {
+  if (e.code !== undefined && e.xml) {
+    // RFC 9457 Appendix B, with the members of the JSON document.
+    expect(res.headers['content-type']).toBe('application/problem+xml')
+    expect(res.headers['cache-control']).toBe('no-store')
+    const m = /^<\?xml version="1\.0" encoding="UTF-8"\?>\n<problem xmlns="urn:ietf:rfc:7807"><type>([^<]*)<\/type><title>[^<]+<\/title><status>(\d+)<\/status><detail>([^<]+)<\/detail><code>([^<]*)<\/code><\/problem>$/.exec(res.body)
+    expect(m).not.toBeNull()
+    expect([m![1], Number(m![2]), m![4]]).toEqual([`urn:keyward:error:${e.code}`, e.status, e.code])
+    expect(m![3]).not.toMatch(/["'<>]|&(?!(amp|lt|gt|quot|apos);)/)
+    for (const key of Object.values(fixture.keys)) expect(res.body).not.toContain(key)
+    if (e.status === 401) expect(res.headers['www-authenticate']).toMatch(/realm="api"/)
+  } else if (e.code !== undefined) {
     expect(res.headers['content-type']).toBe('application/problem+json')
     expect(res.headers['cache-control']).toBe('no-store')
     const body = JSON.parse(res.body) as Record<string, unknown>
@@ -46,6 +56,7 @@ function checkOutcome(row: Row, res: Res): void {
     // No key material ever comes back in a deny.
     for (const key of Object.values(fixture.keys)) expect(res.body).not.toContain(key)
     if (e.status === 401) expect(res.headers['www-authenticate']).toMatch(/realm="api"/)
+    if (e.challenge !== undefined) expect(res.headers['www-authenticate']).toBe(e.challenge)
     if (e.status === 429 || e.status === 503) expect(res.headers['retry-after']).toMatch(/^[1-9]\d*$/)
   } else if (e.key !== undefined) {
     expect(res.headers['content-type']).toBe('application/json')

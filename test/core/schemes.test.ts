@@ -145,11 +145,44 @@ describe('basic', () => {
     ['invalid base64', 'Basic !!!!'],
     ['bad padding', 'Basic YWJj='],
     ['a control byte in the credentials', `Basic ${Buffer.from('api:a\u0001b').toString('base64')}`],
-    ['non-ASCII credentials', `Basic ${Buffer.from('api:kéy').toString('base64')}`],
-    ['empty user and password', `Basic ${Buffer.from(':').toString('base64')}`],
+    ['a DEL byte in the credentials', `Basic ${Buffer.from('api:a\u007fb').toString('base64')}`],
+    ['an HTAB in the credentials', `Basic ${Buffer.from('api:a\tb').toString('base64')}`],
+    ['a control byte in the user-id of a UTF-8 pair', `Basic ${Buffer.from('j\u0000ö:pässwörd').toString('base64')}`],
   ])('refuses %s with 400', async (_, value) => {
     const { auth } = await withKey([schemes.basic()])
     expect(seen(await auth({ headers: { authorization: value } })).reason).toBe('malformed_credentials')
+  })
+
+  // RFC 7617 §2: user-id and password are any text without controls, either may be empty, and
+  // the challenge advertises charset="UTF-8". Such credentials are well-formed; they are no key.
+  const wellFormed: [string, string][] = [
+    ['empty user and password (Basic Og==)', 'Basic Og=='],
+    ["RFC 7617's own Aladdin:open sesame", 'Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=='],
+    ['a UTF-8 password', `Basic ${Buffer.from('api:pässwörd', 'utf8').toString('base64')}`],
+    ['a UTF-8 user-id and an empty password', `Basic ${Buffer.from('jörg:', 'utf8').toString('base64')}`],
+    ['a latin1 password', `Basic ${Buffer.from('api:kéy', 'latin1').toString('base64')}`],
+    ['a password with a space', `Basic ${Buffer.from('api:a key').toString('base64')}`],
+    ['a password over 512 characters', `Basic ${Buffer.from(`api:${'k'.repeat(600)}`).toString('base64')}`],
+  ]
+
+  it.each(wellFormed)('refuses %s as invalid credentials: 401 with the Basic challenge, as an unknown key', async (_, value) => {
+    const { h } = await withKey([schemes.basic()])
+    let lookups = 0
+    const counting = { findByHash: (hash: string) => (lookups++, h.store.findByHash(hash)) }
+    const auth = h.authorizer({ schemes: [schemes.basic()], store: counting })
+    const d = await auth({ headers: { authorization: value } })
+    expect(lookups).toBe(0)
+    expect(d.allow).toBe(false)
+    if (d.allow) return
+    expect({ status: d.status, code: d.code }).toEqual({ status: 401, code: 'invalid_credentials' })
+    expect(d.headers['www-authenticate']).toBe('Basic realm="api", charset="UTF-8"')
+    const unknown = await auth({ headers: { authorization: basicOf('api', 'kw_live_0000000000000000000000000000000000000') } })
+    expect(!unknown.allow && [unknown.message, unknown.headers]).toEqual([d.message, d.headers])
+  })
+
+  it.each(wellFormed)('with Bearer and X-Api-Key configured too, still refuses %s with 401', async (_, value) => {
+    const { auth } = await withKey([schemes.apiKeyHeader(), schemes.bearer(), schemes.basic()])
+    expect(seen(await auth({ headers: { authorization: value } }))).toMatchObject({ status: 401, code: 'invalid_credentials' })
   })
 })
 

@@ -73,11 +73,31 @@ describe('what jwt accepts', () => {
     expect(d.reason).toBe('missing_credentials')
   })
 
-  it('leaves other Authorization schemes and non-JWT bearer tokens alone (401 missing_credentials)', async () => {
-    for (const header of ['Basic YTpi', 'rest_api_key=abc', 'Bearer kw_live_abcdef', 'Bearer a.b', 'Bearer a.b.c.d.e', 'Bearer .b.c', 'Bearer a..c']) {
+  it('leaves other Authorization schemes alone (401 missing_credentials)', async () => {
+    for (const header of ['Basic YTpi', 'rest_api_key=abc']) {
       const d = asDeny(await h.authorize(header))
       expect({ status: d.status, reason: d.reason }).toEqual({ status: 401, reason: 'missing_credentials' })
+      expect(d.headers['www-authenticate']).toBe('Bearer realm="api"')
     }
+  })
+
+  it.each(['Bearer kw_live_abcdef', 'Bearer a.b', 'Bearer a.b.c.d.e', 'Bearer .b.c', 'Bearer a..c', 'Bearer abc==', 'Bearer a.b.c='])(
+    'refuses a grammatical bearer token that is not a JWT, %j, as invalid_token (RFC 6750 §3.1)',
+    async (header) => {
+      const d = asDeny(await h.authorize(header))
+      expect({ status: d.status, code: d.code, reason: d.reason }).toEqual({ status: 401, code: 'invalid_credentials', reason: 'invalid_token' })
+      expect(d.headers['www-authenticate']).toBe('Bearer realm="api", error="invalid_token"')
+      expect(h.events.at(-1)?.scheme).toBe('jwt')
+    },
+  )
+
+  it('refuses a non-JWT bearer token with invalid_token beside an X-Api-Key scheme too, and a key plus such a token is two credentials', async () => {
+    const { store, key } = await withKey()
+    const both = harness([schemes.apiKeyHeader(), jwtScheme()], { store })
+    const d = asDeny(await both.authorize('Bearer not-a-jwt'))
+    expect([d.status, d.reason]).toEqual([401, 'invalid_token'])
+    const two = asDeny(await both.authorize(undefined, undefined, { headers: { authorization: 'Bearer not-a-jwt', 'x-api-key': key } }))
+    expect([two.status, two.reason]).toEqual([400, 'conflicting_credentials'])
   })
 })
 
