@@ -10,7 +10,7 @@ import { createAdaptorServer } from '@hono/node-server'
 import { Hono } from 'hono'
 import { guard } from '../src/adapters/hono.js'
 import { createAuthorizer, defineRoles, KeyManager, MemoryKeyStore, schemes, tokenBucket, type Authorizer } from '../src/index.js'
-import { decisionLine, isMain, runStandalone, serve, type SecretFiles, type StartOptions, type Started } from './_shared.js'
+import { decisionLine, isMain, runStandalone, serve, type SecretFiles, type StartOptions, type Started, configured } from './_shared.js'
 
 /** Contrast-like roles over `view < edit < admin`. */
 export const contrastRoles = defineRoles({
@@ -63,14 +63,14 @@ export async function start(options: StartOptions = {}): Promise<Started> {
   const store = new MemoryKeyStore()
   const keys = await seedKeys(store)
   const log = options.log
-  const authorizer = createAuthorizer({
+  const authorizer = createAuthorizer(configured(options, {
     store: options.wrapStore ? options.wrapStore(store) : store,
     schemes: [schemes.contrast()],
     roles: contrastRoles,
     tenant: (req) => /^\/api\/ng\/([^/?]+)/.exec(req.url ?? '')?.[1],
     rateLimiter: tokenBucket({ capacity: 60, refillPerSecond: 1 }),
     ...(log ? { onDecision: (e) => log(decisionLine(e)) } : {}),
-  })
+  }))
   const server = createAdaptorServer({ fetch: createApp(authorizer).fetch }) as Server
   return serve(server, authorizer, keys, options)
 }
