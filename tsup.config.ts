@@ -14,6 +14,7 @@ const entries: Record<string, string> = {
   redis: 'src/redis/index.ts',
   admin: 'src/admin/index.ts',
   testing: 'src/testing/index.ts',
+  otel: 'src/otel/index.ts',
 }
 
 // ESM is the primary build; CJS is emitted for `require('keyward')`, which loads our ESM-only

@@ -4,7 +4,7 @@
  * plus Org keys). The three examples differ only in framework glue.
  */
 import { createAuthorizer, KeyManager, MemoryKeyStore, tokenBucket, type Authorizer, type Principal } from '../src/index.js'
-import { decisionLine, type SecretFiles, type StartOptions, type Started } from './_shared.js'
+import { decisionLine, type SecretFiles, type StartOptions, type Started, configured } from './_shared.js'
 
 export const APPS = [
   { id: 'app-1', name: 'Storefront' },
@@ -39,11 +39,11 @@ export async function seedKeys(store: MemoryKeyStore): Promise<Record<string, st
 /** The authorizer every InsightAppSec example uses: X-Api-Key, preset roles, 60 requests burst per key. */
 export function makeAuthorizer(store: MemoryKeyStore, options: StartOptions): Authorizer {
   const log = options.log
-  return createAuthorizer({
+  return createAuthorizer(configured(options, {
     store: options.wrapStore ? options.wrapStore(store) : store,
     rateLimiter: tokenBucket({ capacity: 60, refillPerSecond: 1 }),
     ...(log ? { onDecision: (e) => log(decisionLine(e)) } : {}),
-  })
+  }))
 }
 
 /** What `GET /me` answers: who the key is, never the key. */

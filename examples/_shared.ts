@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { generate as generateCertificate } from 'selfsigned'
-import type { DecisionEvent, KeyStore } from '../src/index.js'
+import type { AuthorizerOptions, DecisionEvent, KeyStore } from '../src/index.js'
 
 /** Options every example's `start()` accepts. */
 export interface StartOptions {
@@ -22,6 +22,13 @@ export interface StartOptions {
   wrapStore?: (store: KeyStore) => KeyStore
   /** Receives one line per decision (key id, never the key). @default undefined (silent) */
   log?: (line: string) => void
+  /** Adjusts the authorizer's options before it is created (the demo wires OpenTelemetry with it). @default identity */
+  configure?: (options: AuthorizerOptions) => AuthorizerOptions
+}
+
+/** `authorizerOptions` as `options.configure` adjusts them. */
+export function configured(options: StartOptions, authorizerOptions: AuthorizerOptions): AuthorizerOptions {
+  return options.configure ? options.configure(authorizerOptions) : authorizerOptions
 }
 
 /** What every example's `start()` resolves to. */

@@ -23,6 +23,7 @@ import {
   type SecretFiles,
   type StartOptions,
   type Started,
+  configured,
 } from './_shared.js'
 
 /** `start()`'s result: the HTTPS URL, the refused plain-HTTP URL, and the certificate to trust. */
@@ -67,14 +68,14 @@ export async function start(options: StartOptions = {}): Promise<AttackForgeStar
   const store = new MemoryKeyStore()
   const keys = await seedKeys(store)
   const log = options.log
-  const authorizer = createAuthorizer({
+  const authorizer = createAuthorizer(configured(options, {
     store: options.wrapStore ? options.wrapStore(store) : store,
     schemes: [schemes.ssapi()],
     requireTls: true,
     explicitGrants: true,
     rateLimiter: tokenBucket({ capacity: 60, refillPerSecond: 1 }),
     ...(log ? { onDecision: (e) => log(decisionLine(e)) } : {}),
-  })
+  }))
   const app = createApp(authorizer)
   const { key, cert } = await selfSignedCertificate()
   const https = createHttpsServer({ key, cert }, app)

@@ -17,6 +17,7 @@ import { guard } from '../src/adapters/hono.js'
 import { createAuthorizer, defineRoles, KeyManager, MemoryKeyStore, schemes, tokenBucket, type Authorizer } from '../src/index.js'
 import {
   closeServer,
+  configured,
   decisionLine,
   isMain,
   listen,
@@ -86,7 +87,7 @@ export async function start(options: StartOptions = {}): Promise<ContrastStarted
   const store = new MemoryKeyStore()
   const keys = await seedKeys(store)
   const log = options.log
-  const authorizer = createAuthorizer({
+  const authorizer = createAuthorizer(configured(options, {
     store: options.wrapStore ? options.wrapStore(store) : store,
     schemes: [schemes.contrast()],
     requireTls: true, // "only available over SSL"
@@ -94,7 +95,7 @@ export async function start(options: StartOptions = {}): Promise<ContrastStarted
     tenant: (req) => /^\/api\/ng\/([^/?]+)/.exec(req.url ?? '')?.[1],
     rateLimiter: tokenBucket({ capacity: 60, refillPerSecond: 1 }),
     ...(log ? { onDecision: (e) => log(decisionLine(e)) } : {}),
-  })
+  }))
   const { fetch } = createApp(authorizer)
   const { key, cert } = await selfSignedCertificate()
   const https = createAdaptorServer({ fetch, createServer: createHttpsServer, serverOptions: { key, cert } }) as Server

@@ -12,7 +12,8 @@ import { createServer, request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import { adminMiddleware } from '../src/adapters/express.js'
 import { createAdminHandler } from '../src/admin/index.js'
-import { generateKey, KeyManager, MemoryKeyStore, parseKey } from '../src/index.js'
+import { cachedStore, generateKey, KeyManager, MemoryKeyStore, parseKey } from '../src/index.js'
+import { otel } from '../src/otel/index.js'
 import { start as startAttackForge } from './attackforge.js'
 import { authorizationValue, ORG, start as startContrast } from './contrast.js'
 import { createApp as createExpressApp, start as startExpress } from './express.js'
@@ -21,6 +22,7 @@ import { makeAuthorizer, seedKeys } from './_insightappsec.js'
 import { start as startIvanti, tenantHost } from './ivanti.js'
 import { start as startKoa } from './koa.js'
 import { closeServer, isMain, listen, switchableStore, type Started, type StartOptions } from './_shared.js'
+import { memoryMetrics } from './_telemetry.js'
 
 interface Case {
   readonly product: string
@@ -236,7 +238,13 @@ function table(results: readonly DemoResult[]): string[] {
 /** Runs the whole demo; prints through `out`. Resolves to every result. */
 export async function runDemo(out: (line: string) => void = console.log): Promise<DemoResult[]> {
   const switches = Array.from({ length: 6 }, () => switchableStore())
-  const opts = (i: number): StartOptions => ({ wrapStore: switches[i]!.wrap })
+  // keyward/otel into an in-memory metrics reader: every server's decisions and cache lookups.
+  const metrics = memoryMetrics()
+  const telemetry = otel({ meterProvider: metrics.meterProvider })
+  const opts = (i: number): StartOptions => ({
+    wrapStore: (s) => switches[i]!.wrap(cachedStore(s, { observer: telemetry.cacheObserver })),
+    configure: telemetry.options,
+  })
   const servers: { close(): Promise<void> }[] = []
   try {
     const express = await startExpress(opts(0))
@@ -284,9 +292,12 @@ export async function runDemo(out: (line: string) => void = console.log): Promis
     const failed = results.filter((r) => !r.ok).length
     out('')
     out(failed === 0 ? `All ${results.length} requests got the expected answer.` : `${failed} of ${results.length} requests did NOT get the expected answer.`)
+    out('')
+    for (const l of await metrics.lines()) out(l)
     return results
   } finally {
     await Promise.all(servers.map((s) => s.close()))
+    await metrics.shutdown()
   }
 }
 

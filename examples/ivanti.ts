@@ -13,7 +13,7 @@ import { createServer } from 'node:http'
 import Koa from 'koa'
 import { guard, type KeywardState } from '../src/adapters/koa.js'
 import { createAuthorizer, defineRoles, KeyManager, MemoryKeyStore, schemes, tenantFromHost, tokenBucket, type Authorizer } from '../src/index.js'
-import { decisionLine, isMain, runStandalone, serve, type SecretFiles, type StartOptions, type Started } from './_shared.js'
+import { configured, decisionLine, isMain, runStandalone, serve, type SecretFiles, type StartOptions, type Started } from './_shared.js'
 
 /** Ivanti-like roles over `read < write`. */
 export const ivantiRoles = defineRoles({
@@ -94,14 +94,14 @@ export async function start(options: StartOptions = {}): Promise<Started> {
   const store = new MemoryKeyStore()
   const keys = await seedKeys(store)
   const log = options.log
-  const authorizer = createAuthorizer({
+  const authorizer = createAuthorizer(configured(options, {
     store: options.wrapStore ? options.wrapStore(store) : store,
     schemes: [schemes.restApiKey()],
     roles: ivantiRoles,
     tenant: tenantFromHost({ domain: TENANT_DOMAIN }),
     rateLimiter: tokenBucket({ capacity: 60, refillPerSecond: 1 }),
     ...(log ? { onDecision: (e) => log(decisionLine(e)) } : {}),
-  })
+  }))
   const server = createServer(createApp(authorizer).callback())
   return serve(server, authorizer, keys, options)
 }

@@ -18,7 +18,18 @@ export interface BreakerOptions {
    * @example 5000
    */
   cooldownMs?: number
+  /**
+   * Told when the circuit changes state: `open` (the threshold was reached), `half_open` (a probe
+   * call was let through after the cooldown), `closed` (a call succeeded). For metrics
+   * (`keyward/otel` passes one); what it throws is ignored.
+   * @default undefined
+   * @example (state) => logger.warn({ breaker: state })
+   */
+  onStateChange?: (state: BreakerState) => void
 }
+
+/** The states of a circuit breaker (see {@link BreakerOptions.onStateChange}). */
+export type BreakerState = 'closed' | 'open' | 'half_open'
 
 export class Breaker {
   readonly #threshold: number
@@ -29,12 +40,26 @@ export class Breaker {
   #lastFailure = -Infinity
   /** Failures further apart than this do not add up (see `failure`). */
   readonly #window: number
+  readonly #onState: ((state: BreakerState) => void) | undefined
+  #state: BreakerState = 'closed'
 
   /** `windowMs`: failures further apart than this start the count again; the authorizer passes storeTimeoutMs + cooldownMs, so back-to-back timeouts of one client still add up. */
-  constructor(options: Required<BreakerOptions>, windowMs: number = options.cooldownMs) {
+  constructor(options: Required<Omit<BreakerOptions, 'onStateChange'>> & Pick<BreakerOptions, 'onStateChange'>, windowMs: number = options.cooldownMs) {
     this.#threshold = options.threshold
     this.#cooldown = options.cooldownMs
     this.#window = windowMs
+    this.#onState = options.onStateChange
+  }
+
+  /** Tells the observer of a change of state (only when there is one, and only on a change). */
+  #become(state: BreakerState): void {
+    if (this.#onState === undefined || this.#state === state) return
+    this.#state = state
+    try {
+      this.#onState(state)
+    } catch {
+      // Metrics must never change a decision.
+    }
   }
 
   /** Milliseconds the caller must wait, or 0 if a call may go ahead now. */
@@ -43,6 +68,7 @@ export class Breaker {
     if (now < this.#openUntil) return this.#openUntil - now
     if (this.#probing) return this.#cooldown
     this.#probing = true
+    this.#become('half_open')
     return 0
   }
 
@@ -60,6 +86,7 @@ export class Breaker {
   success(waited = true): void {
     if (waited || this.#probing) this.#failures = 0
     this.#probing = false
+    if (this.#failures === 0) this.#become('closed')
   }
 
   failure(now: number): void {
@@ -69,7 +96,10 @@ export class Breaker {
     this.#lastFailure = now
     this.#failures++
     this.#probing = false
-    if (this.#failures >= this.#threshold) this.#openUntil = now + this.#cooldown
+    if (this.#failures >= this.#threshold) {
+      this.#openUntil = now + this.#cooldown
+      this.#become('open')
+    }
   }
 
   get cooldownMs(): number {

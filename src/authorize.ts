@@ -125,11 +125,13 @@ export interface AuthorizerOptions {
   exposeReasons?: boolean
   /**
    * Receives every decision, allowed or denied, for logs and audit. Never holds a key, a hash or
-   * a query string. Exceptions thrown here are swallowed.
+   * a query string. Exceptions thrown here are swallowed. The second argument is the very
+   * `Decision` object `authorize()` resolves to (so a wrapper such as `keyward/otel`'s
+   * `instrument()` can match the event to its call); log the event, not the decision.
    * @default undefined
    * @example (e) => logger.info(e)
    */
-  onDecision?: (event: DecisionEvent) => void
+  onDecision?: (event: DecisionEvent, decision: Decision) => void
   /**
    * How often last-used times are written to the store (`touch`), in milliseconds; 0 disables.
    * @default 60_000
@@ -266,7 +268,7 @@ const AUTHORIZER_FIELDS = opt.fieldsOf<AuthorizerOptions>({
   explicitGrants: true, rateLimiter: true, realm: true, storeTimeoutMs: true, breaker: true, exposeReasons: true,
   onDecision: true, touchIntervalMs: true, now: true,
 })
-const BREAKER_FIELDS = opt.fieldsOf<BreakerOptions>({ threshold: true, cooldownMs: true })
+const BREAKER_FIELDS = opt.fieldsOf<BreakerOptions>({ threshold: true, cooldownMs: true, onStateChange: true })
 
 /**
  * Creates an authorizer. All options are validated here: a bad CIDR, an unknown scheme object,
@@ -332,7 +334,8 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
     const b = opt.options(o.breaker, 'breaker', BREAKER_FIELDS, true, 'must be an object or false')
     const threshold = opt.integer(b.threshold, 'breaker.threshold', 5, 1)
     const cooldownMs = opt.millis(b.cooldownMs, 'breaker.cooldownMs', 2000, 0, Infinity, true)
-    breaker = new Breaker({ threshold, cooldownMs }, timeoutMs + cooldownMs)
+    const onStateChange = opt.func(b.onStateChange, 'breaker.onStateChange')
+    breaker = new Breaker({ threshold, cooldownMs, onStateChange }, timeoutMs + cooldownMs)
   }
   const net: NetPolicy = createNetPolicy(o.trustProxy, 'trustProxy')
   const hasher = createHasher(o.pepper)
@@ -578,7 +581,7 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
         at: ctx.at,
       }
       try {
-        onDecision(event)
+        onDecision(event, d)
       } catch {
         // Logging must never change or break a decision.
       }

@@ -7,7 +7,7 @@
  */
 export { createAuthorizer } from './authorize.js'
 export type { Authorizer, AuthorizerOptions, CompiledNeed } from './authorize.js'
-export type { BreakerOptions } from './_breaker.js'
+export type { BreakerOptions, BreakerState } from './_breaker.js'
 export { renderDeny } from './decision.js'
 export type { DenyResponse, RenderDenyOptions } from './decision.js'
 export { ConflictError, KeywardError, NotFoundError, INVALID_OPTION } from './errors.js'
@@ -41,7 +41,7 @@ export type {
 } from './stores/manager.js'
 export { MemoryKeyStore } from './stores/memory.js'
 export { cachedStore } from './stores/cached.js'
-export type { CachedStore, CachedStoreOptions } from './stores/cached.js'
+export type { CachedStore, CachedStoreOptions, CacheEvent, CacheObserver, CacheSpace } from './stores/cached.js'
 export type {
   AllowDecision,
   AuthRequest,

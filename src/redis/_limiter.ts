@@ -146,19 +146,20 @@ export interface RedisRateLimiter extends RateLimiter {
 }
 
 const FIELDS: ReadonlySet<string> = new Set(['capacity', 'refillPerSecond', 'prefix', 'timeoutMs', 'now', 'maxInFlight', 'breaker', 'onWarning'])
-const BREAKER_FIELDS: ReadonlySet<string> = new Set(['threshold', 'cooldownMs'])
+const BREAKER_FIELDS: ReadonlySet<string> = new Set(['threshold', 'cooldownMs', 'onStateChange'])
 
 /** Validated breaker options (the same rules as the authorizer's `breaker`). */
-function breakerOptions(b: unknown): Required<BreakerOptions> {
+function breakerOptions(b: unknown): Required<Omit<BreakerOptions, 'onStateChange'>> & Pick<BreakerOptions, 'onStateChange'> {
   if (b === undefined) return { threshold: 5, cooldownMs: 2000 }
   if (b === null || typeof b !== 'object') throw typeError('breaker', 'must be { threshold?, cooldownMs? }')
   knownFields(b, BREAKER_FIELDS, 'breaker')
-  const { threshold = 5, cooldownMs = 2000 } = b as BreakerOptions
+  const { threshold = 5, cooldownMs = 2000, onStateChange } = b as BreakerOptions
+  if (onStateChange !== undefined && typeof onStateChange !== 'function') throw typeError('breaker.onStateChange', 'must be a function')
   if (!Number.isInteger(threshold) || threshold < 1 || threshold > 1e6) throw rangeError('breaker.threshold', 'must be an integer from 1 to 1e6')
   if (typeof cooldownMs !== 'number' || !Number.isFinite(cooldownMs) || cooldownMs < 1 || cooldownMs > 3_600_000) {
     throw rangeError('breaker.cooldownMs', 'must be a number of milliseconds from 1 to 3600000')
   }
-  return { threshold, cooldownMs }
+  return { threshold, cooldownMs, onStateChange }
 }
 
 /** Policies under which Redis never evicts a bucket (see docs/operations.md, "keyward/redis: usage"). */

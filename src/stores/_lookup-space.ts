@@ -75,6 +75,8 @@ export class Recency {
   readonly #spaces: LookupSpace<unknown>[] = []
   /** An entry is moved to the young end only when it has aged past half the capacity: cheap hits, and nothing used that often is ever evicted. */
   readonly refreshAfter: number
+  /** Told of each entry evicted for room, with the space it left (a cache observer). */
+  onEvict: ((space: LookupSpace<unknown>) => void) | undefined = undefined
 
   constructor(
     readonly now: () => number,
@@ -108,6 +110,7 @@ export class Recency {
       }
       if (victim === undefined) return
       victim.dropOldest()
+      this.onEvict?.(victim)
     }
   }
 }

@@ -19,7 +19,7 @@
  *   the matching lookup would serve at that moment, so everything above holds for them too.
  * @module
  */
-import { knownFields } from '../_options.js'
+import { fieldsOf, knownFields } from '../_options.js'
 import { quote, rangeError, typeError } from '../errors.js'
 import type { KeyFilter, GroupFilter, KeyGroup, KeyRecord, KeyStore, ManagedKeyStore, OwnerRecord, StoreChange } from '../types.js'
 import { LookupSpace, Recency } from './_lookup-space.js'
@@ -66,7 +66,27 @@ export interface CachedStoreOptions {
    * @example () => clock.now
    */
   now?: () => number
+  /**
+   * Told of every cache event, for metrics (`keyward/otel` passes one): a lookup answered from
+   * the cache (`hit`, or `negative_hit` for a cached miss), a lookup that went to the wrapped
+   * store (`miss`), an entry dropped for room (`eviction`), an `invalidate()` or a write through
+   * this cache (`invalidation`). `space` says which lookup: `key`, `group` or `owner`. Called
+   * synchronously; what it throws is ignored. Never receives a hash, a key or a record.
+   * @default undefined (nothing is counted)
+   * @example (event, space) => counts[`${space}.${event}`]++
+   */
+  observer?: CacheObserver
 }
+
+/** What {@link CachedStoreOptions.observer} is told. */
+export type CacheEvent = 'hit' | 'negative_hit' | 'miss' | 'eviction' | 'invalidation'
+/** Which lookups a cache event is about. */
+export type CacheSpace = 'key' | 'group' | 'owner'
+/**
+ * Receives `cachedStore` events (see {@link CachedStoreOptions.observer}).
+ * @example const observer: CacheObserver = (event, space) => console.log(space, event)
+ */
+export type CacheObserver = (event: CacheEvent, space: CacheSpace) => void
 
 /** A `ManagedKeyStore` with a read cache; see {@link cachedStore}. */
 export interface CachedStore extends ManagedKeyStore {
@@ -124,7 +144,7 @@ export interface CachedStore extends ManagedKeyStore {
 /** Longest accepted TTL: a day. Longer would turn a missed invalidation into a long-lived allow. */
 const MAX_TTL_MS = 86_400_000
 const MAX_ENTRIES = 10_000_000
-const FIELDS: ReadonlySet<string> = new Set(['ttlMs', 'negativeTtlMs', 'maxEntries', 'ownerTtlMs', 'now'])
+const FIELDS = fieldsOf<CachedStoreOptions>({ ttlMs: true, negativeTtlMs: true, maxEntries: true, ownerTtlMs: true, now: true, observer: true })
 const NONE: Promise<undefined> = Promise.resolve(undefined)
 
 function ttlOption(value: unknown, field: string, fallback: number): number {
@@ -161,9 +181,11 @@ class CachedKeyStore implements CachedStore {
   readonly #keys: LookupSpace<KeyRecord | undefined>
   readonly #groups: LookupSpace<KeyGroup | undefined>
   readonly #owners: LookupSpace<OwnerRecord | undefined>
+  readonly #observer: CacheObserver | undefined
 
-  constructor(inner: KeyStore, sizes: Sizes, now: () => number) {
+  constructor(inner: KeyStore, sizes: Sizes, now: () => number, observer?: CacheObserver) {
     this.#inner = inner
+    this.#observer = observer
     const recency = (this.#recency = new Recency(now, sizes.max))
     const ownerNegativeTtl = Math.min(sizes.ownerTtl, sizes.negativeTtl)
     this.#keys = new LookupSpace(recency, {
@@ -174,6 +196,31 @@ class CachedKeyStore implements CachedStore {
     })
     this.#groups = new LookupSpace(recency, { load: (id) => inner.findGroup!(id as string), ttl: sizes.ownerTtl, negativeTtl: ownerNegativeTtl, idOf: ownId })
     this.#owners = new LookupSpace(recency, { load: (id) => inner.findOwner!(id as string), ttl: sizes.ownerTtl, negativeTtl: ownerNegativeTtl, idOf: ownId })
+    if (observer !== undefined) recency.onEvict = (space) => this.#tell('eviction', this.#spaceOf(space))
+  }
+
+  // ---- the observer (only consulted when one was given) --------------------------------------------
+  #tell(event: CacheEvent, space: CacheSpace): void {
+    try {
+      this.#observer!(event, space)
+    } catch {
+      // Metrics must never change or break a lookup.
+    }
+  }
+
+  #spaceOf(space: unknown): CacheSpace {
+    return space === this.#keys ? 'key' : space === this.#groups ? 'group' : 'owner'
+  }
+
+  /** A lookup about to be served: from a fresh entry (a peek knows it), else from the wrapped store. */
+  #looked(peeked: unknown, space: CacheSpace): void {
+    this.#tell(peeked === undefined ? 'miss' : peeked === null ? 'negative_hit' : 'hit', space)
+  }
+
+  /** A peek's answer, told to the observer when it answers (an unknown answer is told by the find that follows). */
+  #peeked<T>(value: T | null | undefined, space: CacheSpace): T | null | undefined {
+    if (this.#observer !== undefined && value !== undefined) this.#tell(value === null ? 'negative_hit' : 'hit', space)
+    return value
   }
 
   get size(): number {
@@ -185,28 +232,33 @@ class CachedKeyStore implements CachedStore {
   // else, a lookup in flight included, is `undefined` and the authorizer calls find*.
 
   findByHash(hash: string): Promise<KeyRecord | undefined> {
+    if (this.#observer !== undefined) this.#looked(this.#keys.peek(hash), 'key')
     return this.#keys.find(hash)
   }
 
   findGroup(id: string): Promise<KeyGroup | undefined> {
-    return typeof this.#inner.findGroup === 'function' ? this.#groups.find(id) : NONE
+    if (typeof this.#inner.findGroup !== 'function') return NONE
+    if (this.#observer !== undefined) this.#looked(this.#groups.peek(id), 'group')
+    return this.#groups.find(id)
   }
 
   findOwner(id: string): Promise<OwnerRecord | undefined> {
-    return typeof this.#inner.findOwner === 'function' ? this.#owners.find(id) : NONE
+    if (typeof this.#inner.findOwner !== 'function') return NONE
+    if (this.#observer !== undefined) this.#looked(this.#owners.peek(id), 'owner')
+    return this.#owners.find(id)
   }
 
   peekByHash(hash: string): KeyRecord | null | undefined {
-    return this.#keys.peek(hash)
+    return this.#peeked(this.#keys.peek(hash), 'key')
   }
 
   peekGroup(id: string): KeyGroup | null | undefined {
     // Without an inner findGroup, findGroup resolves to undefined: a known miss.
-    return typeof this.#inner.findGroup === 'function' ? this.#groups.peek(id) : null
+    return typeof this.#inner.findGroup === 'function' ? this.#peeked(this.#groups.peek(id), 'group') : null
   }
 
   peekOwner(id: string): OwnerRecord | null | undefined {
-    return typeof this.#inner.findOwner === 'function' ? this.#owners.peek(id) : null
+    return typeof this.#inner.findOwner === 'function' ? this.#peeked(this.#owners.peek(id), 'owner') : null
   }
 
   /** Forwarded; never invalidates (last-used time is informational and would only cost hit rate). */
@@ -235,13 +287,16 @@ class CachedKeyStore implements CachedStore {
         }
         // Hashes the change does not list (an older one, or none at all) are caught by id.
         this.#keys.forget(id, hashes as string[])
+        if (this.#observer !== undefined) this.#tell('invalidation', 'key')
         return
       }
       case 'group':
         this.#groups.forget(id, [id])
+        if (this.#observer !== undefined) this.#tell('invalidation', 'group')
         return
       case 'owner':
         this.#owners.forget(id, [id])
+        if (this.#observer !== undefined) this.#tell('invalidation', 'owner')
         return
       default:
         return fail('change.type', `must be 'key', 'group' or 'owner', got ${quote(c.type)}`)
@@ -289,11 +344,16 @@ class CachedKeyStore implements CachedStore {
         if (typeof previousHash === 'string') hashes.push(previousHash)
       }
       this.#keys.forget(id, hashes)
+      if (this.#observer !== undefined) this.#tell('invalidation', 'key')
     }
   }
 
   #afterName(space: LookupSpace<unknown>, id: unknown): () => void {
-    return () => (typeof id === 'string' ? space.forget(id, space === this.#keys ? [] : [id]) : this.clear())
+    return () => {
+      if (typeof id !== 'string') return this.clear()
+      space.forget(id, space === this.#keys ? [] : [id])
+      if (this.#observer !== undefined) this.#tell('invalidation', this.#spaceOf(space))
+    }
   }
 
   async insertKey(record: KeyRecord): Promise<void> {
@@ -411,5 +471,6 @@ export function cachedStore(store: KeyStore, options: CachedStoreOptions = {}): 
     throw rangeError('maxEntries', `must be an integer from 1 to ${MAX_ENTRIES}`)
   }
   if (options.now !== undefined && typeof options.now !== 'function') throw typeError('now', 'must be a function')
-  return new CachedKeyStore(store, { ttl, negativeTtl, ownerTtl, max }, options.now ?? Date.now)
+  if (options.observer !== undefined && typeof options.observer !== 'function') throw typeError('observer', 'must be a function (event, space) => void')
+  return new CachedKeyStore(store, { ttl, negativeTtl, ownerTtl, max }, options.now ?? Date.now, options.observer)
 }

@@ -61,10 +61,10 @@ export function harness(): Harness {
         now: () => clock.now,
         touchIntervalMs: 0,
         ...options,
-        onDecision: (e) => {
+        onDecision: (e, d) => {
           events.push(e)
           transcript.push(JSON.stringify(e))
-          options.onDecision?.(e)
+          options.onDecision?.(e, d)
         },
       })
       return async (request, need) => {

@@ -18,6 +18,7 @@ import { start as fastifyExample } from '../../examples/fastify.js'
 import { start as honoExample } from '../../examples/hono.js'
 import { start as ivanti } from '../../examples/ivanti.js'
 import { start as koaExample } from '../../examples/koa.js'
+import { start as otelExample } from '../../examples/otel.js'
 import { generateKey } from '../../src/index.js'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
@@ -46,6 +47,28 @@ describe.each([
       expect((await call('DELETE', '/vulnerabilities/vuln-1/comments/c-1', 'admin')).status).toBe(204)
       expect(await (await call('GET', '/me', 'org')).json()).toMatchObject({ kind: 'org', role: null })
       expect((await call('GET', '/vulnerabilities')).status).toBe(401)
+    } finally {
+      await s.close()
+    }
+  })
+})
+
+describe('the OpenTelemetry example', () => {
+  it('counts each decision by code and the cache hits behind a real HTTP server', async () => {
+    const s = await otelExample()
+    try {
+      const call = (path: string, label?: string) => fetch(s.url + path, { headers: label ? { 'X-Api-Key': s.keys[label]! } : {} })
+      expect((await call('/apps', 'readOnly')).status).toBe(200)
+      expect((await call('/apps', 'readOnly')).status).toBe(200)
+      expect((await call('/apps')).status).toBe(401)
+      expect((await call('/vulnerabilities/vuln-1/comments/c-1', 'readOnly')).status).toBe(404) // no GET route: never authorized
+      const summary = await s.summary()
+      expect(summary.byCode).toEqual({ allow: 2, missing_credentials: 1 })
+      // Each request looks up the key and its owner: both missed once, then both hit.
+      expect(summary.cache).toEqual({ hits: 2, misses: 2 })
+      const text = await (await call('/metrics-summary')).text()
+      expect(text).toContain('keyward.decisions by code: allow 2, missing_credentials 1')
+      expect(text).toContain('2 hits, 2 misses, hit ratio 50%')
     } finally {
       await s.close()
     }
@@ -181,6 +204,12 @@ describe('running the examples as programs', () => {
     const { code, out } = await run('examples/demo.ts', undefined, { PATH: emptyBin }).finally(() => rmSync(emptyBin, { recursive: true, force: true }))
     expect(out).toMatch(/All \d+ requests got the expected answer\./)
     expect(code).toBe(0)
+    // The metrics summary read from keyward/otel after the tour: decisions by code, cache hit ratio.
+    const byCode = /keyward\.decisions by code: (.+)/.exec(out)?.[1] ?? ''
+    for (const c of ['allow', 'invalid_request', 'missing_credentials', 'invalid_credentials', 'insufficient_permission', 'rate_limited', 'service_unavailable']) {
+      expect(byCode).toMatch(new RegExp(`\\b${c} [1-9]\\d*\\b`))
+    }
+    expect(out).toMatch(/keyward\.cache\.lookups: [1-9]\d* hits, [1-9]\d* misses, hit ratio \d+%/)
     for (const product of ['InsightAppSec (Express)', 'InsightAppSec (Koa)', 'InsightAppSec (Hono)', 'AttackForge', 'Ivanti (Koa)', 'Contrast (Hono)']) {
       expect(out).toContain(product)
     }

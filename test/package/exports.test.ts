@@ -32,6 +32,7 @@ describe('public entry points', () => {
         "./fastify",
         "./hono",
         "./koa",
+        "./otel",
         "./postgres",
         "./redis",
         "./testing",
