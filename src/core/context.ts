@@ -3,7 +3,7 @@
  * the {@link Ctx} of one request.
  * @module
  */
-import type { HeaderValues } from '../_headers.js'
+import type { HeaderNames, HeaderValues } from '../_headers.js'
 import type { CompiledNeed } from '../_needs.js'
 import type { Toucher } from '../_touch.js'
 import type { ClientAddress } from '../net/proxy.js'
@@ -21,7 +21,7 @@ export interface Engine extends Config {
   readonly denies: DenyTable
   readonly toucher: Toucher | undefined
   /** Lower-case names of every header a scheme (or the proxy policy) reads. */
-  readonly headerNames: ReadonlySet<string>
+  readonly headerNames: HeaderNames
   readonly compileNeed: (need: Need | CompiledNeed | undefined) => CompiledNeed
   /** Finds the one credential of a request; a deny reason, or `undefined` with `ctx.scheme`/`ctx.found` set. */
   readonly extract: (values: HeaderValues, sink: Ctx) => 'missing_credentials' | 'malformed_credentials' | 'conflicting_credentials' | undefined

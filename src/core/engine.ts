@@ -4,6 +4,7 @@
  * @module
  */
 import { extractor } from '../_extract.js'
+import { HeaderNames } from '../_headers.js'
 import { needCompiler } from '../_needs.js'
 import { Toucher } from '../_touch.js'
 import type { Engine } from './context.js'
@@ -15,12 +16,10 @@ import { StoreGate } from './store-gate.js'
 /** The engine of one authorizer. */
 export function createEngine(config: Config): Engine {
   const { store, schemes, touchMs, timeoutMs } = config
-  const headerNames = new Set<string>()
-  for (const s of schemes) for (const h of s.headers) headerNames.add(h.toLowerCase())
-  if (config.net.trusting) {
-    headerNames.add('x-forwarded-for')
-    headerNames.add('x-forwarded-proto')
-  }
+  const names: string[] = []
+  for (const s of schemes) names.push(...s.headers)
+  if (config.net.trusting) names.push('x-forwarded-for', 'x-forwarded-proto')
+  const headerNames = new HeaderNames(names)
   const toucher = touchMs > 0 && typeof store.touch === 'function' ? new Toucher((id, at) => store.touch!(id, at), touchMs, timeoutMs) : undefined
   return Object.freeze({
     ...config,
