@@ -18,7 +18,7 @@ import { createEngine } from './core/engine.js'
 import { decide } from './core/decide.js'
 import type { Pepper } from './keys/hash.js'
 import type { Roles } from './roles.js'
-import type { Scheme } from './schemes/_scheme.js'
+import type { Scheme } from './schemes/scheme.js'
 import type { AuthRequest, Decision, DecisionEvent, KeyStore, Need, RateLimiter } from './types.js'
 
 export type { CompiledNeed } from './_needs.js'

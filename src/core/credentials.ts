@@ -6,8 +6,8 @@
  * @module
  */
 import { BAD_CHECKSUM, keyShape } from '../keys/format.js'
-import type { Allowlist } from '../net/_ip.js'
-import type { Extraction, Scheme, TokenIdentity } from '../schemes/_scheme.js'
+import type { Allowlist } from '../net/ip.js'
+import type { Extraction, Scheme, TokenIdentity } from '../schemes/scheme.js'
 import type { Decision, KeyRecord } from '../types.js'
 import { finish, tenantGate } from './access-checks.js'
 import type { Check, Ctx, Step } from './context.js'

@@ -6,7 +6,7 @@
  * @module
  */
 import { codeOf, messageOf, STATUS_OF } from '../decision.js'
-import type { BearerError, Scheme } from '../schemes/_scheme.js'
+import type { BearerError, Scheme } from '../schemes/scheme.js'
 import type { DenyCode, DenyDecision, DenyReason } from '../types.js'
 
 /** What a deny may add to the fixed part. */

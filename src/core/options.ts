@@ -11,7 +11,7 @@ import { quote, rangeError, typeError } from '../errors.js'
 import { createHasher, type Hasher } from '../keys/hash.js'
 import { createNetPolicy, type NetPolicy } from '../net/proxy.js'
 import { insightAppSecRoles, type Roles } from '../roles.js'
-import type { Scheme } from '../schemes/_scheme.js'
+import type { Scheme } from '../schemes/scheme.js'
 import { apiKeyHeader } from '../schemes/api-key.js'
 import type { AuthRequest, DecisionEvent, KeyStore, RateLimiter } from '../types.js'
 

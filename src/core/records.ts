@@ -5,10 +5,10 @@
  * compiled data of the record the store last returned for it.
  * @module
  */
-import { allowlistHas, compileAllowlist, type Allowlist } from '../net/_ip.js'
+import { allowlistHas, compileAllowlist, type Allowlist } from '../net/ip.js'
 import type { PrincipalFields } from '../principal.js'
 import type { PermissionSet, Roles } from '../roles.js'
-import type { TokenIdentity } from '../schemes/_scheme.js'
+import type { TokenIdentity } from '../schemes/scheme.js'
 import type { KeyGroup, KeyRecord, RateLimitSpec } from '../types.js'
 
 export { allowlistHas, type Allowlist }
