@@ -6,44 +6,55 @@
 import type { HeaderValues } from './_headers.js'
 import type { Extraction, Scheme } from './schemes/scheme.js'
 
-/** What every configured scheme found, after overlapping readings of the same headers are resolved. */
-export interface Extracted {
-  readonly found: [Scheme, Extraction][]
-  /** The first scheme whose reading is malformed, if any. */
-  readonly malformed?: Scheme
+/** Where the extraction step puts the one credential it found. */
+export interface ExtractionSink {
+  scheme: Scheme | undefined
+  found: Extraction | undefined
 }
 
-/** The extraction step of an authorizer configured with `schemes`. */
-export function extractor(schemes: readonly Scheme[]): (values: HeaderValues) => Extracted {
-  // Half a credential ranks lowest: it never hides a malformed reading of the same header. A
-  // token not in its scheme's format (a Bearer token that is no JWT) yields to every other reading.
-  const RANK = { partial: 0, malformed: 1, key: 2, pair: 3, token: 4 } as const
-  const rank = (e: Extraction): number => (e.type === 'token' && e.unshaped === true ? 0.5 : RANK[e.type])
-  function subset(a: readonly string[], b: readonly string[]): boolean {
-    return a.every((x) => b.includes(x))
+/** Why no single credential was found. */
+export type ExtractionDeny = 'missing_credentials' | 'malformed_credentials' | 'conflicting_credentials'
+
+// Half a credential ranks lowest: it never hides a malformed reading of the same header. A
+// token not in its scheme's format (a Bearer token that is no JWT) yields to every other reading.
+const RANK = { partial: 0, malformed: 1, key: 2, pair: 3, token: 4 } as const
+const rank = (e: Extraction): number => (e.type === 'token' && e.unshaped === true ? 0.5 : RANK[e.type])
+
+function subset(a: readonly string[], b: readonly string[]): boolean {
+  return a.every((x) => b.includes(x))
+}
+
+/** One scheme's reading; a scheme that throws has read something malformed. */
+function read(s: Scheme, values: HeaderValues): Extraction | undefined {
+  try {
+    return s.extract(values)
+  } catch {
+    return { type: 'malformed', sources: s.headers }
   }
-  const NOTHING_FOUND: { found: [Scheme, Extraction][]; malformed?: Scheme } = Object.freeze({ found: [] })
-  function extract(values: HeaderValues): { found: [Scheme, Extraction][]; malformed?: Scheme } {
-    if (schemes.length === 1) {
-      // One scheme (the common case): nothing to rank or filter.
-      const s = schemes[0]!
-      let e: Extraction | undefined
-      try {
-        e = s.extract(values)
-      } catch {
-        e = { type: 'malformed', sources: s.headers }
-      }
-      if (e === undefined) return NOTHING_FOUND
-      return e.type === 'malformed' ? { found: [[s, e]], malformed: s } : { found: [[s, e]] }
+}
+
+/**
+ * The extraction step of an authorizer configured with `schemes`. Returns the deny reason, or
+ * `undefined` with `sink.scheme` and `sink.found` set. `sink.scheme` is also set on a malformed
+ * reading (its challenge is then the one answered).
+ */
+export function extractor(schemes: readonly Scheme[]): (values: HeaderValues, sink: ExtractionSink) => ExtractionDeny | undefined {
+  if (schemes.length === 1) {
+    // One scheme (the common case): nothing to rank or filter, nothing to allocate.
+    const s = schemes[0]!
+    return (values, sink) => {
+      const x = read(s, values)
+      if (x === undefined || x.type === 'partial') return 'missing_credentials'
+      sink.scheme = s
+      if (x.type === 'malformed') return 'malformed_credentials'
+      sink.found = x
+      return undefined
     }
+  }
+  return (values, sink) => {
     let found: [Scheme, Extraction][] = []
     for (const s of schemes) {
-      let e: Extraction | undefined
-      try {
-        e = s.extract(values)
-      } catch {
-        e = { type: 'malformed', sources: s.headers }
-      }
+      const e = read(s, values)
       if (e !== undefined) found.push([s, e])
     }
     if (found.length > 1) {
@@ -56,7 +67,15 @@ export function extractor(schemes: readonly Scheme[]): (values: HeaderValues) =>
       )
     }
     const bad = found.find(([, e]) => e.type === 'malformed')
-    return bad ? { found, malformed: bad[0] } : { found }
+    if (bad) {
+      sink.scheme = bad[0]
+      return 'malformed_credentials'
+    }
+    const first = found.find(([, e]) => e.type !== 'partial')
+    if (first === undefined) return 'missing_credentials'
+    if (found.length > 1) return 'conflicting_credentials'
+    sink.scheme = first[0]
+    sink.found = first[1]
+    return undefined
   }
-  return extract
 }

@@ -21,10 +21,38 @@ function isHeaders(h: unknown): h is Headers {
 }
 
 /**
- * Collects the values of the named fields (lower-case names) from `headers`.
+ * The lower-case names an authorizer reads, compiled once: the set itself, and which name
+ * lengths occur, so a field of another length is skipped without being lower-cased (a request
+ * carries a dozen fields; the schemes read one or two).
+ */
+export class HeaderNames {
+  readonly names: ReadonlySet<string>
+  readonly #lengths: Uint8Array
+  constructor(names: Iterable<string>) {
+    const set = new Set<string>()
+    for (const n of names) set.add(n.toLowerCase())
+    this.names = set
+    let max = 0
+    for (const n of set) max = Math.max(max, n.length)
+    this.#lengths = new Uint8Array(max + 1)
+    for (const n of set) this.#lengths[n.length] = 1
+  }
+
+  /** The lower-case form of `name` if it is one of the names, else `undefined`. */
+  match(name: string): string | undefined {
+    // Node hands record keys (and Fetch `Headers` their names) already lower-cased: no copy then.
+    if (this.names.has(name)) return name
+    if (this.#lengths[name.length] !== 1) return undefined
+    const lower = name.toLowerCase()
+    return this.names.has(lower) ? lower : undefined
+  }
+}
+
+/**
+ * Collects the values of the named fields from `headers`.
  * Values that are not strings are ignored (a misbehaving adapter cannot smuggle objects in).
  */
-export function collectHeaders(headers: Headers | HeaderRecord | readonly string[] | undefined | null, names: ReadonlySet<string>): HeaderValues {
+export function collectHeaders(headers: Headers | HeaderRecord | readonly string[] | undefined | null, wanted: HeaderNames): HeaderValues {
   if (headers == null || typeof headers !== 'object') return EMPTY
   let out: Map<string, string[]> | undefined
   if (Array.isArray(headers)) {
@@ -34,8 +62,8 @@ export function collectHeaders(headers: Headers | HeaderRecord | readonly string
       const name: unknown = headers[i]
       const value: unknown = headers[i + 1]
       if (typeof name !== 'string' || typeof value !== 'string') continue
-      const lower = name.toLowerCase()
-      if (!names.has(lower)) continue
+      const lower = wanted.match(name)
+      if (lower === undefined) continue
       const prev = out?.get(lower)
       if (prev === undefined) (out ??= new Map()).set(lower, [value])
       else prev.push(value)
@@ -43,7 +71,7 @@ export function collectHeaders(headers: Headers | HeaderRecord | readonly string
     return out ?? EMPTY
   }
   if (isHeaders(headers)) {
-    for (const name of names) {
+    for (const name of wanted.names) {
       const v = headers.get(name)
       if (v !== null) (out ??= new Map()).set(name, [v])
     }
@@ -51,9 +79,9 @@ export function collectHeaders(headers: Headers | HeaderRecord | readonly string
   }
   const record = headers as HeaderRecord // Array.isArray does not narrow a readonly array away
   for (const key in record) {
-    const lower = key.toLowerCase()
+    const lower = wanted.match(key)
     // Own-property check only for the few names we read, not for every field of the request.
-    if (!names.has(lower) || !Object.hasOwn(record, key)) continue
+    if (lower === undefined || !Object.hasOwn(record, key)) continue
     const v = record[key]
     // A field whose value holds no string is as absent: no entry at all, so no sweep afterwards.
     let list: string[] | undefined

@@ -7,7 +7,7 @@
  * request then matches no tenant and is denied as `tenant_mismatch`.
  * @module
  */
-import { collectHeaders, trimOws } from './_headers.js'
+import { collectHeaders, HeaderNames, trimOws } from './_headers.js'
 import { integer, object, options as checkOptions } from './_options.js'
 import { rangeError, typeError } from './errors.js'
 import type { AuthRequest } from './types.js'
@@ -44,7 +44,7 @@ export interface TenantFromPathOptions {
   segment?: number
 }
 
-const HOST = new Set(['host'])
+const HOST = new HeaderNames(['host'])
 /** A reg-name host of letters, digits, `-` and `.` (RFC 3986 §3.2.2), each label 1–63 characters. */
 const HOST_NAME = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/
 /** An IPv6 literal in brackets, or anything else without brackets, then an optional port. */

@@ -31,13 +31,3 @@ export function randomBase62(length: number, randomBytes: (n: number) => Uint8Ar
   }
   return out
 }
-
-/** True if every character is in the base62 alphabet. */
-export function isBase62(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i)
-    const ok = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)
-    if (!ok) return false
-  }
-  return true
-}
