@@ -20,7 +20,7 @@ import { createHasher, type Pepper } from './keys/hash.js'
 import { allowlistHas, compileAllowlist, type Allowlist } from './net/_ip.js'
 import { createNetPolicy, type ClientAddress, type NetPolicy } from './net/proxy.js'
 import { KeyPrincipal, type PrincipalFields } from './principal.js'
-import { insightAppSecRoles, type PermissionSet, type Roles } from './roles.js'
+import { insightAppSecRoles, type InsightAppSecPermission, type PermissionSet, type Roles } from './roles.js'
 import type { BearerError, Extraction, Scheme, TokenIdentity } from './schemes/_scheme.js'
 import { apiKeyHeader } from './schemes/api-key.js'
 import type {
@@ -42,7 +42,7 @@ import type {
 export type { CompiledNeed } from './_needs.js'
 
 /** Options of {@link createAuthorizer}. Validated when the authorizer is created. */
-export interface AuthorizerOptions {
+export interface AuthorizerOptions<P extends string = string> {
   /**
    * Where keys are looked up (required).
    * @example new MemoryKeyStore()
@@ -59,7 +59,7 @@ export interface AuthorizerOptions {
    * @default insightAppSecRoles
    * @example defineRoles({ levels: ['read', 'write'], roles: { viewer: ['reports:read'] } })
    */
-  roles?: Roles
+  roles?: Roles<P>
   /**
    * HMAC key for hashing keys; must match the `KeyManager`'s. At least 32 bytes.
    * @default undefined (plain SHA-256)
@@ -146,17 +146,20 @@ export interface AuthorizerOptions {
   now?: () => number
 }
 
-/** The object returned by {@link createAuthorizer}. */
-export interface Authorizer {
+/**
+ * The object returned by {@link createAuthorizer}. `P` is its role matrix's permission strings:
+ * `authorize()` and `need()` refuse others at compile time (`string` when not known statically).
+ */
+export interface Authorizer<P extends string = string> {
   /**
    * Decides one request. Resolves to a `Decision`; it only rejects on misuse (an invalid `need`,
    * a request that is not an object), never because of what the client sent.
    */
-  authorize(request: AuthRequest, need?: Need | CompiledNeed): Promise<Decision>
+  authorize(request: AuthRequest, need?: Need<P> | CompiledNeed): Promise<Decision<P>>
   /** Validates and pre-parses a `need` once (adapters do this when a route is defined). */
-  need(need?: Need | CompiledNeed): CompiledNeed
+  need(need?: Need<P> | CompiledNeed): CompiledNeed
   /** The role matrix in use. */
-  readonly roles: Roles
+  readonly roles: Roles<P>
   /** The realm of the challenges. */
   readonly realm: string
   /** The configured schemes. */
@@ -290,6 +293,7 @@ const BREAKER_FIELDS = opt.fieldsOf<BreakerOptions>({ threshold: true, cooldownM
  * decision.allow // true
  * ```
  */
+export function createAuthorizer<P extends string = InsightAppSecPermission>(options: AuthorizerOptions<P>): Authorizer<P>
 export function createAuthorizer(options: AuthorizerOptions): Authorizer {
   const o = opt.options(options, 'options', AUTHORIZER_FIELDS)
   const store = o.store
