@@ -5,6 +5,7 @@
  * @module
  */
 
+/** The store circuit breaker's settings (the authorizer's `breaker` option). */
 export interface BreakerOptions {
   /**
    * Consecutive failures that open the circuit.

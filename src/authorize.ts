@@ -17,14 +17,14 @@ import { configure } from './core/options.js'
 import { createEngine } from './core/engine.js'
 import { decide } from './core/decide.js'
 import type { Pepper } from './keys/hash.js'
-import type { Roles } from './roles.js'
+import type { InsightAppSecPermission, Roles } from './roles.js'
 import type { Scheme } from './schemes/scheme.js'
 import type { AuthRequest, Decision, DecisionEvent, KeyStore, Need, RateLimiter } from './types.js'
 
 export type { CompiledNeed } from './_needs.js'
 
 /** Options of {@link createAuthorizer}. Validated when the authorizer is created. */
-export interface AuthorizerOptions {
+export interface AuthorizerOptions<P extends string = string> {
   /**
    * Where keys are looked up (required).
    * @example new MemoryKeyStore()
@@ -41,7 +41,7 @@ export interface AuthorizerOptions {
    * @default insightAppSecRoles
    * @example defineRoles({ levels: ['read', 'write'], roles: { viewer: ['reports:read'] } })
    */
-  roles?: Roles
+  roles?: Roles<P>
   /**
    * HMAC key for hashing keys; must match the `KeyManager`'s. At least 32 bytes.
    * @default undefined (plain SHA-256)
@@ -128,17 +128,20 @@ export interface AuthorizerOptions {
   now?: () => number
 }
 
-/** The object returned by {@link createAuthorizer}. */
-export interface Authorizer {
+/**
+ * The object returned by {@link createAuthorizer}. `P` is its role matrix's permission strings:
+ * `authorize()` and `need()` refuse others at compile time (`string` when not known statically).
+ */
+export interface Authorizer<P extends string = string> {
   /**
    * Decides one request. Resolves to a `Decision`; it only rejects on misuse (an invalid `need`,
    * a request that is not an object), never because of what the client sent.
    */
-  authorize(request: AuthRequest, need?: Need | CompiledNeed): Promise<Decision>
+  authorize(request: AuthRequest, need?: Need<P> | CompiledNeed): Promise<Decision<P>>
   /** Validates and pre-parses a `need` once (adapters do this when a route is defined). */
-  need(need?: Need | CompiledNeed): CompiledNeed
+  need(need?: Need<P> | CompiledNeed): CompiledNeed
   /** The role matrix in use. */
-  readonly roles: Roles
+  readonly roles: Roles<P>
   /** The realm of the challenges. */
   readonly realm: string
   /** The configured schemes. */
@@ -167,6 +170,7 @@ export interface Authorizer {
  * decision.allow // true
  * ```
  */
+export function createAuthorizer<P extends string = InsightAppSecPermission>(options: AuthorizerOptions<P>): Authorizer<P>
 export function createAuthorizer(options: AuthorizerOptions): Authorizer {
   const engine = createEngine(configure(options))
   function authorize(request: AuthRequest, need?: Need | CompiledNeed): Promise<Decision> {

@@ -92,8 +92,28 @@ export interface RolesDefinition {
   roles: Readonly<Record<string, readonly string[]>>
 }
 
-/** A compiled role matrix, from {@link defineRoles}. */
-export interface Roles {
+/**
+ * The permission strings of a role definition, for the compiler: `resource:level` for every
+ * resource its roles name and every level, so `'scans:raed'` is a type error. `string` when the
+ * definition is not known statically (read from a file, built at run time).
+ */
+export type PermissionOf<D extends RolesDefinition> = string extends D['levels'][number] | D['roles'][keyof D['roles']][number]
+  ? string
+  : `${ResourceOf<D['roles'][keyof D['roles']][number]>}:${D['levels'][number]}`
+
+/** The resource of a `resource:level` literal. */
+type ResourceOf<S> = S extends `${infer R}:${string}` ? R : never
+
+/**
+ * A compiled role matrix, from {@link defineRoles}. `P` is the union of the permission strings
+ * it accepts (`string` when not known statically): the authorizer and the adapters' guards take
+ * it from the matrix, so a misspelt permission in `requireKey('scans:raed')` does not compile.
+ */
+export interface Roles<P extends string = string> {
+  /**
+   * The permission strings of this matrix, for the compiler only: never set at run time.
+   */
+  readonly '~permission'?: P
   /** Level names, lowest first. */
   readonly levels: readonly string[]
   /** Every resource named by any role. */
@@ -139,6 +159,7 @@ function parseShape(permission: string): [string, string] | undefined {
  * roles.permissionsOf('editor')?.has('reports:read') // true: write implies read
  * ```
  */
+export function defineRoles<const D extends RolesDefinition>(definition: D): Roles<PermissionOf<D>>
 export function defineRoles(definition: RolesDefinition): Roles {
   if (definition === null || typeof definition !== 'object') throw typeError('roles', 'must be an object')
   knownFields(definition, ['levels', 'roles'], 'definition')
@@ -224,6 +245,25 @@ export function defineRoles(definition: RolesDefinition): Roles {
 }
 
 /**
+ * A permission of the {@link insightAppSecRoles} matrix: one of its resources at `read`,
+ * `manage` or `administer`.
+ */
+export type InsightAppSecPermission = `${
+  | 'apps'
+  | 'attack-templates'
+  | 'targets'
+  | 'scan-configs'
+  | 'scans'
+  | 'vulnerabilities'
+  | 'vulnerability-comments'
+  | 'engines'
+  | 'engine-groups'
+  | 'schedules'
+  | 'blackouts'
+  | 'global-blackouts'
+  | 'files'}:${'read' | 'manage' | 'administer'}`
+
+/**
  * The Rapid7 InsightAppSec preset: roles `Product Admin`, `Read Write`, `Read Only` over levels
  * `read < manage < administer`, exactly the matrix of the product design. Org keys hold every
  * permission of the matrix.
@@ -235,7 +275,7 @@ export function defineRoles(definition: RolesDefinition): Roles {
  * insightAppSecRoles.permissionsOf('Read Only')?.has('scans:manage')  // false
  * ```
  */
-export const insightAppSecRoles: Roles = /* @__PURE__ */ defineRoles({
+export const insightAppSecRoles: Roles<InsightAppSecPermission> = /* @__PURE__ */ defineRoles({
   levels: ['read', 'manage', 'administer'],
   roles: {
     'Product Admin': [

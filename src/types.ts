@@ -108,6 +108,7 @@ export type StoreChange =
 export interface KeyStore {
   /** The record whose `hash` (or, during a rotation grace, `previousHash`) is `hash`. */
   findByHash(hash: string): Promise<KeyRecord | undefined>
+  /** The key group `id`, for its active flag, tenant and allowlist. `undefined`: no such group. */
   findGroup?(id: string): Promise<KeyGroup | undefined>
   /** The owner's current role and active flag. `undefined`: the owner is not in the directory. */
   findOwner?(id: string): Promise<OwnerRecord | undefined>
@@ -186,6 +187,7 @@ export interface KeyRevoke {
  * optional Postgres store and `cachedStore` (which forwards writes and invalidates).
  */
 export interface ManagedKeyStore extends KeyStore {
+  /** The record with this id, or `undefined`. */
   getKey(id: string): Promise<KeyRecord | undefined>
   /** Insert a new record. Rejects if the id or the hash already exists. */
   insertKey(record: KeyRecord): Promise<void>
@@ -205,9 +207,13 @@ export interface ManagedKeyStore extends KeyStore {
    * uses it for `deactivate` and `endGrace` when the store has it.
    */
   revokeKey?(id: string, revoke: KeyRevoke, at: number): Promise<KeyRecord | undefined>
+  /** Delete a record; resolves to whether it existed. */
   deleteKey(id: string): Promise<boolean>
+  /** The records matching `filter` (every record without one). */
   listKeys(filter?: KeyFilter): Promise<KeyRecord[]>
+  /** The group with this id, or `undefined`. */
   getGroup(id: string): Promise<KeyGroup | undefined>
+  /** Insert a new group. Rejects if the id already exists. */
   insertGroup(group: KeyGroup): Promise<void>
   /** Replace an existing group; with `expected`, a compare-and-swap as in `updateKey`. */
   updateGroup(group: KeyGroup, expected?: KeyGroup): Promise<void>
@@ -219,10 +225,13 @@ export interface ManagedKeyStore extends KeyStore {
    * when the store has it.
    */
   revokeGroup?(id: string, at: number): Promise<KeyGroup | undefined>
+  /** Delete a group; resolves to whether it existed. */
   deleteGroup(id: string): Promise<boolean>
+  /** The groups matching `filter` (every group without one). */
   listGroups(filter?: GroupFilter): Promise<KeyGroup[]>
   /** Create or replace an owner directory entry. */
   putOwner?(id: string, owner: OwnerRecord): Promise<void>
+  /** Remove an owner directory entry; resolves to whether it existed. */
   deleteOwner?(id: string): Promise<boolean>
 }
 
@@ -249,17 +258,21 @@ export interface AuthRequest {
 
 /**
  * What a route needs: a permission string (`scans:manage`), or permissions (all required)
- * and/or an operation name (for explicit grants).
+ * and/or an operation name (for explicit grants). `P` is the role matrix's permission strings
+ * (see `Roles`), so a misspelt permission does not compile; `string` when not known statically.
  */
-export type Need =
-  | string
+export type Need<P extends string = string> =
+  | P
   | {
-      permission?: string | readonly string[]
+      permission?: P | readonly P[]
       operation?: string
     }
 
-/** The authenticated caller. Never holds the key or its hash. */
-export interface Principal {
+/**
+ * The authenticated caller. Never holds the key or its hash. `P` is the role matrix's
+ * permission strings, which `can()` accepts (see `Roles`).
+ */
+export interface Principal<P extends string = string> {
   readonly keyId: string
   readonly kind: 'user' | 'org'
   readonly tenant?: string
@@ -274,7 +287,7 @@ export interface Principal {
   readonly permissions: readonly string[]
   readonly metadata?: Readonly<Record<string, unknown>>
   /** Whether the principal holds `permission` (a higher level implies the lower ones). */
-  can(permission: string): boolean
+  can(permission: P): boolean
 }
 
 /** Client-visible deny codes. */
@@ -314,10 +327,10 @@ export type DenyReason =
   | 'store_unavailable'
 
 /** An allowed request. */
-export interface AllowDecision {
+export interface AllowDecision<P extends string = string> {
   readonly allow: true
   readonly status: 200
-  readonly principal: Principal
+  readonly principal: Principal<P>
   /** Response headers to add (lower-case names), e.g. `ratelimit-remaining`. */
   readonly headers: Record<string, string>
 }
@@ -340,7 +353,7 @@ export interface DenyDecision {
  * What `authorize()` resolves to: allow (`status: 200`, a principal) or deny (a status, a
  * client-visible `code`, a precise `reason` for logs, a safe `message` and response headers).
  */
-export type Decision = AllowDecision | DenyDecision
+export type Decision<P extends string = string> = AllowDecision<P> | DenyDecision
 
 /** What `onDecision` receives for every decision. Never holds a key, a hash or a query string. */
 export interface DecisionEvent {

@@ -11,7 +11,7 @@ import { typeError } from '../errors.js'
  * The part of an `Authorizer` an adapter uses. Anything with these two methods (for example a
  * wrapper that logs) can be guarded.
  */
-export type GuardAuthorizer = Pick<Authorizer, 'authorize' | 'need'>
+export type GuardAuthorizer<P extends string = string> = Pick<Authorizer<P>, 'authorize' | 'need'>
 
 /** Options every adapter accepts. */
 export interface BaseGuardOptions {

@@ -48,7 +48,7 @@ export interface KeywardMiddleware {
 }
 
 /** What `guard()` returns: call it with a route's need to get the middleware. */
-export type ExpressGuard = (need?: Need | CompiledNeed) => KeywardMiddleware
+export type ExpressGuard<P extends string = string> = (need?: Need<P> | CompiledNeed) => KeywardMiddleware
 
 function setHeaders(res: Response, headers: Readonly<Record<string, string>>): void {
   for (const name in headers) res.setHeader(name, headers[name]!)
@@ -69,6 +69,7 @@ function setHeaders(res: Response, headers: Readonly<Record<string, string>>): v
  * app.use('/admin', requireKey('global-blackouts:manage'))
  * ```
  */
+export function guard<P extends string = string>(authorizer: GuardAuthorizer<P>, options?: ExpressGuardOptions): ExpressGuard<P>
 export function guard(authorizer: GuardAuthorizer, options?: ExpressGuardOptions): ExpressGuard {
   const { authorizePreflight, onDeny } = readGuardOptions<NonNullable<ExpressGuardOptions['onDeny']>>(authorizer, options)
 

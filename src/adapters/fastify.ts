@@ -52,7 +52,7 @@ export interface FastifyGuardOptions extends BaseGuardOptions {
 }
 
 /** What `guard()` returns: call it with a route's need to get the `onRequest` hook. */
-export type FastifyGuard = (need?: Need | CompiledNeed) => onRequestHookHandler
+export type FastifyGuard<P extends string = string> = (need?: Need<P> | CompiledNeed) => onRequestHookHandler
 
 /** Options of {@link keywardPlugin}: the authorizer, and the {@link guard} options. */
 export interface KeywardPluginOptions extends FastifyGuardOptions {
@@ -108,6 +108,7 @@ function sendDeny(reply: FastifyReply, d: DenyDecision, accept: string | undefin
  * app.get('/scans', { onRequest: requireKey('scans:read') }, async (request) => ({ by: request.principal?.keyId }))
  * ```
  */
+export function guard<P extends string = string>(authorizer: GuardAuthorizer<P>, options?: FastifyGuardOptions): FastifyGuard<P>
 export function guard(authorizer: GuardAuthorizer, options?: FastifyGuardOptions): FastifyGuard {
   const { authorizePreflight, onDeny } = readGuardOptions<NonNullable<FastifyGuardOptions['onDeny']>>(authorizer, options)
 

@@ -12,7 +12,7 @@ import { isPreflight, readGuardOptions, type BaseGuardOptions, type GuardAuthori
  * The Hono `Env` the guard provides: `c.get('principal')` is a `Principal`. Routes that list the
  * guard as a handler get it inferred; for `app.use(...)`, create the app as `new Hono<KeywardEnv>()`.
  */
-export type KeywardEnv = { Variables: { principal: Principal } }
+export type KeywardEnv<P extends string = string> = { Variables: { principal: Principal<P> } }
 
 /** Where the request came from, as the runtime knows it. */
 export interface ClientInfo {
@@ -44,7 +44,7 @@ export interface HonoGuardOptions extends BaseGuardOptions {
 }
 
 /** What `guard()` returns: call it with a route's need to get the middleware. */
-export type HonoGuard = (need?: Need | CompiledNeed) => MiddlewareHandler<KeywardEnv>
+export type HonoGuard<P extends string = string> = (need?: Need<P> | CompiledNeed) => MiddlewareHandler<KeywardEnv<P>>
 
 interface NodeIncoming {
   rawHeaders?: unknown
@@ -127,6 +127,7 @@ function targetOf(c: Context, incoming: NodeIncoming | undefined): string {
  * app.get('/scans', requireKey('scans:read'), (c) => c.json({ by: c.get('principal').keyId }))
  * ```
  */
+export function guard<P extends string = string>(authorizer: GuardAuthorizer<P>, options?: HonoGuardOptions): HonoGuard<P>
 export function guard(authorizer: GuardAuthorizer, options?: HonoGuardOptions): HonoGuard {
   const { authorizePreflight, onDeny, extra } = readGuardOptions<NonNullable<HonoGuardOptions['onDeny']>>(authorizer, options, {
     clientInfo: 'function',

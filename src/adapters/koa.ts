@@ -35,7 +35,7 @@ export interface KoaGuardOptions extends BaseGuardOptions {
 }
 
 /** What `guard()` returns: call it with a route's need to get the middleware. */
-export type KoaGuard = (need?: Need | CompiledNeed) => Middleware<KeywardState>
+export type KoaGuard<P extends string = string> = (need?: Need<P> | CompiledNeed) => Middleware<KeywardState>
 
 /**
  * Koa middleware factory. On allow, `ctx.state.principal` is set and `next()` runs; on deny the
@@ -52,6 +52,7 @@ export type KoaGuard = (need?: Need | CompiledNeed) => Middleware<KeywardState>
  * app.use((ctx) => { ctx.body = { by: ctx.state.principal.keyId } })
  * ```
  */
+export function guard<P extends string = string>(authorizer: GuardAuthorizer<P>, options?: KoaGuardOptions): KoaGuard<P>
 export function guard(authorizer: GuardAuthorizer, options?: KoaGuardOptions): KoaGuard {
   const { authorizePreflight, onDeny } = readGuardOptions<NonNullable<KoaGuardOptions['onDeny']>>(authorizer, options)
 

@@ -7,7 +7,7 @@ import { quote, rangeError, typeError } from '../errors.js'
 import { keyValue } from './_grammar.js'
 import { quoted, type Scheme } from './_scheme.js'
 
-/** Options of {@link apiKeyHeader}. */
+/** Options of `schemes.apiKeyHeader()`. */
 export interface ApiKeyHeaderOptions {
   /**
    * The header that carries the key (case-insensitive). Not `Authorization`: use `bearer`,

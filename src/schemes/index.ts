@@ -28,5 +28,21 @@ import { restApiKey } from './rest-api-key.js'
  * import { createAuthorizer, schemes } from 'keyward'
  * const authorizer = createAuthorizer({ store, schemes: [schemes.apiKeyHeader(), schemes.bearer()] })
  * ```
+ * @namespace
  */
-export const schemes = /* @__PURE__ */ Object.freeze({ apiKeyHeader, ssapi, restApiKey, contrast, bearer, basic, jwt })
+export const schemes = /* @__PURE__ */ Object.freeze({
+  /** The key in a header of its own: `X-Api-Key: <key>` by default (InsightAppSec), or any header you name. */
+  apiKeyHeader,
+  /** The key in `X-SSAPI-KEY: <key>` (AttackForge). */
+  ssapi,
+  /** The key in `Authorization: rest_api_key=<Reference ID>` (Ivanti). */
+  restApiKey,
+  /** Contrast's pair: `API-Key: <organization key>` and `Authorization: base64(user:service-key)`. */
+  contrast,
+  /** An opaque key in `Authorization: Bearer <key>` (RFC 6750). */
+  bearer,
+  /** The key as the Basic user-id or password (RFC 7617), as `curl -u key:` sends it. */
+  basic,
+  /** A signed token in `Authorization: Bearer <jwt>`, verified with `jose` (IdP tokens, or tokens from `mintToken`). */
+  jwt,
+})

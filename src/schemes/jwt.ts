@@ -159,7 +159,7 @@ export interface JwtCacheOptions {
   ttlSec?: number
 }
 
-/** Options of {@link jwt}. */
+/** Options of `schemes.jwt()`. */
 export interface JwtOptions {
   /**
    * The single verification key. Exactly one of `key` and `jwks`. A `CryptoKey` or `KeyObject`

@@ -247,6 +247,7 @@ export interface TestAuthority {
    * @example await request(app).get('/scans').set(kit.headersFor(key, 'bearer'))
    */
   headersFor(key: string, scheme: 'jwt' | TokenHeadersOptions): Promise<TestHeaders>
+  /** The headers that present `key` in a key scheme (the kit's first one when omitted); synchronous. */
   headersFor(key: string, scheme?: Exclude<TestSchemeName, 'jwt'> | Scheme | HeadersForOptions): TestHeaders
   /** Every decision the authorizer made since the kit was created or last cleared, oldest first. */
   decisions(): readonly DecisionEvent[]

@@ -12,15 +12,17 @@ import { isAbsolute, join, normalize } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { publint } from 'publint'
 import { formatMessage } from 'publint/utils'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { hashKey } from '../../src/index.js'
-import { copyFixture, installConsumer, isolatedTempDir, linkFromRepo, pack, run, runOk, TSC, writeTsconfig, type Packed } from './_consumer.js'
+import { copyFixture, installConsumer, isolatedTempDir, linkFromRepo, run, runOk, TSC, writeTsconfig, type Packed } from './_consumer.js'
 import { packageJson, publicEntries, ROOT, type Entry } from './_entries.js'
 import { acceptedAttwProblems, attw } from './_attw.js'
 
 const SLOW = 300_000
 const pkg = packageJson()
 const work = mkdtempSync(join(tmpdir(), 'keyward-package-'))
+/** Built and packed once per run by the globalSetup (`_global-pack.ts`), shared with the Jest test. */
+const provided = inject('keywardPacked')
 const consumer = isolatedTempDir('keyward-consumer-')
 const timings: [string, number][] = []
 
@@ -38,8 +40,9 @@ let entries: Entry[] = []
 
 beforeAll(async () => {
   entries = await publicEntries()
-  await timed('npm run build', () => runOk('npm', ['run', 'build'], { cwd: ROOT }))
-  packed = await timed('npm pack', () => pack(work))
+  if (provided === null) throw new Error('no packed package: run through vitest.config.ts, whose globalSetup packs it')
+  packed = provided
+  timings.push(['npm run build (globalSetup)', provided.timings.build], ['npm pack (globalSetup)', provided.timings.pack])
   await timed('npm install (offline)', () => installConsumer(consumer, packed.tarball, Object.keys(pkg.dependencies ?? {})))
   linkFromRepo(consumer, ['@types/node'])
 }, SLOW)

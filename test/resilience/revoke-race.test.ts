@@ -184,7 +184,8 @@ describe('a settled revoke is never undone by a lookup that was in flight (slow 
       // The cache's own clock stands still: no entry expires and no join window closes during the test.
       const cacheClock = new Clock()
       const cache = cachedStore(store, { now: cacheClock.now })
-      const authorizer = createAuthorizer({
+      // The table's needs are plain strings: `<string>` takes any, checked at run time.
+      const authorizer = createAuthorizer<string>({
         store: cache,
         now: clock.now,
         touchIntervalMs: 0,

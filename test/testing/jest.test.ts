@@ -1,8 +1,8 @@
 /**
  * keyward/testing under Jest, from the built and packed package, as a user installs it.
  *
- * The package is built into a temporary directory (never the repository's dist/, which the
- * package test rebuilds concurrently), packed from there, and installed offline into a copy of
+ * The package is built and packed once per run by the globalSetup (test/package/_global-pack.ts),
+ * the same tarball the package test installs, and installed offline into a copy of
  * examples/jest-consumer outside the repository, with the runtime dependencies copied from the
  * repository's node_modules (as test/package does) and the test tools linked from it. Then the
  * repository's Jest runs the example's CommonJS and ESM tests in child processes.
@@ -23,7 +23,7 @@
 import { spawn } from 'node:child_process'
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { childEnv, isolatedTempDir, linkFromRepo, type Result } from '../package/_consumer.js'
 import { packageJson, ROOT } from '../package/_entries.js'
 
@@ -68,24 +68,6 @@ async function runOk(command: string, args: readonly string[], cwd: string, time
   const r = await run(command, args, cwd, timeoutMs)
   if (r.status !== 0) throw new Error(`\`${command} ${args.join(' ')}\` exited ${r.status}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`)
   return r
-}
-
-/** The package as published, built and packed without touching the repository's dist/. */
-async function packInto(dir: string): Promise<string> {
-  const stage = join(dir, 'stage')
-  await runOk(process.execPath, [join(ROOT, 'node_modules/tsup/dist/cli-default.js'), '--out-dir', join(stage, 'dist'), '--no-dts'], ROOT)
-  const pkg = { ...packageJson() } as Record<string, unknown> & { exports?: Record<string, unknown> }
-  // Until package.json exports ./testing, the staged copy does, pointing where tsup builds it.
-  const exports = { ...pkg.exports }
-  exports['./testing'] ??= {
-    import: { types: './dist/testing.d.ts', default: './dist/testing.js' },
-    require: { types: './dist/testing.d.cts', default: './dist/testing.cjs' },
-  }
-  writeFileSync(join(stage, 'package.json'), `${JSON.stringify({ ...pkg, exports, scripts: {} }, null, 2)}\n`)
-  const r = await runOk('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], stage)
-  const [info] = JSON.parse(r.stdout) as { filename: string }[]
-  if (info === undefined) throw new Error('npm pack printed no package')
-  return join(dir, info.filename)
 }
 
 /** The example project, with the tarball installed offline and the test tools linked. */
@@ -136,7 +118,10 @@ const titles = (report: JestReport) => report.testResults.flatMap((f) => f.asser
 
 beforeAll(async () => {
   mkdirSync(consumer, { recursive: true })
-  await installExample(await packInto(work))
+  // Built and packed once per run by the globalSetup (test/package/_global-pack.ts).
+  const packed = inject('keywardPacked')
+  if (packed === null) throw new Error('no packed package: run through vitest.config.ts, whose globalSetup packs it')
+  await installExample(packed.tarball)
 }, BUILD_MS)
 
 afterAll(() => {

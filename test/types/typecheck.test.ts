@@ -14,6 +14,14 @@ describe('typed principal (type-level)', () => {
   }, 120_000)
 })
 
+describe('typed permissions (type-level)', () => {
+  it('rejects a misspelt permission in need(), authorize(), every guard and principal.can(), and takes any string where roles are not static', async () => {
+    const { code, output } = await tsc([...TSC_FLAGS, 'test/types/permissions.typecheck.ts'])
+    expect(output).toBe('')
+    expect(code).toBe(0)
+  }, 120_000)
+})
+
 describe('options under exactOptionalPropertyTypes (type-level)', () => {
   it('accepts the documented `pepper: process.env.KEYWARD_PEPPER`', async () => {
     const { output } = await tsc([...TSC_FLAGS, '--exactOptionalPropertyTypes', 'test/types/exact-optional.typecheck.ts'])
