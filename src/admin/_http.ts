@@ -123,6 +123,34 @@ function isJsonType(contentType: string | null): boolean {
 }
 
 /**
+ * The body of `request`, at most `limit` bytes: `tooLarge()` is thrown as soon as it is known to be
+ * longer (declared or read), and the rest of an oversized body is never buffered.
+ */
+export async function readBounded(request: Request, limit: number, tooLarge: () => Error): Promise<Uint8Array> {
+  const declared = request.headers.get('content-length')
+  if (declared !== null && /^\d+$/.test(declared) && Number(declared) > limit) throw tooLarge()
+  if (request.body === null) return new Uint8Array(0)
+  const bytes = new Uint8Array(limit)
+  let used = 0
+  const reader = request.body.getReader()
+  try {
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      if (used + value.byteLength > limit) {
+        await reader.cancel().catch(() => undefined)
+        throw tooLarge()
+      }
+      bytes.set(value, used)
+      used += value.byteLength
+    }
+  } finally {
+    reader.releaseLock()
+  }
+  return bytes.subarray(0, used)
+}
+
+/**
  * Reads a JSON object body of at most `limit` bytes. Refuses a wrong content type (415), an
  * oversized body (413, without reading past the limit), invalid UTF-8 or JSON (400), and a
  * top-level value that is not an object (400 naming `body`).
@@ -131,31 +159,11 @@ export async function readJsonObject(request: Request, limit: number): Promise<R
   if (!isJsonType(request.headers.get('content-type'))) {
     throw new Problem(415, 'unsupported_media_type', 'The request body must be application/json (UTF-8).')
   }
-  const declared = request.headers.get('content-length')
-  if (declared !== null && /^\d+$/.test(declared) && Number(declared) > limit) throw tooLarge(limit)
-  const bytes = new Uint8Array(limit)
-  let used = 0
-  if (request.body !== null) {
-    const reader = request.body.getReader()
-    try {
-      for (;;) {
-        const { done, value } = await reader.read()
-        if (done) break
-        if (used + value.byteLength > limit) {
-          // Stop reading: the rest of an oversized body is never buffered.
-          await reader.cancel().catch(() => undefined)
-          throw tooLarge(limit)
-        }
-        bytes.set(value, used)
-        used += value.byteLength
-      }
-    } finally {
-      reader.releaseLock()
-    }
-  }
+  const body = await readBounded(request, limit, () => tooLarge(limit))
+  const used = body.byteLength
   let text: string
   try {
-    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes.subarray(0, used))
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(body)
   } catch {
     throw new Problem(400, 'invalid_json', 'The request body is not valid UTF-8.')
   }

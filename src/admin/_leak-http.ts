@@ -5,6 +5,7 @@
  * @module
  */
 import { sha256 } from '../keys/hash.js'
+import { readBounded } from './_http.js'
 
 /** Client-visible problem codes of the leak handler. */
 export type LeakProblemCode =
@@ -69,28 +70,7 @@ export async function readBody(request: Request, limit: number): Promise<Uint8Ar
   if (!isJson(request.headers.get('content-type'))) {
     throw new LeakProblem(415, 'unsupported_media_type', 'The report must be application/json.')
   }
-  const tooLarge = (): LeakProblem => new LeakProblem(413, 'payload_too_large', `The report must be at most ${limit} bytes.`)
-  const declared = request.headers.get('content-length')
-  if (declared !== null && /^\d+$/.test(declared) && Number(declared) > limit) throw tooLarge()
-  const bytes = new Uint8Array(limit)
-  let used = 0
-  if (request.body === null) return bytes.subarray(0, 0)
-  const reader = request.body.getReader()
-  try {
-    for (;;) {
-      const { done, value } = await reader.read()
-      if (done) break
-      if (used + value.byteLength > limit) {
-        await reader.cancel().catch(() => undefined)
-        throw tooLarge()
-      }
-      bytes.set(value, used)
-      used += value.byteLength
-    }
-  } finally {
-    reader.releaseLock()
-  }
-  return bytes.subarray(0, used)
+  return readBounded(request, limit, () => new LeakProblem(413, 'payload_too_large', `The report must be at most ${limit} bytes.`))
 }
 
 /** One reported match, as the scanner sends it. */
