@@ -22,7 +22,9 @@ const RATE_HEADERS = [
  * or owner lookup: a key of another tenant costs the same store calls as an unknown key. The
  * tenant function is user code: what it throws is misuse and rejects `authorize()`.
  */
-export function tenantGate(ctx: Ctx, keyTenant: string | undefined, fn: (request: AuthRequest) => string | undefined): Decision | undefined {
+export function tenantGate(ctx: Ctx, keyTenant: string | undefined): Decision | undefined {
+  const fn = ctx.e.tenantOf
+  if (fn === undefined || ctx.tenantDone) return undefined
   ctx.tenantDone = true
   const wanted = fn(ctx.request)
   return typeof wanted !== 'string' || keyTenant !== wanted ? deny(ctx, 'tenant_mismatch') : undefined
@@ -32,10 +34,8 @@ export function finish(ctx: Ctx, subject: Subject): Decision | Promise<Decision>
   ctx.keyId = subject.keyId
   ctx.tenant = subject.tenant
   const e = ctx.e
-  if (e.tenantOf && !ctx.tenantDone) {
-    const td = tenantGate(ctx, subject.tenant, e.tenantOf)
-    if (td !== undefined) return td
-  }
+  const td = tenantGate(ctx, subject.tenant)
+  if (td !== undefined) return td
   for (const list of subject.lists) {
     if (list !== undefined && !allowlistHas(list, clientOf(ctx).addr as Parameters<typeof allowlistHas>[1])) {
       return deny(ctx, 'ip_not_allowed')

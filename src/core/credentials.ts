@@ -59,11 +59,8 @@ function singleFound(ctx: Ctx, hash: string, known: Compiled | undefined, r: Ans
     return readFault(ctx, e)
   }
   if (!usable) return deny(ctx, 'unknown_key')
-  const tenantOf = ctx.e.tenantOf
-  if (tenantOf) {
-    const td = tenantGate(ctx, ctx.tenant, tenantOf)
-    if (td !== undefined) return td
-  }
+  const td = tenantGate(ctx, ctx.tenant)
+  if (td !== undefined) return td
   let s: Reading
   try {
     s = singleChecks(ctx, hash, known, r!)
@@ -107,11 +104,8 @@ function pairFound(ctx: Ctx, e: Pair, th: string, uh: string, tr: Answer<KeyReco
     return readFault(ctx, x)
   }
   if (d !== undefined) return d
-  const tenantOf = ctx.e.tenantOf
-  if (tenantOf) {
-    const td = tenantGate(ctx, ctx.tenant, tenantOf)
-    if (td !== undefined) return td
-  }
+  const td = tenantGate(ctx, ctx.tenant)
+  if (td !== undefined) return td
   let s: Reading
   try {
     const tc = checkRecord(ctx, tr!, th)
