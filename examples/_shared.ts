@@ -72,6 +72,33 @@ export async function serve(server: Server, authorizer: { close(): Promise<void>
   }
 }
 
+/** What an HTTPS-only example's `start()` resolves to. */
+export interface TlsStarted extends Started {
+  /** Plain-HTTP listener of the same app: every request there is 403 `insecure_transport`. */
+  readonly httpUrl: string
+  /** The self-signed certificate (PEM), for clients that verify it (`curl --cacert`). */
+  readonly ca: string
+}
+
+/**
+ * Listens with an HTTPS server and a plain-HTTP one serving the same app (the second on a free
+ * port), and returns what `start()` resolves to: closing stops both, then the authorizer.
+ */
+export async function serveTls(https: Server, http: Server, ca: string, authorizer: { close(): Promise<void> }, keys: Started['keys'], options: StartOptions): Promise<TlsStarted> {
+  const url = await listen(https, options, 'https')
+  const httpUrl = await listen(http, { ...options, port: 0 })
+  return {
+    url,
+    httpUrl,
+    ca,
+    keys,
+    close: async () => {
+      await Promise.all([closeServer(https), closeServer(http)])
+      await authorizer.close()
+    },
+  }
+}
+
 /** Stops accepting, drops idle keep-alive connections, resolves when closed. */
 export function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => {

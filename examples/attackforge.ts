@@ -14,25 +14,20 @@ import express, { type Express } from 'express'
 import { guard } from '../src/adapters/express.js'
 import { createAuthorizer, KeyManager, MemoryKeyStore, schemes, tokenBucket, type Authorizer } from '../src/index.js'
 import {
-  closeServer,
   decisionLine,
   isMain,
-  listen,
   runStandalone,
   selfSignedCertificate,
   type SecretFiles,
   type StartOptions,
+  serveTls,
   type Started,
+  type TlsStarted,
   configured,
 } from './_shared.js'
 
 /** `start()`'s result: the HTTPS URL, the refused plain-HTTP URL, and the certificate to trust. */
-export interface AttackForgeStarted extends Started {
-  /** Plain-HTTP listener of the same app: every request there is 403 `insecure_transport`. */
-  readonly httpUrl: string
-  /** The self-signed certificate (PEM), for clients that verify it (`curl --cacert`). */
-  readonly ca: string
-}
+export type AttackForgeStarted = TlsStarted
 
 const PROJECTS = [{ id: 'p-100', name: 'Q3 external pentest', status: 'ACTIVE' }]
 
@@ -80,18 +75,7 @@ export async function start(options: StartOptions = {}): Promise<AttackForgeStar
   const { key, cert } = await selfSignedCertificate()
   const https = createHttpsServer({ key, cert }, app)
   const http = createHttpServer(app)
-  const url = await listen(https, options, 'https')
-  const httpUrl = await listen(http, { ...options, port: 0 })
-  return {
-    url,
-    httpUrl,
-    ca: cert,
-    keys,
-    close: async () => {
-      await Promise.all([closeServer(https), closeServer(http)])
-      await authorizer.close()
-    },
-  }
+  return serveTls(https, http, cert, authorizer, keys, options)
 }
 
 function curls(s: Started, secrets: SecretFiles): string[] {

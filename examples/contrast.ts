@@ -16,25 +16,20 @@ import { Hono } from 'hono'
 import { guard } from '../src/adapters/hono.js'
 import { createAuthorizer, defineRoles, KeyManager, MemoryKeyStore, schemes, tokenBucket, type Authorizer } from '../src/index.js'
 import {
-  closeServer,
   configured,
   decisionLine,
   isMain,
-  listen,
   runStandalone,
   selfSignedCertificate,
   type SecretFiles,
   type StartOptions,
+  serveTls,
   type Started,
+  type TlsStarted,
 } from './_shared.js'
 
 /** `start()`'s result: the HTTPS URL, the refused plain-HTTP URL, and the certificate to trust. */
-export interface ContrastStarted extends Started {
-  /** Plain-HTTP listener of the same app: every request there is 403 `insecure_transport`. */
-  readonly httpUrl: string
-  /** The self-signed certificate (PEM), for clients that verify it (`curl --cacert`). */
-  readonly ca: string
-}
+export type ContrastStarted = TlsStarted
 
 /** Contrast-like roles over `view < edit < admin`. */
 export const contrastRoles = defineRoles({
@@ -100,18 +95,7 @@ export async function start(options: StartOptions = {}): Promise<ContrastStarted
   const { key, cert } = await selfSignedCertificate()
   const https = createAdaptorServer({ fetch, createServer: createHttpsServer, serverOptions: { key, cert } }) as Server
   const http = createAdaptorServer({ fetch }) as Server
-  const url = await listen(https, options, 'https')
-  const httpUrl = await listen(http, { ...options, port: 0 })
-  return {
-    url,
-    httpUrl,
-    ca: cert,
-    keys,
-    close: async () => {
-      await Promise.all([closeServer(https), closeServer(http)])
-      await authorizer.close()
-    },
-  }
+  return serveTls(https, http, cert, authorizer, keys, options)
 }
 
 function curls(s: Started, secrets: SecretFiles): string[] {
