@@ -5,8 +5,8 @@
  * published numbers.
  *
  * A section is a module in this folder that exports `run(): Promise<BenchSection>` (see
- * {@link BenchSection}). `core.ts` always runs; `http.ts` runs too when the file exists (it is
- * added with the adapters). Sections run one after the other, never concurrently, so they do not
+ * {@link BenchSection}). `core.ts` and `guards.ts` (each adapter's guard in process) always run;
+ * `http.ts` runs too when the file exists. Sections run one after the other, never concurrently, so they do not
  * steal each other's CPU on these 2-core machines.
  *
  * Numbers are measured, not asserted: nothing here fails on a slow result. Quote ratios from one
@@ -76,6 +76,8 @@ async function main(): Promise<void> {
   const sections: BenchSection[] = []
   const core = (await import('./core.js')) as BenchSectionModule
   sections.push(await core.run())
+  const guards = (await import('./guards.js')) as BenchSectionModule
+  sections.push(await guards.run())
   if (existsSync(fileURLToPath(new URL('./http.ts', import.meta.url)))) {
     const http = (await import(new URL('./http.ts', import.meta.url).href)) as Partial<BenchSectionModule>
     if (typeof http.run !== 'function') throw new TypeError('bench/http.ts must export run(): Promise<BenchSection>')

@@ -86,11 +86,25 @@ export function originForm(target: string): string {
   return rest.charCodeAt(0) === 47 ? rest : `/${rest}`
 }
 
+/** A request as the preflight check reads it: a Node `IncomingMessage` or a Fetch `Request`. */
+export interface PreflightSource {
+  readonly method?: string | undefined
+  readonly headers: Headers | Readonly<Record<string, unknown>>
+}
+
 /**
  * A CORS preflight (Fetch standard §3.2.2): `OPTIONS` carrying both `Origin` and
  * `Access-Control-Request-Method`. Presence is what matters, not the values. The method is
  * compared case-sensitively, as HTTP methods are (RFC 9110 §9.1): `options` is another method.
+ * The method is tested first and the headers are read only for an `OPTIONS` (on
+ * `@hono/node-server`, reading `headers` builds a Fetch `Headers`). Never throws.
+ *
+ * @example isPreflight({ method: 'OPTIONS', headers: { origin: 'https://a.test', 'access-control-request-method': 'POST' } }) // true
  */
-export function isPreflight(method: string | undefined, origin: unknown, requestMethod: unknown): boolean {
-  return method === 'OPTIONS' && origin != null && requestMethod != null
+export function isPreflight(req: PreflightSource): boolean {
+  if (req.method !== 'OPTIONS') return false
+  const h = req.headers
+  if (typeof Headers !== 'undefined' && h instanceof Headers) return h.get('origin') !== null && h.get('access-control-request-method') !== null
+  const record = h as Readonly<Record<string, unknown>>
+  return record.origin != null && record['access-control-request-method'] != null
 }

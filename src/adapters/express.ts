@@ -73,19 +73,8 @@ export function guard<P extends string = string>(authorizer: GuardAuthorizer<P>,
 export function guard(authorizer: GuardAuthorizer, options?: ExpressGuardOptions): ExpressGuard {
   const { authorizePreflight, onDeny } = readGuardOptions<NonNullable<ExpressGuardOptions['onDeny']>>(authorizer, options)
 
-  /** true: continue to the route; false: a response was sent. */
-  async function respond(d: Decision, req: Request, res: Response): Promise<boolean> {
-    if (d.allow) {
-      setHeaders(res, d.headers)
-      req.principal = d.principal
-      return true
-    }
-    if (onDeny) {
-      res.statusCode = d.status
-      setHeaders(res, d.headers)
-      await onDeny(d, req, res)
-      if (res.headersSent || res.writableEnded) return false
-    }
+  /** Sends `renderDeny(d, { accept })`, byte for byte. */
+  function sendDeny(d: DenyDecision, req: Request, res: Response): void {
     const r = renderDeny(d, { accept: req.headers.accept })
     res.statusCode = r.status
     setHeaders(res, r.headers)
@@ -93,14 +82,43 @@ export function guard(authorizer: GuardAuthorizer, options?: ExpressGuardOptions
     // renderDeny's exactly, as in the Koa and Hono adapters.
     res.setHeader('content-length', Buffer.byteLength(r.body))
     res.end(r.body)
-    return false
+  }
+
+  /** A deny through `onDeny`; the standard one when it sent nothing. */
+  async function customDeny(d: DenyDecision, req: Request, res: Response, render: NonNullable<typeof onDeny>): Promise<void> {
+    res.statusCode = d.status
+    setHeaders(res, d.headers)
+    await render(d, req, res)
+    if (!res.headersSent && !res.writableEnded) sendDeny(d, req, res)
+  }
+
+  /**
+   * Acts on a decision. An allow and a standard deny are settled here, synchronously: `next()`
+   * runs in the same microtask as the decision, with no promise of its own. Only `onDeny` can
+   * wait. What responding throws goes to `next(err)`; what `next()` throws is Express's, as before.
+   */
+  function settle(d: Decision, req: Request, res: Response, next: NextFunction): Promise<void> | undefined {
+    try {
+      if (!d.allow) {
+        if (onDeny !== undefined) return customDeny(d, req, res, onDeny).catch(next)
+        sendDeny(d, req, res)
+        return undefined
+      }
+      setHeaders(res, d.headers)
+      req.principal = d.principal
+    } catch (e) {
+      next(e)
+      return undefined
+    }
+    next()
+    return undefined
   }
 
   return function requireKey(need?: Need | CompiledNeed): KeywardMiddleware {
     // Validated now, at route definition: an unknown permission throws here, not per request.
     const compiled = authorizer.need(need)
     function keywardGuard(req: Request, res: Response, next: NextFunction): void {
-      if (!authorizePreflight && req.method === 'OPTIONS' && isPreflight(req.method, req.headers.origin, req.headers['access-control-request-method'])) {
+      if (!authorizePreflight && isPreflight(req)) {
         next()
         return
       }
@@ -118,10 +136,7 @@ export function guard(authorizer: GuardAuthorizer, options?: ExpressGuardOptions
           },
           compiled,
         )
-        .then((d) => respond(d, req, res))
-        .then((pass) => {
-          if (pass) next()
-        }, next)
+        .then((d) => settle(d, req, res, next), next)
     }
     // It never reads req.params, req.body or res.locals, so it fits every route's type parameters.
     return keywardGuard as KeywardMiddleware

@@ -112,20 +112,33 @@ export function guard<P extends string = string>(authorizer: GuardAuthorizer<P>,
 export function guard(authorizer: GuardAuthorizer, options?: FastifyGuardOptions): FastifyGuard {
   const { authorizePreflight, onDeny } = readGuardOptions<NonNullable<FastifyGuardOptions['onDeny']>>(authorizer, options)
 
-  /** true: continue to the route; false: a reply was sent. */
-  async function respond(d: Decision, request: FastifyRequest, reply: FastifyReply): Promise<boolean> {
-    if (d.allow) {
+  /** A deny through `onDeny`; the standard one when it sent nothing. */
+  async function customDeny(d: DenyDecision, request: FastifyRequest, reply: FastifyReply, render: NonNullable<typeof onDeny>): Promise<void> {
+    reply.code(d.status).headers(d.headers)
+    await render(d, request, reply)
+    if (!reply.sent) sendDeny(reply, d, request.raw.headers.accept)
+  }
+
+  /**
+   * Acts on a decision. An allow and a standard deny are settled here, synchronously: `done()`
+   * runs in the same microtask as the decision. Only `onDeny` can wait. What responding throws
+   * goes to `done(err)`; what `done()` throws is Fastify's, as before.
+   */
+  function settle(d: Decision, request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): Promise<void> | undefined {
+    try {
+      if (!d.allow) {
+        if (onDeny !== undefined) return customDeny(d, request, reply, onDeny).catch(done)
+        sendDeny(reply, d, request.raw.headers.accept)
+        return undefined
+      }
       reply.headers(d.headers)
       request.principal = d.principal
-      return true
+    } catch (e) {
+      done(e as Error)
+      return undefined
     }
-    if (onDeny) {
-      reply.code(d.status).headers(d.headers)
-      await onDeny(d, request, reply)
-      if (reply.sent) return false
-    }
-    sendDeny(reply, d, request.raw.headers.accept)
-    return false
+    done()
+    return undefined
   }
 
   return function requireKey(need?: Need | CompiledNeed): onRequestHookHandler {
@@ -134,7 +147,7 @@ export function guard(authorizer: GuardAuthorizer, options?: FastifyGuardOptions
     return function keywardGuard(this: FastifyInstance, request, reply, done) {
       const raw = request.raw
       const method = request.method
-      if (!authorizePreflight && method === 'OPTIONS' && isPreflight(method, raw.headers.origin, raw.headers['access-control-request-method'])) {
+      if (!authorizePreflight && isPreflight(raw)) {
         done()
         return
       }
@@ -151,10 +164,7 @@ export function guard(authorizer: GuardAuthorizer, options?: FastifyGuardOptions
           },
           compiled,
         )
-        .then((d) => respond(d, request, reply))
-        .then((pass) => {
-          if (pass) done()
-        }, done)
+        .then((d) => settle(d, request, reply, done), done)
     }
   }
 }

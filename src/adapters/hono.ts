@@ -67,12 +67,6 @@ function nodeIncoming(c: Context): NodeIncoming | undefined {
   return incoming !== null && typeof incoming === 'object' ? incoming : undefined
 }
 
-function nodeClientInfo(c: Context): ClientInfo {
-  const socket = nodeIncoming(c)?.socket
-  const addr = socket?.remoteAddress
-  return { ...(typeof addr === 'string' ? { remoteAddress: addr } : {}), secure: socket?.encrypted === true }
-}
-
 /**
  * Node's `rawHeaders` when running on `@hono/node-server`, else the Fetch `Headers`. Both hold
  * the same fields, but `Headers` joins a repeated field into one value, which changes which
@@ -132,7 +126,7 @@ export function guard(authorizer: GuardAuthorizer, options?: HonoGuardOptions): 
   const { authorizePreflight, onDeny, extra } = readGuardOptions<NonNullable<HonoGuardOptions['onDeny']>>(authorizer, options, {
     clientInfo: 'function',
   })
-  const clientInfo = (extra.clientInfo as HonoGuardOptions['clientInfo']) ?? nodeClientInfo
+  const clientInfo = extra.clientInfo as HonoGuardOptions['clientInfo']
 
   return function requireKey(need?: Need | CompiledNeed): MiddlewareHandler<KeywardEnv> {
     // Validated now, at route definition: an unknown permission throws here, not per request.
@@ -140,19 +134,30 @@ export function guard(authorizer: GuardAuthorizer, options?: HonoGuardOptions): 
     return async function keywardGuard(c, next) {
       const raw = c.req.raw
       const method = raw.method
-      // Headers only for an OPTIONS: reading them makes the node-server build a Fetch Headers.
-      if (!authorizePreflight && method === 'OPTIONS' && isPreflight(method, raw.headers.get('origin'), raw.headers.get('access-control-request-method'))) {
+      // isPreflight reads the headers only for an OPTIONS: reading them makes the node-server
+      // build a Fetch Headers.
+      if (!authorizePreflight && isPreflight(raw)) {
         await next()
         return
       }
-      const info = clientInfo(c)
+      // The Node request, looked up once: the peer, the fields and the target all come from it.
       const incoming = nodeIncoming(c)
+      let remoteAddress: string | undefined
+      let secure: boolean
+      if (clientInfo === undefined) {
+        // The default: the socket `@hono/node-server` passes (what its getConnInfo reads).
+        const socket = incoming?.socket
+        const addr = socket?.remoteAddress
+        remoteAddress = typeof addr === 'string' ? addr : undefined
+        secure = socket?.encrypted === true
+      } else {
+        const info = clientInfo(c)
+        remoteAddress = info?.remoteAddress
+        secure = info?.secure === true
+      }
       // The path Hono routes on, never the raw target (see targetOf).
       const url = targetOf(c, incoming)
-      const d = await authorizer.authorize(
-        { method, url, headers: headersOf(incoming, c), remoteAddress: info?.remoteAddress, secure: info?.secure === true },
-        compiled,
-      )
+      const d = await authorizer.authorize({ method, url, headers: headersOf(incoming, c), remoteAddress, secure }, compiled)
       if (d.allow) {
         c.set('principal', d.principal)
         await next()

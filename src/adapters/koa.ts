@@ -37,6 +37,11 @@ export interface KoaGuardOptions extends BaseGuardOptions {
 /** What `guard()` returns: call it with a route's need to get the middleware. */
 export type KoaGuard<P extends string = string> = (need?: Need<P> | CompiledNeed) => Middleware<KeywardState>
 
+/** Sets each field of `headers` on the response, as `ctx.set(object)` would, without a copy. */
+function setHeaders(ctx: ParameterizedContext, headers: Readonly<Record<string, string>>): void {
+  for (const name in headers) ctx.set(name, headers[name]!)
+}
+
 /**
  * Koa middleware factory. On allow, `ctx.state.principal` is set and `next()` runs; on deny the
  * status, headers and body are `renderDeny(decision, { accept })`'s exactly (Koa adds no charset). A store
@@ -61,7 +66,7 @@ export function guard(authorizer: GuardAuthorizer, options?: KoaGuardOptions): K
     const compiled = authorizer.need(need)
     return async function keywardGuard(ctx, next) {
       const req = ctx.req
-      if (!authorizePreflight && ctx.method === 'OPTIONS' && isPreflight(ctx.method, req.headers.origin, req.headers['access-control-request-method'])) return next()
+      if (!authorizePreflight && isPreflight(req)) return next()
       const d = await authorizer.authorize(
         {
           method: ctx.method,
@@ -75,21 +80,22 @@ export function guard(authorizer: GuardAuthorizer, options?: KoaGuardOptions): K
         compiled,
       )
       if (d.allow) {
-        ctx.set({ ...d.headers })
+        // Usually empty (rate-limit fields only with a limiter): nothing copied, nothing set.
+        setHeaders(ctx, d.headers)
         ctx.state.principal = d.principal
         return next()
       }
       if (onDeny) {
         const before: unknown = ctx.body
         ctx.status = d.status
-        ctx.set({ ...d.headers })
+        setHeaders(ctx, d.headers)
         await onDeny(d, ctx)
         if (ctx.body !== before && ctx.body != null) return
       }
       const r = renderDeny(d, { accept: req.headers.accept })
       ctx.status = r.status
       // The content-type goes in before the body, so Koa's body setter keeps it as it is.
-      ctx.set({ ...r.headers })
+      setHeaders(ctx, r.headers)
       ctx.body = r.body
     }
   }

@@ -181,7 +181,9 @@ export function createNetPolicy(trustProxy: readonly unknown[] | undefined, fiel
     isSecure(socketSecure, remoteAddress, xForwardedProto) {
       if (socketSecure === true) return true
       if (xForwardedProto === undefined || xForwardedProto.length === 0) return false
-      if (!allowlistHas(trusted, socketAddress(remoteAddress))) return false
+      // The peer through the same one-entry cache as clientAddress: not parsed again per request.
+      const sock = peer(remoteAddress)
+      if (sock.addr === undefined || !allowlistHas(trusted, sock.addr)) return false
       const proto = rightmost(xForwardedProto)
       return proto !== undefined && isHttps(proto)
     },

@@ -32,6 +32,31 @@ export function instant(value: unknown, field: string): number {
   return t
 }
 
+/** Where the kit's clock starts: 2030-01-01T00:00:00.000Z. */
+export const TEST_EPOCH = Date.UTC(2030, 0, 1)
+
+/**
+ * A clock of its own, the one the kit's authorizer runs on, for whatever else in a test takes a
+ * `now` option (`tokenBucket`, `cachedStore`, a `KeyManager`, your own code): hand it
+ * `clock.now` and move time with `advance`/`set`, never with wall time or fake timers.
+ *
+ * @param start - Where it starts: epoch milliseconds or a `Date`.
+ * @default start: `TEST_EPOCH` (2030-01-01T00:00:00.000Z)
+ * @throws TypeError or RangeError, naming `start`, for anything but a valid instant.
+ * @example
+ * ```ts
+ * import { createTestClock } from 'keyward/testing'
+ * import { tokenBucket } from 'keyward'
+ *
+ * const clock = createTestClock()
+ * const limiter = tokenBucket({ capacity: 1, refillPerSecond: 1, now: clock.now })
+ * clock.advance(1_000) // one token back
+ * ```
+ */
+export function createTestClock(start: number | Date = TEST_EPOCH): TestClock {
+  return createClock(instant(start, 'start'))
+}
+
 export function createClock(start: number): TestClock {
   let at = start
   // Methods are closures, not `this`-bound, so `now: kit.clock.now` can be handed around as is.

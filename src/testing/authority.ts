@@ -23,7 +23,7 @@ import type { IssuedKey, IssueOptions, RotateOptions } from '../stores/manager.j
 import * as F from '../stores/fields.js'
 import { mintToken } from '../tokens.js'
 import type { DecisionEvent, KeyRecord, KeyStore } from '../types.js'
-import { createClock, instant } from './_clock.js'
+import { createClock, instant, TEST_EPOCH } from './_clock.js'
 import { carrierByName, carrierOf, contrastHeaders, isSchemeName, keyHeaders, SCHEME_NAMES, type Carrier, type TestSchemeName } from './_headers.js'
 import { TEST_ENVIRONMENT, testKey } from './_keys.js'
 import { TestKeyManager, TestKeyStore } from './_store.js'
@@ -35,8 +35,7 @@ import type { HeadersForOptions, TestAuthority, TestAuthorityOptions, TestHeader
  */
 export const TEST_PEPPER = 'keyward/testing: a public pepper, never for production'
 
-/** Where the kit's clock starts: 2030-01-01T00:00:00.000Z. */
-export const TEST_EPOCH = Date.UTC(2030, 0, 1)
+export { TEST_EPOCH }
 
 /** `iss` and `aud` of the tokens the kit mints and its `jwt` scheme accepts. */
 export const TEST_JWT_ISSUER = 'keyward-testing'

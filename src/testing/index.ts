@@ -21,5 +21,6 @@ export type {
   TestIssueSpec,
   TokenHeadersOptions,
 } from './types.js'
+export { createTestClock } from './_clock.js'
 export type { TestClock } from './_clock.js'
 export type { TestSchemeName } from './_headers.js'

@@ -14,13 +14,14 @@ import {
   type IssueOptions,
   type Need,
 } from '../../src/index.js'
+import { PEPPER, testClock, type TestClock } from './clock.js'
 
-export const PEPPER = 'test-pepper-0123456789abcdef-0123456789'
+export { PEPPER }
 
 export interface Harness {
   store: MemoryKeyStore
   manager: KeyManager
-  clock: { now: number; advance(ms: number): void }
+  clock: TestClock
   events: DecisionEvent[]
   /** Every plaintext key issued through this harness. */
   issued: string[]
@@ -32,13 +33,8 @@ export interface Harness {
 
 export function harness(): Harness {
   const store = new MemoryKeyStore()
-  const clock = {
-    now: Date.UTC(2026, 10, 23, 12, 0, 0),
-    advance(ms: number) {
-      this.now += ms
-    },
-  }
-  const manager = new KeyManager(store, { pepper: PEPPER, now: () => clock.now })
+  const clock = testClock()
+  const manager = new KeyManager(store, { pepper: PEPPER, now: clock.now })
   const events: DecisionEvent[] = []
   const issued: string[] = []
   const transcript: string[] = []
@@ -58,7 +54,7 @@ export function harness(): Harness {
       const a = createAuthorizer({
         store,
         pepper: PEPPER,
-        now: () => clock.now,
+        now: clock.now,
         touchIntervalMs: 0,
         ...options,
         onDecision: (e, d) => {

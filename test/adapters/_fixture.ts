@@ -16,9 +16,10 @@ import {
   type KeyStore,
   type Need,
 } from '../../src/index.js'
+import { T0, testClock } from '../_support/clock.js'
 
-/** Issue time of every key; authorizers run one minute later (no wall clock anywhere). */
-export const T0 = Date.UTC(2030, 0, 1)
+/** Issue time of every key (the shared `T0`); authorizers run one minute later (no wall clock anywhere). */
+export { T0 }
 export const NOW = T0 + 60_000
 
 export const IVANTI_REF = '9F3A0C5E2B7D4E1A8C6F0B2D4E6A8C0E'
@@ -36,7 +37,7 @@ export interface Fixture {
 /** Issues every key the table uses. */
 export async function makeFixture(): Promise<Fixture> {
   const store = new MemoryKeyStore()
-  const m = new KeyManager(store, { now: () => T0 })
+  const m = new KeyManager(store, { now: testClock().now })
   const keys: Record<string, string> = {}
   const ids: Record<string, string> = {}
   const issue = async (label: string, o: Parameters<KeyManager['issue']>[0]) => {
@@ -88,7 +89,9 @@ export function downStore(): KeyStore {
 export type AuthzName = 'main' | 'multi' | 'proxy' | 'tlsStrict' | 'tlsProxy' | 'attackforge' | 'ivanti' | 'contrast' | 'limited' | 'down' | 'expose' | 'jwtOnly' | 'ivantiHost'
 
 export function makeAuthorizers(store: KeyStore): Record<AuthzName, Authorizer> {
-  const base = { store, now: () => NOW, touchIntervalMs: 0 }
+  // One clock for every authorizer and the limiter; nothing here moves it.
+  const clock = testClock(NOW)
+  const base = { store, now: clock.now, touchIntervalMs: 0 }
   const loopbackProxy = ['127.0.0.1/32']
   return {
     main: createAuthorizer({ ...base, schemes: [schemes.apiKeyHeader(), schemes.bearer(), schemes.basic()] }),
@@ -109,7 +112,7 @@ export function makeAuthorizers(store: KeyStore): Record<AuthzName, Authorizer> 
     // Ivanti's own way: the tenant is the host, <tenant>.example.test.
     ivantiHost: createAuthorizer({ ...base, schemes: [schemes.restApiKey()], tenant: tenantFromHost({ domain: 'example.test' }) }),
     contrast: createAuthorizer({ ...base, schemes: [schemes.contrast()] }),
-    limited: createAuthorizer({ ...base, rateLimiter: tokenBucket({ capacity: 2, refillPerSecond: 1, now: () => NOW }) }),
+    limited: createAuthorizer({ ...base, rateLimiter: tokenBucket({ capacity: 2, refillPerSecond: 1, now: clock.now }) }),
     down: createAuthorizer({ ...base, store: downStore(), schemes: [schemes.apiKeyHeader(), schemes.bearer()] }),
     expose: createAuthorizer({ ...base, exposeReasons: true }),
     jwtOnly: createAuthorizer({

@@ -5,6 +5,7 @@
  */
 import { createAuthorizer, KeyManager, MemoryKeyStore, type AuthorizerOptions, type KeyRecord, type Roles } from '../../src/index.js'
 import { createAdminHandler, type AdminAuditEvent, type AdminHandlerOptions, type ClientInfo, type GroupView, type KeyView } from '../../src/admin/index.js'
+import { T0, testClock, type TestClock } from '../_support/clock.js'
 
 /** An RFC 9457 problem document as the admin API sends it. */
 export interface ProblemBody {
@@ -46,7 +47,7 @@ export interface Fixture {
   handler: ReturnType<typeof createAdminHandler>
   audit: AdminAuditEvent[]
   errors: unknown[]
-  clock: { now: number }
+  clock: TestClock
   /** Plaintext of the acme org admin key. */
   acme: string
   acmeId: string
@@ -64,11 +65,11 @@ export interface FixtureOptions {
   handler?: Partial<AdminHandlerOptions>
 }
 
-export const T0 = Date.UTC(2030, 0, 1)
+export { T0 }
 
 export async function fixture(options: FixtureOptions = {}): Promise<Fixture> {
-  const clock = { now: T0 }
-  const now = (): number => clock.now
+  const clock = testClock()
+  const now = clock.now
   const store = new MemoryKeyStore()
   const manager = new KeyManager(store, { now, ...(options.roles ? { roles: options.roles } : {}) })
   const authorizer = createAuthorizer({ store, now, touchIntervalMs: 0, ...(options.roles ? { roles: options.roles } : {}), ...options.authorizer })

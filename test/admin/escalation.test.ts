@@ -38,7 +38,7 @@ describe('the key in use cannot change itself', () => {
     expect(r.status).toBe(200)
     const { key } = r.json<Issued>()
     expect((await f.call(key, 'GET', `${A}/me`)).status).toBe(200)
-    f.clock.now += 1000
+    f.clock.advance(1000)
     expect((await f.call(f.acme, 'GET', `${A}/me`)).status).toBe(401)
   })
 

@@ -62,10 +62,10 @@ describe('audit events', () => {
     const f = await fixture()
     const { record } = (await f.call(f.acme, 'POST', `${A}/keys`, { kind: 'org' })).json<Issued>()
     expect(f.audit.at(-1)).toEqual({
-      at: f.clock.now, action: 'createKey', outcome: 'success', status: 201, actor: f.acmeId, actorKind: 'org', tenant: 'acme', target: record.id,
+      at: f.clock.now(), action: 'createKey', outcome: 'success', status: 201, actor: f.acmeId, actorKind: 'org', tenant: 'acme', target: record.id,
     })
     await f.call(null, 'GET', `${A}/keys`)
-    expect(f.audit.at(-1)).toEqual({ at: f.clock.now, action: 'listKeys', outcome: 'denied', status: 401, code: 'missing_credentials' })
+    expect(f.audit.at(-1)).toEqual({ at: f.clock.now(), action: 'listKeys', outcome: 'denied', status: 401, code: 'missing_credentials' })
     await f.call(f.acme, 'POST', `${A}/keys/${record.id}/rotate`, { graceMs: -1 })
     expect(f.audit.at(-1)).toMatchObject({ action: 'rotateKey', outcome: 'invalid', status: 400, target: record.id, code: 'invalid_field' })
     const g = (await f.call(f.acme, 'POST', `${A}/groups`, { name: 'g' })).json<GroupView>()

@@ -28,7 +28,7 @@ describe('creating a key', () => {
     const view = (await f.call(f.acme, 'GET', `${A}/keys/${record.id}`)).json<Record<string, unknown>>()
     expect(Object.keys(view)).not.toContain('hash')
     expect(Object.keys(view)).not.toContain('previousHash')
-    expect(view.previousExpiresAt).toBe(f.clock.now + 60_000)
+    expect(view.previousExpiresAt).toBe(f.clock.now() + 60_000)
   })
 
   it('does not show a field a store adds to its records unless it is whitelisted', async () => {
@@ -76,7 +76,7 @@ describe('editing a key', () => {
 
   it('updates description, role, scopes and expiry, and clears them with null', async () => {
     const { f, key, id } = await withKey()
-    const later = f.clock.now + 86_400_000
+    const later = f.clock.now() + 86_400_000
     const r = await f.call(f.acme, 'PATCH', `${A}/keys/${id}`, { description: 'nightly', role: 'Read Write', scopes: ['scans:manage'], expiresAt: later })
     expect(r.status).toBe(200)
     expect(r.json<KeyView>()).toMatchObject({ description: 'nightly', role: 'Read Write', scopes: ['scans:manage'], expiresAt: later })
@@ -147,7 +147,7 @@ describe('rotating a key', () => {
     expect(after.id).toBe(record.id)
     expect(await f.allowed(old)).toBe(true)
     expect(await f.allowed(fresh)).toBe(true)
-    f.clock.now += 1500
+    f.clock.advance(1500)
     expect(await f.allowed(old)).toBe(false)
     expect(await f.allowed(fresh)).toBe(true)
   })
@@ -167,9 +167,9 @@ describe('listing keys', () => {
   it('filters by group, owner, kind and active, oldest first', async () => {
     const f = await fixture()
     const g = await f.manager.createGroup({ name: 'CI', tenant: 'acme' })
-    f.clock.now += 1
+    f.clock.advance(1)
     const a = await f.manager.issue({ kind: 'user', tenant: 'acme', owner: 'ana', role: 'Read Only', group: g.id })
-    f.clock.now += 1
+    f.clock.advance(1)
     const b = await f.manager.issue({ kind: 'user', tenant: 'acme', owner: 'bob', role: 'Read Only', active: false })
     const ids = async (q: string) => (await f.call(f.acme, 'GET', `${A}/keys${q}`)).json<List<KeyView>>().items.map((k) => k.id)
     expect(await ids('')).toEqual([f.acmeId, a.record.id, b.record.id])

@@ -139,7 +139,7 @@ describe('tenant isolation: creations land in the caller\'s tenant only', () => 
     const { key } = await globexWorld(f)
     await f.call(f.acme, 'POST', `${A}/keys/${key.record.id}/deactivate`)
     expect(f.audit.at(-1)).toEqual({
-      at: f.clock.now, action: 'deactivateKey', outcome: 'not_found', status: 404,
+      at: f.clock.now(), action: 'deactivateKey', outcome: 'not_found', status: 404,
       actor: f.acmeId, actorKind: 'org', tenant: 'acme', target: key.record.id, code: 'not_found',
     })
   })

@@ -70,7 +70,7 @@ describe('the status table', () => {
   ] as const)('denies %s as 401 invalid_credentials, or %s with exposeReasons', async (reason, exposed) => {
     const h = harness()
     const group = await h.manager.createGroup({ name: 'g' })
-    const { key, id } = await h.issue({ kind: 'user', owner: 'ana', role: 'Read Only', group: group.id, expiresAt: h.clock.now + 60_000 })
+    const { key, id } = await h.issue({ kind: 'user', owner: 'ana', role: 'Read Only', group: group.id, expiresAt: h.clock.now() + 60_000 })
     if (reason === 'key_disabled') await h.manager.deactivate(id)
     if (reason === 'group_disabled') await h.manager.deactivateGroup(group.id)
     if (reason === 'owner_disabled') await h.manager.setOwner('ana', { active: false })
@@ -119,7 +119,7 @@ describe('the status table', () => {
 
   it('denies over the per-key limit with 429 rate_limited and Retry-After', async () => {
     const { h, user } = await setup()
-    const auth = h.authorizer({ rateLimiter: tokenBucket({ capacity: 2, refillPerSecond: 0.5, now: () => h.clock.now }) })
+    const auth = h.authorizer({ rateLimiter: tokenBucket({ capacity: 2, refillPerSecond: 0.5, now: h.clock.now }) })
     const req = { headers: { 'x-api-key': user.key } }
     const first = await auth(req)
     expect(first.headers).toEqual({ 'ratelimit-limit': '2', 'ratelimit-remaining': '1', 'ratelimit-reset': '2' })

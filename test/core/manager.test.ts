@@ -29,14 +29,14 @@ describe('KeyManager.issue', () => {
     const stored = await h.store.getKey(id)
     expect(stored?.hash).toBe(hashKey(key, PEPPER))
     expect(JSON.stringify(await h.store.listKeys())).not.toContain(key)
-    expect(stored).toMatchObject({ kind: 'user', owner: 'ana', role: 'Read Only', description: 'CI', metadata: { team: 'x' }, active: true, createdAt: h.clock.now })
+    expect(stored).toMatchObject({ kind: 'user', owner: 'ana', role: 'Read Only', description: 'CI', metadata: { team: 'x' }, active: true, createdAt: h.clock.now() })
   })
 
   it('issues user, org and tenant keys with their fields', async () => {
     const h = harness()
     const g = await h.manager.createGroup({ name: 'G', tenant: 't' })
-    const user = await h.manager.issue({ kind: 'user', tenant: 't', group: g.id, owner: 'o', role: 'Read Write', scopes: ['scans:read'], grants: ['op'], allowedIps: ['10.0.0.0/8'], expiresAt: new Date(h.clock.now + 1000), rateLimit: { capacity: 5, refillPerSecond: 1 } })
-    expect(user.record).toMatchObject({ group: g.id, scopes: ['scans:read'], grants: ['op'], allowedIps: ['10.0.0.0/8'], expiresAt: h.clock.now + 1000, rateLimit: { capacity: 5, refillPerSecond: 1 } })
+    const user = await h.manager.issue({ kind: 'user', tenant: 't', group: g.id, owner: 'o', role: 'Read Write', scopes: ['scans:read'], grants: ['op'], allowedIps: ['10.0.0.0/8'], expiresAt: new Date(h.clock.now() + 1000), rateLimit: { capacity: 5, refillPerSecond: 1 } })
+    expect(user.record).toMatchObject({ group: g.id, scopes: ['scans:read'], grants: ['op'], allowedIps: ['10.0.0.0/8'], expiresAt: h.clock.now() + 1000, rateLimit: { capacity: 5, refillPerSecond: 1 } })
     expect((await h.manager.issue({ kind: 'org', tenant: 't' })).record.kind).toBe('org')
     expect((await h.manager.issue({ kind: 'tenant', tenant: 't' })).record.kind).toBe('tenant')
   })
@@ -135,7 +135,7 @@ describe('KeyManager.import', () => {
 describe('KeyManager edits', () => {
   it('updates fields, clears them with null, and keeps kind and tenant', async () => {
     const h = harness()
-    const { id } = await h.issue({ kind: 'user', owner: 'a', role: 'Read Only', tenant: 't', description: 'x', expiresAt: h.clock.now + 10_000 })
+    const { id } = await h.issue({ kind: 'user', owner: 'a', role: 'Read Only', tenant: 't', description: 'x', expiresAt: h.clock.now() + 10_000 })
     const r = await h.manager.update(id, { role: 'Read Write', description: null, expiresAt: null, scopes: ['apps:read'] })
     expect(r).toMatchObject({ role: 'Read Write', scopes: ['apps:read'], tenant: 't', kind: 'user' })
     expect('description' in r || 'expiresAt' in r).toBe(false)
@@ -147,7 +147,7 @@ describe('KeyManager edits', () => {
     const { id } = await h.issue({ kind: 'user', owner: 'a', role: 'Read Only' })
     const before = await h.store.getKey(id)
     await expect(h.manager.update(id, { description: 'ok', role: 'Nope' })).rejects.toThrow(/role/)
-    await expect(h.manager.update(id, { expiresAt: h.clock.now - 1 })).rejects.toThrow(/expiresAt/)
+    await expect(h.manager.update(id, { expiresAt: h.clock.now() - 1 })).rejects.toThrow(/expiresAt/)
     expect(await h.store.getKey(id)).toBe(before)
   })
 
@@ -190,7 +190,7 @@ describe('KeyManager edits', () => {
     const h = harness()
     const { id, key } = await h.issue({ kind: 'org', description: 'v1' })
     // Instance B reads slowly; instance A revokes the key in between B's read and B's write.
-    const b = new KeyManager(slowFirstRead(h.store, 'getKey'), { pepper: PEPPER, now: () => h.clock.now })
+    const b = new KeyManager(slowFirstRead(h.store, 'getKey'), { pepper: PEPPER, now: h.clock.now })
     const edit = b.update(id, { description: 'v2' })
     await new Promise((res) => setTimeout(res, 5))
     await h.manager.deactivate(id)
@@ -202,7 +202,7 @@ describe('KeyManager edits', () => {
   it('never reactivates a group deactivated by another manager while an edit was in flight', async () => {
     const h = harness()
     const g = await h.manager.createGroup({ name: 'G' })
-    const b = new KeyManager(slowFirstRead(h.store, 'getGroup'), { now: () => h.clock.now })
+    const b = new KeyManager(slowFirstRead(h.store, 'getGroup'), { now: h.clock.now })
     const edit = b.updateGroup(g.id, { name: 'H' })
     await new Promise((res) => setTimeout(res, 5))
     await h.manager.deactivateGroup(g.id)

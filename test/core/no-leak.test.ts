@@ -16,7 +16,7 @@ describe('secrets never leak', () => {
     const org = await h.issue({ kind: 'tenant', tenant: 't' })
     const user = await h.issue({ kind: 'user', owner: 'ana', role: 'Read Write', tenant: 't', group: g.id, allowedIps: ['127.0.0.0/8'], grants: ['op'] })
     const admin = await h.issue({ kind: 'org', tenant: 't' })
-    const expiring = await h.issue({ kind: 'user', owner: 'bob', role: 'Read Only', tenant: 't', expiresAt: h.clock.now + 10 })
+    const expiring = await h.issue({ kind: 'user', owner: 'bob', role: 'Read Only', tenant: 't', expiresAt: h.clock.now() + 10 })
     const rotated = await h.manager.rotate(admin.id, { graceMs: 5 })
     h.issued.push(rotated.key)
     const all = [schemes.apiKeyHeader(), schemes.ssapi(), schemes.restApiKey(), schemes.contrast(), schemes.bearer(), schemes.basic()]
@@ -86,7 +86,7 @@ describe('secrets never leak', () => {
       const all = [schemes.apiKeyHeader(), schemes.ssapi(), schemes.restApiKey(), schemes.contrast(), schemes.bearer(), schemes.basic()]
       const store = cachedStore(telemetry.store(h.store), { observer: telemetry.cacheObserver, maxEntries: 4 })
       const down: KeyStore = telemetry.store({ findByHash: () => Promise.reject(new Error(`db down ${user.key}`)) })
-      const base = { pepper: PEPPER, now: () => h.clock.now, touchIntervalMs: 0, schemes: all }
+      const base = { pepper: PEPPER, now: h.clock.now, touchIntervalMs: 0, schemes: all }
       const variants = [
         { ...base, store },
         { ...base, store, exposeReasons: true, rateLimiter: tokenBucket({ capacity: 1, refillPerSecond: 0.001 }) },

@@ -9,10 +9,10 @@ import { renderDeny } from '../../src/decision.js'
 import type { Scheme } from '../../src/schemes/_scheme.js'
 import { MemoryKeyStore } from '../../src/stores/memory.js'
 import type { AuthRequest, Decision, DenyDecision } from '../../src/types.js'
+import { T0, T0_SEC, testClock, type TestClock } from '../_support/clock.js'
 
-/** The injected clock of every test: 2031-01-01T12:00:00Z. */
-export const T0 = Date.UTC(2031, 0, 1, 12)
-export const T0_SEC = T0 / 1000
+/** Every test runs on the shared harness clock, starting at `T0`. */
+export { T0, T0_SEC }
 export const ISS = 'https://idp.test/'
 export const AUD = 'https://api.test'
 
@@ -51,18 +51,18 @@ export const hs256 = (payload: object | string, header: object = { alg: 'HS256',
 
 export interface Harness {
   authorize(authorization?: string | string[], need?: string | { permission?: string; operation?: string }, extra?: Partial<AuthRequest>): Promise<Decision>
-  clock: { now: number }
+  clock: TestClock
   events: { reason?: string; detail?: string; scheme?: string; keyId?: string }[]
 }
 
 /** An authorizer over the given schemes with an injected clock and recorded decision events. */
 export function harness(schemes: Scheme[], options: Partial<AuthorizerOptions> = {}): Harness {
-  const clock = { now: T0 }
+  const clock = testClock()
   const events: Harness['events'] = []
   const authorizer = createAuthorizer({
     store: new MemoryKeyStore(),
     schemes,
-    now: () => clock.now,
+    now: clock.now,
     onDecision: (e) => events.push({ reason: e.reason, detail: e.detail, scheme: e.scheme, keyId: e.keyId }),
     ...options,
   })

@@ -48,10 +48,10 @@ describe('verification cache', () => {
     const h = setup({ clockToleranceSec: 0 })
     const token = hs256(claims({ exp: T0_SEC + 30 }))
     expect((await h.authorize(`Bearer ${token}`)).allow).toBe(true)
-    h.clock.now = T0 + 29_999
+    h.clock.set(T0 + 29_999)
     expect((await h.authorize(`Bearer ${token}`)).allow).toBe(true)
     expect(checks()).toBe(1)
-    h.clock.now = T0 + 30_000
+    h.clock.set(T0 + 30_000)
     expectInvalidToken(await h.authorize(`Bearer ${token}`), token)
   })
 
@@ -59,7 +59,7 @@ describe('verification cache', () => {
     const h = setup()
     const token = hs256(claims({ exp: T0_SEC + 30 }))
     await h.authorize(`Bearer ${token}`)
-    h.clock.now = T0 + 45_000
+    h.clock.set(T0 + 45_000)
     expect((await h.authorize(`Bearer ${token}`)).allow).toBe(true)
     expect(checks()).toBe(2)
   })
@@ -68,10 +68,10 @@ describe('verification cache', () => {
     const h = setup({ cache: { ttlSec: 10 } })
     const token = hs256(claims({ exp: T0_SEC + 3600 }))
     await h.authorize(`Bearer ${token}`)
-    h.clock.now = T0 + 9_999
+    h.clock.set(T0 + 9_999)
     await h.authorize(`Bearer ${token}`)
     expect(checks()).toBe(1)
-    h.clock.now = T0 + 10_000
+    h.clock.set(T0 + 10_000)
     expect((await h.authorize(`Bearer ${token}`)).allow).toBe(true)
     expect(checks()).toBe(2)
   })
@@ -80,7 +80,7 @@ describe('verification cache', () => {
     const h = setup()
     const token = hs256(claims({ nbf: T0_SEC + 30 }))
     expect((await h.authorize(`Bearer ${token}`)).allow).toBe(true) // within the 60 s tolerance
-    h.clock.now = T0 - 31_000
+    h.clock.set(T0 - 31_000)
     expectInvalidToken(await h.authorize(`Bearer ${token}`), token)
   })
 

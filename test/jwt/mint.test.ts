@@ -12,12 +12,13 @@ import { KeyManager } from '../../src/stores/manager.js'
 import { MemoryKeyStore } from '../../src/stores/memory.js'
 import { mintToken, type MintTokenOptions } from '../../src/tokens.js'
 import type { AuthRequest, Principal } from '../../src/types.js'
+import { testClock } from '../_support/clock.js'
 import { asDeny, ecKeys, expectInvalidToken, T0 } from './_helpers.js'
 
 const signing = ecKeys()
-const clock = { now: T0 }
+const clock = testClock()
 const mintOptions = (extra: Partial<MintTokenOptions> = {}): MintTokenOptions => ({
-  key: signing.privateKey, algorithm: 'ES256', issuer: 'https://edge.test', audience: 'scans-service', ttlSec: 120, now: () => clock.now, ...extra,
+  key: signing.privateKey, algorithm: 'ES256', issuer: 'https://edge.test', audience: 'scans-service', ttlSec: 120, now: clock.now, ...extra,
 })
 const req = (headers: AuthRequest['headers'], tenant = 'acme'): AuthRequest => ({ method: 'POST', url: `/t/${tenant}/scans`, headers, remoteAddress: '127.0.0.1' })
 const tenantOf = (r: AuthRequest) => r.url?.split('/')[2]
@@ -28,16 +29,16 @@ let edge: Authorizer
 let inner: Authorizer
 
 beforeEach(() => {
-  clock.now = T0
+  clock.set(T0)
   store = new MemoryKeyStore()
-  manager = new KeyManager(store, { now: () => clock.now })
-  edge = createAuthorizer({ store, schemes: [schemes.apiKeyHeader()], tenant: tenantOf, now: () => clock.now })
+  manager = new KeyManager(store, { now: clock.now })
+  edge = createAuthorizer({ store, schemes: [schemes.apiKeyHeader()], tenant: tenantOf, now: clock.now })
   inner = createAuthorizer({
     store: new MemoryKeyStore(), // the inner service has no keys at all
     schemes: [schemes.bearer(), schemes.jwt({ key: signing.publicKey, algorithms: ['ES256'], issuer: 'https://edge.test', audience: 'scans-service', typ: 'keyward+jwt' })],
     tenant: tenantOf,
     explicitGrants: true,
-    now: () => clock.now,
+    now: clock.now,
   })
 })
 
@@ -95,7 +96,7 @@ describe('a minted token rebuilds the same principal inward', () => {
     const billing = createAuthorizer({
       store: new MemoryKeyStore(),
       schemes: [schemes.jwt({ key: signing.publicKey, algorithms: ['ES256'], issuer: 'https://edge.test', audience: 'billing', typ: 'keyward+jwt' })],
-      now: () => clock.now,
+      now: clock.now,
     })
     expectInvalidToken(await billing.authorize(req({ authorization: `Bearer ${token}` })), token)
   })
@@ -138,11 +139,11 @@ describe('revocation and lifetime', () => {
 
     // The token already minted keeps working inward until exp (+60 s tolerance), not after.
     const use = () => inner.authorize(req({ authorization: `Bearer ${token}` }), { permission: 'scans:manage', operation: 'x' })
-    clock.now = T0 + 119_000
+    clock.set(T0 + 119_000)
     expect(asDeny(await use()).code).toBe('operation_not_granted') // authenticated: only the grant is missing
-    clock.now = T0 + 179_000
+    clock.set(T0 + 179_000)
     expect(asDeny(await use()).code).toBe('operation_not_granted')
-    clock.now = T0 + 181_000
+    clock.set(T0 + 181_000)
     expectInvalidToken(await use(), token)
   })
 

@@ -1,6 +1,6 @@
 /**
  * Controllable stores and small builders for the resilience tests. Nothing here sleeps: stores
- * are paused with deferred promises and clocks are plain counters.
+ * are paused with deferred promises, and the clock is the shared one (`../_support/clock.ts`).
  */
 import { MemoryKeyStore } from '../../src/stores/memory.js'
 import type { AuthRequest, KeyGroup, KeyRecord, ManagedKeyStore, OwnerRecord } from '../../src/types.js'
@@ -24,15 +24,6 @@ export function deferred<T = void>(): Deferred<T> {
 /** Lets every pending microtask (and promise chain of a few links) run. */
 export async function settle(rounds = 10): Promise<void> {
   for (let i = 0; i < rounds; i++) await Promise.resolve()
-}
-
-/** A clock for `now` options. */
-export class Clock {
-  constructor(public t = 1_700_000_000_000) {}
-  readonly now = (): number => this.t
-  advance(ms: number): void {
-    this.t += ms
-  }
 }
 
 export type LookupMode = 'ok' | 'reject' | 'throw' | 'hang'

@@ -4,7 +4,8 @@ import { generateKey } from '../../src/keys/format.js'
 import { cachedStore } from '../../src/stores/cached.js'
 import { KeyManager } from '../../src/stores/manager.js'
 import type { Decision, DecisionEvent, DenyDecision } from '../../src/types.js'
-import { Clock, deferred, FakeStore, req, settle } from './_helpers.js'
+import { testClock } from '../_support/clock.js'
+import { deferred, FakeStore, req, settle } from './_helpers.js'
 
 function reasonOf(d: Decision): string {
   return d.allow ? 'allow' : (d as DenyDecision).reason
@@ -92,7 +93,7 @@ describe('authorize() through cachedStore', () => {
   })
 
   it('another instance sees a write at once through invalidate(), and within ttlMs without it', async () => {
-    const clock = new Clock()
+    const clock = testClock()
     const inner = new FakeStore()
     const cacheA = cachedStore(inner, { now: clock.now, ttlMs: 30_000 })
     const cacheB = cachedStore(inner, { now: clock.now, ttlMs: 30_000 })

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { cachedStore } from '../../src/stores/cached.js'
 import type { KeyGroup, KeyRecord, KeyStore, OwnerRecord } from '../../src/types.js'
-import { Clock, deferred, record, settle, type Deferred } from './_helpers.js'
+import { testClock } from '../_support/clock.js'
+import { deferred, record, settle, type Deferred } from './_helpers.js'
 
 /** A lookup-only store whose every call waits for the test to answer it. */
 class ManualStore implements KeyStore {
@@ -94,7 +95,7 @@ describe('cachedStore: single-flight', () => {
   })
 
   it('does not join a lookup that has been in flight past the join window (a hung store does not poison the hash)', async () => {
-    const clock = new Clock()
+    const clock = testClock()
     const inner = new ManualStore()
     const cache = cachedStore(inner, { now: clock.now })
     void cache.findByHash('h1') // hangs: never answered
@@ -116,7 +117,7 @@ describe('cachedStore: single-flight', () => {
 
 describe('cachedStore: expiry', () => {
   it('serves a found record for ttlMs, then asks the store again', async () => {
-    const clock = new Clock()
+    const clock = testClock()
     const inner = new ManualStore()
     const cache = cachedStore(inner, { ttlMs: 1_000, now: clock.now })
     const r = record('key_1', 'h1')
@@ -132,7 +133,7 @@ describe('cachedStore: expiry', () => {
   })
 
   it('serves a miss for negativeTtlMs only', async () => {
-    const clock = new Clock()
+    const clock = testClock()
     const inner = new ManualStore()
     const cache = cachedStore(inner, { negativeTtlMs: 200, now: clock.now })
     await primed(inner, cache, 'h1', undefined)
@@ -158,17 +159,17 @@ describe('cachedStore: expiry', () => {
   })
 
   it('a clock that goes backwards expires entries instead of stretching them', async () => {
-    const clock = new Clock()
+    const clock = testClock()
     const inner = new ManualStore()
     const cache = cachedStore(inner, { now: clock.now })
     await primed(inner, cache, 'h1', record('key_1', 'h1'))
-    clock.advance(-60_000)
+    clock.set(clock.now() - 60_000)
     void cache.findByHash('h1')
     expect(inner.count('hash', 'h1')).toBe(2)
   })
 
   it('groups and owners expire after ownerTtlMs (default 5 s), hits and misses alike', async () => {
-    const clock = new Clock()
+    const clock = testClock()
     const inner = new ManualStore()
     const cache = cachedStore(inner, { now: clock.now })
     const g = cache.findGroup('g1')

@@ -4,7 +4,8 @@ import { generateKey } from '../../src/keys/format.js'
 import { cachedStore } from '../../src/stores/cached.js'
 import { KeyManager } from '../../src/stores/manager.js'
 import type { Decision, DecisionEvent, DenyDecision, KeyStore } from '../../src/types.js'
-import { Clock, FakeStore, req } from './_helpers.js'
+import { testClock } from '../_support/clock.js'
+import { FakeStore, req } from './_helpers.js'
 
 afterEach(() => {
   vi.useRealTimers()
@@ -109,7 +110,7 @@ describe('store timeouts', () => {
 
 describe('circuit breaker', () => {
   async function broken(threshold = 3, cooldownMs = 1_000) {
-    const clock = new Clock()
+    const clock = testClock()
     const { store, key } = await withKey()
     store.mode = 'reject'
     const events: DecisionEvent[] = []
@@ -169,7 +170,7 @@ describe('circuit breaker', () => {
   })
 
   it('with breaker: false every request reaches the store', async () => {
-    const clock = new Clock()
+    const clock = testClock()
     const { store, key } = await withKey()
     store.mode = 'reject'
     const authorizer = createAuthorizer({ store, now: clock.now, breaker: false, touchIntervalMs: 0 })
@@ -179,7 +180,7 @@ describe('circuit breaker', () => {
 
   it('cachedStore over a hung store: once the store is back, the same key works again', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
-    const clock = new Clock()
+    const clock = testClock()
     const { store, key } = await withKey()
     const cache = cachedStore(store, { now: clock.now })
     const authorizer = createAuthorizer({ store: cache, now: clock.now, storeTimeoutMs: 200, breaker: { threshold: 2, cooldownMs: 1_000 }, touchIntervalMs: 0 })

@@ -15,7 +15,8 @@ import { cachedStore } from '../../src/stores/cached.js'
 import { KeyManager } from '../../src/stores/manager.js'
 import { MemoryKeyStore } from '../../src/stores/memory.js'
 import type { AuthRequest, Decision, DecisionEvent, KeyGroup, KeyRecord, KeyStore, OwnerRecord } from '../../src/types.js'
-import { Clock, deferred, FakeStore, req, settle } from './_helpers.js'
+import { testClock } from '../_support/clock.js'
+import { deferred, FakeStore, req, settle } from './_helpers.js'
 
 const NOW = 1_700_000_000_000
 
@@ -270,7 +271,7 @@ describe('a peek fails closed', () => {
       },
     }
     const events: DecisionEvent[] = []
-    const clock = new Clock()
+    const clock = testClock()
     const a = createAuthorizer({ store: s, touchIntervalMs: 0, now: clock.now, breaker: { threshold: 3, cooldownMs: 5000 }, onDecision: (e) => events.push(e) })
     for (let i = 0; i < 3; i++) expect((await a.authorize(req(key), 'scans:read')).status).toBe(503)
     const d = await a.authorize(req(key), 'scans:read')
@@ -367,7 +368,7 @@ describe('the breaker sees a peek as an immediate answer, exactly as the asynchr
     const org = await manager.issue({ kind: 'tenant', tenant: 'acme' })
     const ana = await manager.issue({ kind: 'user', tenant: 'acme', owner: 'ana', role: 'Read Write' })
     const { s, state } = switchable(inner, withPeek)
-    const clock = new Clock()
+    const clock = testClock()
     const contrast = createAuthorizer({ store: s, schemes: [schemes.contrast()], now: clock.now, touchIntervalMs: 0, breaker: { threshold: 2, cooldownMs: 1000 } })
     const single = createAuthorizer({ store: s, now: clock.now, touchIntervalMs: 0, breaker: { threshold: 2, cooldownMs: 1000 } })
     const pairReq: AuthRequest = { method: 'GET', headers: { 'api-key': org.key, authorization: Buffer.from(`ana:${ana.key}`).toString('base64') } }
@@ -453,7 +454,7 @@ describe('cachedStore peeks never return what a lookup would not', () => {
   })
 
   it('an expired entry is not peeked; a cached miss is null; a lookup in flight is undefined', async () => {
-    const clock = new Clock()
+    const clock = testClock()
     const inner = new FakeStore()
     const cache = cachedStore(inner, { ttlMs: 1000, negativeTtlMs: 1000, now: clock.now })
     const { key } = await new KeyManager(cache).issue({ kind: 'user', owner: 'ana', role: 'Read Write' })

@@ -5,14 +5,15 @@ import { tokenBucket } from '../../src/ratelimit/token-bucket.js'
 import { KeyManager } from '../../src/stores/manager.js'
 import { MemoryKeyStore } from '../../src/stores/memory.js'
 import type { DenyDecision, RateLimitResult } from '../../src/types.js'
-import { Clock, req } from './_helpers.js'
+import { testClock } from '../_support/clock.js'
+import { req } from './_helpers.js'
 
 const consume = (l: ReturnType<typeof tokenBucket>, key: string, override?: Parameters<ReturnType<typeof tokenBucket>['consume']>[1]) =>
   l.consume(key, override) as RateLimitResult
 
 describe('tokenBucket', () => {
   it('allows a burst of capacity, then refuses with the wait until the next token', () => {
-    const clock = new Clock()
+    const clock = testClock()
     const limiter = tokenBucket({ capacity: 3, refillPerSecond: 0.5, now: clock.now })
     const results = Array.from({ length: 4 }, () => consume(limiter, 'k'))
     expect(results.map((r) => r.allowed)).toEqual([true, true, true, false])
@@ -23,7 +24,7 @@ describe('tokenBucket', () => {
   })
 
   it('refills over injected time, never above capacity', () => {
-    const clock = new Clock()
+    const clock = testClock()
     const limiter = tokenBucket({ capacity: 2, refillPerSecond: 4, now: clock.now })
     consume(limiter, 'k')
     consume(limiter, 'k')
@@ -51,7 +52,7 @@ describe('tokenBucket', () => {
   })
 
   it('bounds memory by maxKeys: the least recently used bucket is dropped (and comes back full)', () => {
-    const clock = new Clock()
+    const clock = testClock()
     const limiter = tokenBucket({ capacity: 1, refillPerSecond: 0.001, maxKeys: 1_000, now: clock.now })
     expect(consume(limiter, 'first').allowed).toBe(true)
     expect(consume(limiter, 'first').allowed).toBe(false)
@@ -81,7 +82,7 @@ describe('tokenBucket', () => {
 
 describe('authorize() with a rate limiter', () => {
   async function setup() {
-    const clock = new Clock()
+    const clock = testClock()
     const store = new MemoryKeyStore()
     const manager = new KeyManager(store, { now: clock.now })
     const authorizer = createAuthorizer({

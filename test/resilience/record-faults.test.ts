@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { createAuthorizer, schemes, type AuthRequest, type DecisionEvent } from '../../src/index.js'
-import { Clock } from './_helpers.js'
+import { testClock } from '../_support/clock.js'
 import { spyStore, type Answering, type LookupName } from './_spy-store.js'
 
 interface Case {
@@ -28,7 +28,7 @@ for (const style of ['getter', 'revoked'] as const) {
 }
 
 async function setup(c: Case) {
-  const clock = new Clock()
+  const clock = testClock()
   const store = spyStore(c.answering, clock.now)
   const m = store.manager
   const gT = await m.createGroup({ name: 'org', tenant: 'acme' })

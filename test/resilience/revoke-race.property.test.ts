@@ -13,7 +13,8 @@ import { createAuthorizer } from '../../src/authorize.js'
 import { cachedStore, type CachedStore } from '../../src/stores/cached.js'
 import { KeyManager, type StoreChange } from '../../src/stores/manager.js'
 import type { Decision } from '../../src/types.js'
-import { Clock, req, settle } from './_helpers.js'
+import { testClock } from '../_support/clock.js'
+import { req, settle } from './_helpers.js'
 import { SlowStore } from './_slow-store.js'
 
 const OWNERS = ['ana', 'bob'] as const
@@ -96,7 +97,7 @@ const deliver = (cache: CachedStore, change: StoreChange, shape: Shape): void =>
 async function run(commands: Command[]): Promise<void> {
   const store = new SlowStore()
   store.slow = new Set()
-  const clock = new Clock()
+  const clock = testClock()
   const seed = new KeyManager(store.inner, { now: clock.now })
   // Both keys share a group; each has its own owner.
   const group = (await seed.createGroup({ name: 'Integrations' })).id
@@ -108,7 +109,7 @@ async function run(commands: Command[]): Promise<void> {
     keys.push({ id: record.id, owner, group, plains: [{ key, marks: [] }], marks: [], deleted: false })
   }
   store.slow = new Set(['key', 'group', 'owner'])
-  const cache = cachedStore(store, { now: new Clock().now })
+  const cache = cachedStore(store, { now: testClock().now })
   const authorizer = createAuthorizer({ store: cache, now: clock.now, touchIntervalMs: 0, breaker: false, storeTimeoutMs: 600_000 })
   const local = new KeyManager(cache, { now: clock.now })
   const queue: Pending[] = []

@@ -11,7 +11,8 @@ import { createAuthorizer } from '../../src/authorize.js'
 import { cachedStore, type CachedStore } from '../../src/stores/cached.js'
 import { KeyManager, type StoreChange } from '../../src/stores/manager.js'
 import type { Decision, DenyDecision, KeyRecord, Need, OwnerRecord } from '../../src/types.js'
-import { Clock, record, req, settle } from './_helpers.js'
+import { testClock, type TestClock } from '../_support/clock.js'
+import { record, req, settle } from './_helpers.js'
 import { SlowStore, type LookupKind } from './_slow-store.js'
 
 const CLIENT = '203.0.113.9'
@@ -43,7 +44,7 @@ interface Row {
    * The revoke. `emit` publishes a change that did not come from `m` (a write straight to the
    * store); it is a no-op for a write through the cache, which sees its own writes.
    */
-  revoke(m: KeyManager, s: Subject, clock: Clock, emit: (c: StoreChange) => void): Promise<unknown>
+  revoke(m: KeyManager, s: Subject, clock: TestClock, emit: (c: StoreChange) => void): Promise<unknown>
 }
 
 const HOUR = 3_600_000
@@ -59,7 +60,7 @@ const rows: Row[] = [
     target: 'key',
     reason: 'key_expired',
     revoke: async (m, s, clock) => {
-      await m.update(s.id, { expiresAt: clock.t + 1_000 })
+      await m.update(s.id, { expiresAt: clock.now() + 1_000 })
       clock.advance(2_000)
     },
   },
@@ -151,7 +152,7 @@ function reasonOf(d: Decision): string {
 }
 
 /** Issues the subject straight on the inner store (nothing cached), with a group and an owner. */
-async function seed(store: SlowStore, row: Row, clock: Clock): Promise<Subject> {
+async function seed(store: SlowStore, row: Row, clock: TestClock): Promise<Subject> {
   const m = new KeyManager(store.inner, { now: clock.now })
   const group = await m.createGroup({ name: 'Integrations', allowedIps: ['203.0.113.0/24'] })
   const off = await m.createGroup({ name: 'Retired', active: false })
@@ -179,10 +180,10 @@ describe('a settled revoke is never undone by a lookup that was in flight (slow 
     '%s, delivered as %s, with the %s lookup in flight: a request that starts afterwards is denied',
     async (_row, _delivery, _inFlight, { row, delivery, inFlight }) => {
       const store = new SlowStore()
-      const clock = new Clock()
+      const clock = testClock()
       const subject = await seed(store, row, clock)
       // The cache's own clock stands still: no entry expires and no join window closes during the test.
-      const cacheClock = new Clock()
+      const cacheClock = testClock()
       const cache = cachedStore(store, { now: cacheClock.now })
       // The table's needs are plain strings: `<string>` takes any, checked at run time.
       const authorizer = createAuthorizer<string>({
@@ -237,7 +238,7 @@ describe('what the in-flight check costs', () => {
     const store = new SlowStore()
     await store.inner.insertKey(record('key_1', 'h1'))
     await store.inner.insertKey(record('key_2', 'h2'))
-    return { store, cache: cachedStore(store, { now: new Clock().now }) }
+    return { store, cache: cachedStore(store, { now: testClock().now }) }
   }
 
   it('requests that join after a change to another key still share the lookup in flight: one store call', async () => {
@@ -281,7 +282,7 @@ describe('what the in-flight check costs', () => {
     const store = new SlowStore()
     const odd = { hash: 'h1', kind: 'user', active: true, createdAt: 0 } as unknown as KeyRecord
     store.inner.findByHash = async () => odd
-    const cache = cachedStore(store, { now: new Clock().now })
+    const cache = cachedStore(store, { now: testClock().now })
     const first = cache.findByHash('h1')
     await settle()
     cache.invalidate({ type: 'key', id: 'anything' } as StoreChange)

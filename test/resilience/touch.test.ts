@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createAuthorizer } from '../../src/authorize.js'
 import { KeyManager } from '../../src/stores/manager.js'
 import type { LookupMode } from './_helpers.js'
-import { Clock, FakeStore, req } from './_helpers.js'
+import { testClock } from '../_support/clock.js'
+import { FakeStore, req } from './_helpers.js'
 
 afterEach(() => {
   vi.useRealTimers()
@@ -10,7 +11,7 @@ afterEach(() => {
 
 async function setup(touchIntervalMs?: number) {
   vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
-  const clock = new Clock()
+  const clock = testClock()
   const store = new FakeStore()
   const manager = new KeyManager(store, { now: clock.now })
   const a = await manager.issue({ kind: 'user', owner: 'ana', role: 'Read Write' })
@@ -32,10 +33,10 @@ describe('last-used tracking (touch)', () => {
     expect(store.calls.touch).toBe(0)
     await vi.advanceTimersByTimeAsync(1)
     expect(store.touched).toEqual([
-      [a.record.id, clock.t - 10],
-      [b.record.id, clock.t],
+      [a.record.id, clock.now() - 10],
+      [b.record.id, clock.now()],
     ])
-    expect((await store.getKey(a.record.id))?.lastUsedAt).toBe(clock.t - 10)
+    expect((await store.getKey(a.record.id))?.lastUsedAt).toBe(clock.now() - 10)
     expect(vi.getTimerCount()).toBe(0)
   })
 
