@@ -143,6 +143,9 @@ export function startWorker(setup: WorkerSetup, on: HostEvents): WorkerHost | st
         return on.clear(m.count)
       case 'error':
         return on.error(new Error(m.message))
+      case 'count':
+        messages = m.messages
+        return
     }
   })
   worker.on('error', (e: unknown) => fail(e instanceof Error ? e : new Error('keyward/redis: subscriber worker failed')))

@@ -35,10 +35,13 @@ export type WorkerEvent =
   | { t: 'batch'; changes: StoreChange[]; beat: number | undefined; overflow: boolean; messages: number }
   | { t: 'clear'; count: number; messages: number }
   | { t: 'error'; message: string }
+  | { t: 'count'; messages: number }
   | { t: 'stopped' }
 
 /** Shortest time between two batches: what a flood costs the main thread is one batch per gap. */
 export const FLUSH_GAP_MS = 2
+/** How often the worker tells the main thread how many messages it has read, when that changed (for `counters`; not a handoff). */
+export const COUNT_MS = 100
 /** Distinct changes in one batch; beyond, the batch is a clear of every cache (which covers them all). */
 export const MAX_BATCH = 256
 
@@ -98,8 +101,15 @@ function main(port: NonNullable<typeof parentPort>, setup: WorkerSetup): void {
     suspect: () => gate.suspect(),
     error: (e, fallback) => post({ t: 'error', message: e instanceof Error ? e.message : fallback }),
   })
+  let told = 0
+  const counter = setInterval(() => {
+    if (receiver.messages === told) return
+    told = receiver.messages
+    post({ t: 'count', messages: told })
+  }, COUNT_MS)
   port.on('message', (m: unknown) => {
     if ((m as { t?: unknown } | null)?.t !== 'stop') return
+    clearInterval(counter)
     gate.stop()
     if (scheduled !== undefined) clearTimeout(scheduled)
     void receiver.stop().finally(() => {
