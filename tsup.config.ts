@@ -15,6 +15,8 @@ const entries: Record<string, string> = {
   admin: 'src/admin/index.ts',
   testing: 'src/testing/index.ts',
   otel: 'src/otel/index.ts',
+  // Not a public subpath: the invalidation bus's subscriber worker, loaded by file next to redis.
+  'bus-worker': 'src/redis/_bus-worker.ts',
 }
 
 // ESM is the primary build; CJS is emitted for `require('keyward')`, which loads our ESM-only

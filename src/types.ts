@@ -225,6 +225,16 @@ export interface ManagedKeyStore extends KeyStore {
    * when the store has it.
    */
   revokeGroup?(id: string, at: number): Promise<KeyGroup | undefined>
+  /**
+   * Narrows a group's IP allowlist in one step that always wins, as `revokeGroup` does: the
+   * stored list keeps only its entries that are also in `keep` (so the result is never wider than
+   * what is stored, whatever a concurrent editor wrote); a group without an allowlist (every
+   * address admitted) gets `keep`. No compare-and-swap. Sets `updatedAt` to `at`. Resolves to the
+   * group as written, or `undefined` if there is no such group. `KeyManager` uses it for an
+   * `updateGroup` whose `allowedIps` only removes entries (or restricts a group that had no list)
+   * when the store has it.
+   */
+  narrowGroupIps?(id: string, keep: readonly string[], at: number): Promise<KeyGroup | undefined>
   /** Delete a group; resolves to whether it existed. */
   deleteGroup(id: string): Promise<boolean>
   /** The groups matching `filter` (every group without one). */

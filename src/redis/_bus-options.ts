@@ -82,6 +82,21 @@ export interface RedisInvalidationOptions {
    * @example (state) => metrics.gauge('keyward_bus_up', state === 'up' ? 1 : 0)
    */
   onStateChange?: (state: 'up' | 'down') => void
+  /**
+   * Where the subscriber reads the channel. `'worker'`: in a `worker_threads` worker, which
+   * parses, authenticates and coalesces messages and hands the main thread only their outcome
+   * (the changes to apply, each id once, at most one batch every 2 ms; at most one clear per
+   * `outageClearMs` for unreadable messages), so a flood on the channel never holds requests up.
+   * `'thread'`: in the main thread, where ioredis parses a flood's replies in one go. `'auto'`
+   * uses the worker when the client can be handed to one (its options can be copied to a worker:
+   * no functions such as a custom `retryStrategy`, no sockets or TLS contexts; not a `Cluster`;
+   * the worker file `bus-worker.js` is next to `keyward/redis`, which a bundler may leave out),
+   * and the main thread otherwise; `subscriber` on the bus tells which one is in effect.
+   * `'worker'` throws at construction when the client cannot be handed over.
+   * @default 'auto'
+   * @example 'worker'
+   */
+  subscriber?: 'auto' | 'worker' | 'thread'
 }
 
 /** The bus returned by {@link redisInvalidation}. */
@@ -100,6 +115,18 @@ export interface RedisInvalidation {
   attach(cache: InvalidationTarget): Promise<() => Promise<void>>
   /** `up`: subscribed; `down`: a cache is attached but the subscription is not (yet) confirmed; `idle`: nothing attached. */
   readonly state: 'up' | 'down' | 'idle'
+  /**
+   * Where the subscriber runs (see the `subscriber` option): `'worker'` off the main thread, or
+   * `'thread'` in it (chosen, or the fallback when the client cannot be handed to a worker, or
+   * when the worker could not start). A worker that dies is replaced after `outageClearMs`;
+   * meanwhile the bus is `down` and caches are cleared as in an outage.
+   */
+  readonly subscriber: 'worker' | 'thread'
+  /**
+   * `messages`: messages read off the channel so far; `handoffs`: how many times the main thread
+   * handled them (one per message in the thread subscriber; one per batch or clear with the worker).
+   */
+  readonly counters: { readonly messages: number; readonly handoffs: number }
   /** Detaches every cache and closes the subscriber connection. The `redis` client passed in is yours and stays open. */
   close(): Promise<void>
 }
@@ -114,9 +141,11 @@ export interface BusConfig {
   readonly secret: Uint8Array | undefined
   readonly onError: ((error: Error) => void) | undefined
   readonly onStateChange: ((state: 'up' | 'down') => void) | undefined
+  readonly subscriber: 'auto' | 'worker' | 'thread'
 }
 
-const FIELDS: ReadonlySet<string> = new Set(['channel', 'publishHashes', 'heartbeatMs', 'outageClearMs', 'connectTimeoutMs', 'secret', 'onError', 'onStateChange'])
+const FIELDS: ReadonlySet<string> = new Set(['channel', 'publishHashes', 'heartbeatMs', 'outageClearMs', 'connectTimeoutMs', 'secret', 'onError', 'onStateChange', 'subscriber'])
+const SUBSCRIBERS: ReadonlySet<unknown> = new Set(['auto', 'worker', 'thread'])
 const TYPES: ReadonlySet<string> = new Set(['key', 'group', 'owner'])
 
 function ms(v: unknown, field: string, fallback: number, min: number): number {
@@ -163,5 +192,7 @@ export function busConfig(redis: Redis, options: RedisInvalidationOptions): BusC
   const onStateChange = options.onStateChange
   if (onError !== undefined && typeof onError !== 'function') throw typeError('onError', 'must be a function')
   if (onStateChange !== undefined && typeof onStateChange !== 'function') throw typeError('onStateChange', 'must be a function')
-  return { channel, publishHashes, heartbeatMs, outageClearMs, connectTimeoutMs, secret: secretBytes(options.secret), onError, onStateChange }
+  const subscriber = options.subscriber ?? 'auto'
+  if (!SUBSCRIBERS.has(subscriber)) throw rangeError('subscriber', "must be 'auto', 'worker' or 'thread'")
+  return { channel, publishHashes, heartbeatMs, outageClearMs, connectTimeoutMs, secret: secretBytes(options.secret), onError, onStateChange, subscriber }
 }

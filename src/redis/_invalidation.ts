@@ -9,23 +9,44 @@
  * is back, they are cleared once more, after the subscription is confirmed, so that nothing
  * loaded during the gap survives.
  *
+ * The subscriber runs in a worker thread when it can (`_bus-host.ts`), so that reading a flood off
+ * the channel never holds up requests; otherwise in this thread (`_bus-receive.ts`, the same code).
+ *
  * Messages only ever remove cache entries, never add any: a forged or replayed message can cost
  * cache hits, never grant access.
  * @module
  */
 import { randomBytes } from 'node:crypto'
+import type { Worker } from 'node:worker_threads'
 import type { Redis } from 'ioredis'
 import { typeError } from '../errors.js'
 import type { StoreChange } from '../types.js'
 import { busConfig, validChange, type InvalidationTarget, type RedisInvalidation, type RedisInvalidationOptions } from './_bus-options.js'
-import { createInbox, createSuspectGate } from './_bus-inbox.js'
-import { decode, encodeBeat, encodeChange } from './_wire.js'
+import { createSuspectGate } from './_bus-inbox.js'
+import { startWorker, workerOptions, type WorkerHost } from './_bus-host.js'
+import { startReceiver, SUBSCRIBER_OPTIONS, type Receiver } from './_bus-receive.js'
+import { encodeBeat, encodeChange } from './_wire.js'
 
 export type { InvalidationTarget, RedisInvalidation, RedisInvalidationOptions } from './_bus-options.js'
 
+/** The worker of each bus that runs one, for tests that make it fail. */
+const workers = new WeakMap<RedisInvalidation, () => Worker | undefined>()
+
+/** The subscriber worker a bus is running now, if any (internal: for tests). */
+export function subscriberWorker(bus: RedisInvalidation): Worker | undefined {
+  return workers.get(bus)?.()
+}
+
+/** A running subscriber, in this thread or in a worker. */
+type Subscriber = { kind: 'thread'; receiver: Receiver } | { kind: 'worker'; host: WorkerHost }
+
 /** Implementation of `redisInvalidation` (see `keyward/redis`). */
 export function createRedisInvalidation(redis: Redis, options: RedisInvalidationOptions = {}): RedisInvalidation {
-  const { channel, publishHashes, heartbeatMs, outageClearMs, connectTimeoutMs, secret, onError, onStateChange } = busConfig(redis, options)
+  const config = busConfig(redis, options)
+  const { channel, publishHashes, heartbeatMs, outageClearMs, connectTimeoutMs, secret, onError, onStateChange } = config
+  const handover = config.subscriber === 'thread' ? 'the thread subscriber was chosen' : workerOptions(redis)
+  if (config.subscriber === 'worker' && typeof handover === 'string') throw typeError('subscriber', `cannot be 'worker': ${handover}`)
+  let mode: 'worker' | 'thread' = typeof handover === 'string' ? 'thread' : 'worker'
 
   const report = (e: unknown, fallback: string): void => {
     try {
@@ -36,14 +57,15 @@ export function createRedisInvalidation(redis: Redis, options: RedisInvalidation
   }
 
   const caches = new Set<InvalidationTarget>()
-  let sub: Redis | undefined
+  let sub: Subscriber | undefined
   /** `up` = subscribed (confirmed) and messages flowing (the last heartbeat came back). */
   let up = false
   let subscribed = false
   let flowing = true
   let outageTimer: ReturnType<typeof setInterval> | undefined
   let heartbeat: ReturnType<typeof setInterval> | undefined
-  let pinging = false
+  let restart: ReturnType<typeof setTimeout> | undefined
+  const counted = { messages: 0, handoffs: 0 }
   const waiters = new Set<{ ok: () => void; fail: (e: Error) => void }>()
 
   const clearAll = (): void => {
@@ -104,19 +126,19 @@ export function createRedisInvalidation(redis: Redis, options: RedisInvalidation
     for (const w of [...waiters]) w.ok()
   }
 
-  const gate = createSuspectGate(outageClearMs, (n) => {
+  const suspectClear = (n: number): void => {
     clearAll()
     report(new Error(`keyward/redis: ${n} malformed or unauthenticated invalidation message(s) (caches cleared)`), '')
-  })
+  }
+  const gate = createSuspectGate(outageClearMs, suspectClear)
 
-  // Heartbeats: `<nonce>.<seq>`; only our own nonce counts.
+  // Heartbeats: `<nonce>.<seq>`; only our own nonce counts (the receiver drops the others).
   const nonce = randomBytes(12).toString('base64url')
   let beatSeq = 0
   let beatOut: { seq: number } | undefined
   let beatPublishing = false
-  const onBeat = (beat: string): void => {
-    const dot = beat.lastIndexOf('.')
-    if (beatOut === undefined || beat.slice(0, dot) !== nonce || Number(beat.slice(dot + 1)) !== beatOut.seq) return
+  const onBeat = (seq: number): void => {
+    if (beatOut === undefined || seq !== beatOut.seq) return
     beatOut = undefined
     if (!flowing) {
       flowing = true
@@ -145,68 +167,92 @@ export function createRedisInvalidation(redis: Redis, options: RedisInvalidation
     }
   }
 
-  const receive = createInbox((text) => {
-    const m = decode(text, secret)
-    if (m === undefined) gate.suspect()
-    else if (m.kind === 'beat') onBeat(m.beat)
-    else apply(m.change)
-  }, () => gate.suspect())
+  const countsOf = (s: Subscriber | undefined): { messages: number; handoffs: number } => {
+    if (s === undefined) return { messages: 0, handoffs: 0 }
+    if (s.kind === 'thread') return { messages: s.receiver.messages, handoffs: s.receiver.messages }
+    return { messages: s.host.messages, handoffs: s.host.handoffs }
+  }
+  const retire = (s: Subscriber): Promise<void> => {
+    const c = countsOf(s)
+    counted.messages += c.messages
+    counted.handoffs += c.handoffs
+    return s.kind === 'thread' ? s.receiver.stop() : s.host.stop()
+  }
 
-  const subscribe = (s: Redis): void => {
-    s.subscribe(channel).then(
-      () => {
-        if (sub !== s) return
+  const inThread = (): Subscriber => {
+    const receiver = startReceiver(redis.duplicate({ ...SUBSCRIBER_OPTIONS }), { channel, secret, nonce, heartbeatMs }, {
+      up: () => {
         subscribed = true
         maybeUp()
       },
-      (e: unknown) => {
-        report(e, 'keyward/redis: subscribe failed')
-        if (sub === s) s.disconnect(true)
-      },
-    )
-  }
-
-  const ping = (s: Redis): void => {
-    if (!up || pinging || sub !== s) return
-    pinging = true
-    let timer: ReturnType<typeof setTimeout> | undefined
-    Promise.race([
-      s.ping(),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('keyward/redis: subscriber heartbeat timed out')), heartbeatMs)
-      }),
-    ])
-      .catch((e: unknown) => {
-        if (sub !== s) return
-        report(e, 'keyward/redis: subscriber heartbeat failed')
-        goDown()
-        s.disconnect(true)
-      })
-      .finally(() => {
-        clearTimeout(timer)
-        pinging = false
-      })
-  }
-
-  const start = (): Redis => {
-    // A dedicated connection: one in subscriber mode can run no other command. We subscribe
-    // ourselves on every 'ready' instead of ioredis's autoResubscribe, to know when it is done.
-    const s = redis.duplicate({ autoResubscribe: false, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: null })
-    s.on('ready', () => subscribe(s))
-    s.on('close', goDown)
-    s.on('end', goDown)
-    s.on('error', (e: unknown) => report(e, 'keyward/redis: subscriber connection error'))
-    s.on('message', (ch: string, text: string) => {
-      if (ch === channel) receive(text)
+      down: goDown,
+      change: apply,
+      beat: onBeat,
+      suspect: () => gate.suspect(),
+      error: report,
     })
+    return { kind: 'thread', receiver }
+  }
+
+  /** A worker died: fail closed (down, caches cleared as in an outage), say so, and start another. */
+  const workerFailed = (dead: Subscriber, e: Error, booted: boolean): void => {
+    if (sub !== dead) return
+    report(e, '')
+    goDown()
+    void retire(dead)
+    if (!booted && config.subscriber === 'auto') {
+      // It never ran (no ioredis where the worker looks, say): this thread it is.
+      mode = 'thread'
+      sub = inThread()
+      return
+    }
+    restart = setTimeout(() => {
+      restart = undefined
+      if (sub === dead) sub = subscriber()
+    }, outageClearMs)
+    restart.unref?.()
+  }
+
+  const inWorker = (copied: Record<string, unknown>): Subscriber | string => {
+    let me: Subscriber | undefined
+    const mine = (): boolean => me !== undefined && sub === me
+    const host = startWorker({ options: copied, channel, secret, nonce, heartbeatMs, outageClearMs }, {
+      up: () => {
+        if (!mine()) return
+        subscribed = true
+        maybeUp()
+      },
+      down: () => void (mine() && goDown()),
+      batch: (changes, beat, overflow) => {
+        if (!mine()) return
+        if (overflow) clearAll()
+        else for (const c of changes) apply(c)
+        if (beat !== undefined) onBeat(beat)
+      },
+      clear: (n) => void (mine() && suspectClear(n)),
+      error: (e) => report(e, ''),
+      failed: (e, booted) => void (me !== undefined && workerFailed(me, e, booted)),
+    })
+    if (typeof host === 'string') return host
+    me = { kind: 'worker', host }
+    return me
+  }
+
+  const subscriber = (): Subscriber => {
+    if (mode === 'worker' && typeof handover !== 'string') {
+      const w = inWorker(handover)
+      if (typeof w !== 'string') return w
+      if (config.subscriber === 'worker') report(new Error(`keyward/redis: subscriber worker not started: ${w}; using this thread`), '')
+      mode = 'thread'
+    }
+    return inThread()
+  }
+
+  const start = (): Subscriber => {
     startOutage()
-    s.connect().catch((e: unknown) => report(e, 'keyward/redis: subscriber connect failed'))
+    const s = subscriber()
     if (heartbeatMs > 0) {
-      heartbeat = setInterval(() => {
-        if (sub !== s) return
-        ping(s)
-        beatTick()
-      }, heartbeatMs)
+      heartbeat = setInterval(beatTick, heartbeatMs)
       heartbeat.unref?.()
     }
     return s
@@ -217,23 +263,16 @@ export function createRedisInvalidation(redis: Redis, options: RedisInvalidation
     sub = undefined
     if (heartbeat !== undefined) clearInterval(heartbeat)
     if (outageTimer !== undefined) clearInterval(outageTimer)
+    if (restart !== undefined) clearTimeout(restart)
     gate.stop()
     heartbeat = undefined
     outageTimer = undefined
+    restart = undefined
     up = false
     subscribed = false
     flowing = true
     beatOut = undefined
-    if (s === undefined) return
-    s.removeAllListeners('close')
-    s.removeAllListeners('end')
-    s.removeAllListeners('ready')
-    try {
-      await Promise.race([s.quit(), new Promise((resolve) => setTimeout(resolve, 1000).unref?.())])
-    } catch {
-      // Already gone.
-    }
-    s.disconnect()
+    if (s !== undefined) await retire(s)
   }
 
   const detach = async (cache: InvalidationTarget): Promise<void> => {
@@ -241,7 +280,7 @@ export function createRedisInvalidation(redis: Redis, options: RedisInvalidation
     if (caches.size === 0) await stop()
   }
 
-  return {
+  const bus: RedisInvalidation = {
     publish(change: StoreChange): void {
       if (!validChange(change)) {
         report(new TypeError('keyward/redis: publish() needs a StoreChange { type, id, hashes? }'), '')
@@ -293,10 +332,21 @@ export function createRedisInvalidation(redis: Redis, options: RedisInvalidation
       return sub === undefined ? 'idle' : up ? 'up' : 'down'
     },
 
+    get subscriber(): 'worker' | 'thread' {
+      return mode
+    },
+
+    get counters(): { messages: number; handoffs: number } {
+      const c = countsOf(sub)
+      return { messages: counted.messages + c.messages, handoffs: counted.handoffs + c.handoffs }
+    },
+
     async close(): Promise<void> {
       for (const w of [...waiters]) w.fail(new Error('keyward/redis: the invalidation bus was closed'))
       caches.clear()
       await stop()
     },
   }
+  workers.set(bus, () => (sub?.kind === 'worker' ? sub.host.worker : undefined))
+  return bus
 }

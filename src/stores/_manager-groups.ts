@@ -69,6 +69,30 @@ async function editLocked(m: ManagerContext, id: string, p: Record<string, unkno
   return (await m.store.getGroup(g.id)) ?? g
 }
 
+/**
+ * An allowlist change that only takes addresses away, written so that it always wins: one
+ * unconditional statement (`narrowGroupIps`) when the store has it and the new list only removes
+ * entries from the one read (or restricts a group that had none). The store keeps only stored
+ * entries that are also in the new list, so whatever a concurrent editor wrote meanwhile, the
+ * result admits no address the new list does not. `undefined` when it does not apply: a list
+ * with entries the group did not have stays a compare-and-swap, since writing it unconditionally
+ * could re-admit addresses a concurrent editor had just removed.
+ */
+async function narrowLocked(m: ManagerContext, id: string, list: unknown): Promise<KeyGroup | undefined> {
+  if (typeof m.store.narrowGroupIps !== 'function') return undefined
+  const keep = F.allowedIps(list)
+  const old = await m.store.getGroup(id)
+  if (!old) throw new NotFoundError(`group ${id} does not exist`)
+  if (old.allowedIps !== undefined) {
+    const had = new Set(old.allowedIps)
+    if (!keep.every((e) => had.has(e))) return undefined
+  }
+  const g = await m.store.narrowGroupIps(id, keep, m.now())
+  if (g === undefined) throw new NotFoundError(`group ${id} does not exist`)
+  m.emit({ type: 'group', id })
+  return g
+}
+
 export async function updateGroup(m: ManagerContext, groupId: string, patch: GroupPatch): Promise<KeyGroup> {
   const p = object(patch, 'patch')
   F.onlyFields(p, GROUP_PATCH_FIELDS, 'patch')
@@ -76,13 +100,23 @@ export async function updateGroup(m: ManagerContext, groupId: string, patch: Gro
   patchGroup({ id: 'grp_check', name: 'check', active: true, createdAt: 0 }, p, 0)
   const id = F.id(groupId, 'group')
   return m.locked(`group:${id}`, async () => {
-    if (p.active !== false) return editLocked(m, id, p)
-    // Turning the group off is a revoke and lands first, whatever becomes of the other fields
-    // (which are a compare-and-swap like any edit, and may give up to concurrent editors).
-    const revoked = await revokeLocked(m, id)
+    // Changes that only take access away land first and always win, whatever becomes of the
+    // other fields (a compare-and-swap like any edit, which may give up to concurrent editors):
+    // turning the group off is a revoke; an allowlist that only loses entries is a narrowing.
     const rest = { ...p }
-    delete rest.active
-    return Object.keys(rest).length === 0 ? revoked : editLocked(m, id, rest)
+    let done: KeyGroup | undefined
+    if (p.active === false) {
+      done = await revokeLocked(m, id)
+      delete rest.active
+    }
+    if (Array.isArray(p.allowedIps)) {
+      const narrowed = await narrowLocked(m, id, p.allowedIps)
+      if (narrowed !== undefined) {
+        done = narrowed
+        delete rest.allowedIps
+      }
+    }
+    return done !== undefined && Object.keys(rest).length === 0 ? done : editLocked(m, id, rest)
   })
 }
 

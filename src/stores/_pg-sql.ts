@@ -164,6 +164,7 @@ export interface Statements {
   readonly updateGroup: string
   readonly updateGroupIf: string
   readonly revokeGroup: string
+  readonly narrowGroupIps: string
   readonly groupVersion: string
   readonly deleteGroup: string
   readonly listGroups: (byTenant: boolean) => string
@@ -264,6 +265,13 @@ UPDATE ${K} AS k SET last_used_at = l.at FROM l WHERE k.id = l.id`,
 SELECT (SELECT count(*) FROM u)::int AS updated, EXISTS (SELECT 1 FROM ${G} WHERE id = $1) AS present`,
     // A group revoke in one statement, whoever edits the group meanwhile ($2: the time).
     revokeGroup: `UPDATE ${G} AS g SET active = false, updated_at = $2::bigint WHERE g.id = $1::text
+RETURNING ${GROUP_COLUMNS.map((c) => `g.${c}`).join(', ')}, ${groupVersionOf} AS version`,
+    // An allowlist narrowing in one statement, whoever edits the group meanwhile: the stored list
+    // keeps, in order, only entries also in $2 (a NULL element, written by SQL, is dropped); no
+    // list at all (every address) becomes $2. $3: the time.
+    narrowGroupIps: `UPDATE ${G} AS g SET allowed_ips = CASE WHEN g.allowed_ips IS NULL THEN $2::text[]
+  ELSE ARRAY(SELECT t.e FROM unnest(g.allowed_ips) WITH ORDINALITY AS t(e, i) WHERE t.e = ANY($2::text[]) ORDER BY t.i) END,
+  updated_at = $3::bigint WHERE g.id = $1::text
 RETURNING ${GROUP_COLUMNS.map((c) => `g.${c}`).join(', ')}, ${groupVersionOf} AS version`,
     deleteGroup: `DELETE FROM ${G} WHERE id = $1`,
     listGroups: (byTenant) => `SELECT ${GROUP_COLUMNS.join(', ')} FROM ${G}${byTenant ? ' WHERE tenant = $1' : ''} ORDER BY created_at, id`,

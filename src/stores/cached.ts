@@ -399,6 +399,14 @@ class CachedKeyStore implements CachedStore {
     return (id, at) => this.#write(() => fn(id, at), this.#afterName(this.#groups, id))
   }
 
+  /** The wrapped store's unconditional allowlist narrowing, forwarded then invalidated; absent if it has none. */
+  get narrowGroupIps(): ManagedKeyStore['narrowGroupIps'] {
+    const inner = this.#inner as Partial<ManagedKeyStore>
+    if (typeof inner.narrowGroupIps !== 'function') return undefined
+    const fn = this.#method('narrowGroupIps')
+    return (id, keep, at) => this.#write(() => fn(id, keep, at), this.#afterName(this.#groups, id))
+  }
+
   async deleteGroup(id: string): Promise<boolean> {
     const fn = this.#method('deleteGroup')
     return this.#write(() => fn(id), this.#afterName(this.#groups, id))

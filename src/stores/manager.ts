@@ -399,7 +399,19 @@ export class KeyManager {
   /**
    * Edits a group. Deactivating it disables all of its keys; `active: false` is a revoke that
    * lands first and always wins, as `deactivateGroup` does, even if the other fields of the same
-   * patch then give up to concurrent editors (`ConflictError`).
+   * patch then give up to concurrent editors (`ConflictError`). So does an `allowedIps` that only
+   * removes entries (or restricts a group that had no list), on a store with `narrowGroupIps`:
+   * one unconditional write that keeps only stored entries also in the new list, so that whatever
+   * others write meanwhile, the group admits no address the new list does not. A list with
+   * entries the group did not have stays a compare-and-swap (written unconditionally, it could
+   * re-admit addresses a concurrent editor had just removed): on `ConflictError`, read the group
+   * again and decide again; to tighten a list with a narrower CIDR at once, first set the entries
+   * to keep (which always wins), then add the narrower one.
+   *
+   * @example
+   * ```ts
+   * await manager.updateGroup(g.id, { allowedIps: ['198.51.100.7'] }) // was ['198.51.100.0/24', '198.51.100.7']: always wins
+   * ```
    */
   async updateGroup(groupId: string, patch: GroupPatch): Promise<KeyGroup> {
     return G.updateGroup(this.#context, groupId, patch)

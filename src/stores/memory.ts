@@ -203,6 +203,17 @@ export class MemoryKeyStore implements ManagedKeyStore {
     return g
   }
 
+  /** Narrows a group's allowlist in one step that always wins (see `ManagedKeyStore.narrowGroupIps`). */
+  async narrowGroupIps(id: string, keep: readonly string[], at: number): Promise<KeyGroup | undefined> {
+    const old = this.#groups.get(id)
+    if (!old) return undefined
+    const kept = new Set(keep)
+    const allowedIps = old.allowedIps === undefined ? [...keep] : old.allowedIps.filter((e) => kept.has(e))
+    const g = freezeRecord({ ...old, allowedIps, updatedAt: at })
+    this.#groups.set(id, g)
+    return g
+  }
+
   async deleteGroup(id: string): Promise<boolean> {
     return this.#groups.delete(id)
   }

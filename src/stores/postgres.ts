@@ -93,6 +93,8 @@ export interface PostgresKeyStore extends ManagedKeyStore {
   revokeKey(id: string, revoke: KeyRevoke, at: number): Promise<KeyRecord | undefined>
   /** A group deactivation in one statement that always wins (see `ManagedKeyStore.revokeGroup`). */
   revokeGroup(id: string, at: number): Promise<KeyGroup | undefined>
+  /** A group allowlist narrowing in one statement that always wins (see `ManagedKeyStore.narrowGroupIps`). */
+  narrowGroupIps(id: string, keep: readonly string[], at: number): Promise<KeyGroup | undefined>
   /** Creates or replaces an owner directory entry. */
   putOwner(id: string, owner: OwnerRecord): Promise<void>
   /** Removes an owner directory entry; `false` if there was none. */
@@ -413,6 +415,18 @@ class PgStore implements PostgresKeyStore {
     if (typeof id !== 'string') throw typeError('id', 'must be a string')
     if (!Number.isSafeInteger(at)) throw rangeError('at', 'must be an integer number of epoch milliseconds')
     const res = await this.#run.tx('revokeGroup', (q) => q(this.#sql.revokeGroup, [id, at]))
+    const row = res.rows[0]
+    if (row === undefined) return undefined
+    const g = groupFromRow(row)
+    if (typeof row.version === 'string') this.#versions.set(g, row.version)
+    return g
+  }
+
+  async narrowGroupIps(id: string, keep: readonly string[], at: number): Promise<KeyGroup | undefined> {
+    if (typeof id !== 'string') throw typeError('id', 'must be a string')
+    if (!Array.isArray(keep) || !keep.every((e) => typeof e === 'string')) throw typeError('keep', 'must be an array of strings')
+    if (!Number.isSafeInteger(at)) throw rangeError('at', 'must be an integer number of epoch milliseconds')
+    const res = await this.#run.tx('narrowGroupIps', (q) => q(this.#sql.narrowGroupIps, [id, keep, at]))
     const row = res.rows[0]
     if (row === undefined) return undefined
     const g = groupFromRow(row)

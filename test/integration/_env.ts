@@ -66,3 +66,5 @@ export const pgProblemText = text(pgProblem, 'PostgreSQL', PG_URL, 'KEYWARD_PG_U
 export const redisProblemText = text(redisProblem, 'Redis', REDIS_URL, 'KEYWARD_REDIS_URL')
 export const HAVE_PG = pgProblem === undefined
 export const HAVE_REDIS = redisProblem === undefined
+/** Where the invalidation bus reads the channel: the suites that use it run in both. */
+export const BUS_SUBSCRIBERS = ['worker', 'thread'] as const

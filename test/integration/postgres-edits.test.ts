@@ -8,6 +8,7 @@ import { KeyManager } from '../../src/stores/manager.js'
 import { cachedStore } from '../../src/stores/cached.js'
 import { postgresStore, type PostgresKeyStore } from '../../src/stores/postgres.js'
 import type { KeyRecord, ManagedKeyStore } from '../../src/types.js'
+import { EDITORS, NARROWED, WIDE } from '../core/manager-narrowing.js'
 import { expectRefused, PAIRED, unstorableWrites } from '../core/manager-unstorable.js'
 import { HAVE_PG } from './_env.js'
 import { newPool, pgFixture, type PgFixture } from './_pg.js'
@@ -40,6 +41,7 @@ function interleaved(inner: PostgresKeyStore, after: (id: string) => Promise<voi
   }
   if (typeof (inner as Partial<ManagedKeyStore>).revokeKey === 'function') s.revokeKey = (id, r, at) => inner.revokeKey(id, r, at)
   if (typeof (inner as Partial<ManagedKeyStore>).revokeGroup === 'function') s.revokeGroup = (id, at) => inner.revokeGroup(id, at)
+  if (typeof (inner as Partial<ManagedKeyStore>).narrowGroupIps === 'function') s.narrowGroupIps = (id, keep, at) => inner.narrowGroupIps(id, keep, at)
   return s
 }
 
@@ -151,6 +153,58 @@ describe.skipIf(!HAVE_PG)('editing keys on Postgres', () => {
       } finally {
         await otherPool.end()
       }
+    })
+  })
+
+  describe('group allowlist narrowing always wins over concurrent editors', () => {
+    for (const via of ['the store', 'cachedStore'] as const) {
+      it.each(EDITORS)(`lands through ${via} while another instance %s between every read and write, admitting nothing the new list does not`, async (_, edit, expected) => {
+        const group = await manager.createGroup({ name: 'Partners', allowedIps: WIDE })
+        const editor = new KeyManager(fx.store)
+        let edits = 0
+        const wrapped = interleaved(fx.store, async (id) => void (await edit(editor, id, ++edits)), 'groups')
+        const g = await new KeyManager(via === 'cachedStore' ? cachedStore(wrapped) : wrapped).updateGroup(group.id, { allowedIps: NARROWED })
+        expect(g.allowedIps).toEqual(expected)
+        expect((await fx.store.getGroup(group.id))?.allowedIps).toEqual(expected)
+        expect(edits).toBe(1)
+      })
+    }
+
+    it('lands while an editor on another connection keeps rewriting the group, and the cache of the instance that narrowed sees it at once', async () => {
+      const group = await manager.createGroup({ name: 'Partners', allowedIps: WIDE })
+      const otherPool = newPool()
+      try {
+        const editor = new KeyManager(fx.storeOn(otherPool))
+        let stop = false
+        let edits = 0
+        let started!: () => void
+        const first = new Promise<void>((resolve) => (started = resolve))
+        const editing = (async () => {
+          while (!stop) {
+            await editor.updateGroup(group.id, { description: `edit ${++edits}` }).catch(() => {})
+            started()
+          }
+        })()
+        const cache = cachedStore(fx.store)
+        expect((await cache.findGroup(group.id))?.allowedIps).toEqual(WIDE)
+        await first
+        const g = await new KeyManager(cache).updateGroup(group.id, { allowedIps: NARROWED })
+        expect((await cache.findGroup(group.id))?.allowedIps).toEqual(NARROWED)
+        stop = true
+        await editing
+        expect(g.allowedIps).toEqual(NARROWED)
+        expect((await fx.store.getGroup(group.id))?.allowedIps).toEqual(NARROWED)
+        expect(edits).toBeGreaterThan(0)
+      } finally {
+        await otherPool.end()
+      }
+    })
+
+    it('drops a NULL that SQL wrote inside the list, and never keeps an entry the new list lacks', async () => {
+      const group = await manager.createGroup({ name: 'Partners', allowedIps: WIDE })
+      await fx.pool.query(`UPDATE "${fx.schema}".keyward_groups SET allowed_ips = array_append(allowed_ips, NULL) WHERE id = $1`, [group.id])
+      const g = await manager.updateGroup(group.id, { allowedIps: NARROWED })
+      expect(g.allowedIps).toEqual(NARROWED)
     })
   })
 

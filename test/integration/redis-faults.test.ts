@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { createAuthorizer, KeyManager, MemoryKeyStore, type Authorizer } from '../../src/index.js'
 import { redisInvalidation, redisRateLimiter, type RedisInvalidation, type RedisInvalidationOptions } from '../../src/redis/index.js'
 import { cachedStore } from '../../src/stores/cached.js'
-import { HAVE_REDIS } from './_env.js'
+import { BUS_SUBSCRIBERS, HAVE_REDIS } from './_env.js'
 import { HAVE_REDIS_SERVER, privateRedis, type PrivateRedis } from './_redis-server.js'
 
 const MINUTE = 60_000
@@ -38,7 +38,7 @@ interface Instance {
 
 const measured = (what: string, value: unknown): void => console.log(`[measured] ${what}: ${JSON.stringify(value)}`)
 
-describe.skipIf(!HAVE_REDIS || !HAVE_REDIS_SERVER)('redis under faults: the README bounds', () => {
+describe.skipIf(!HAVE_REDIS || !HAVE_REDIS_SERVER).each(BUS_SUBSCRIBERS)('redis under faults: the README bounds (%s subscriber)', (subscriber) => {
   let server: PrivateRedis
   const closers: (() => Promise<void> | void)[] = []
   // Without the synchronous peeks, as a store on the network: every read is a lookup to cache.
@@ -64,7 +64,7 @@ describe.skipIf(!HAVE_REDIS || !HAVE_REDIS_SERVER)('redis under faults: the READ
     const redis = client()
     const states: string[] = []
     const errors: Error[] = []
-    const bus = redisInvalidation(redis, { channel, onStateChange: (s) => states.push(s), onError: (e) => errors.push(e), ...options })
+    const bus = redisInvalidation(redis, { channel, subscriber, onStateChange: (s) => states.push(s), onError: (e) => errors.push(e), ...options })
     const cache = cachedStore(source(), { ttlMs: MINUTE, negativeTtlMs: MINUTE, ownerTtlMs: MINUTE })
     const detach = await bus.attach(cache)
     closers.push(async () => {

@@ -7,16 +7,32 @@ import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { subscriberWorker } from '../../src/redis/_invalidation.js'
 import { redisInvalidation, redisRateLimiter, type RedisInvalidationOptions } from '../../src/redis/index.js'
 import type { StoreChange } from '../../src/stores/manager.js'
-import { HAVE_REDIS } from './_env.js'
+import { BUS_SUBSCRIBERS, HAVE_REDIS } from './_env.js'
 import { HAVE_REDIS_SERVER, privateRedis, type PrivateRedis } from './_redis-server.js'
 
 const measured = (what: string, value: unknown): void => console.log(`[measured] ${what}: ${JSON.stringify(value)}`)
 
-describe.skipIf(!HAVE_REDIS || !HAVE_REDIS_SERVER)('redis: hostile messages and configuration', () => {
+/** Publishes `count` messages (cycling through `list`) from another process, in one pipeline. */
+async function publishFlood(url: string, channel: string, list: readonly string[], count: number): Promise<void> {
+  const script = `
+    const { Redis } = require('ioredis')
+    const [url, channel, list, count] = process.argv.slice(1)
+    const messages = JSON.parse(list)
+    const r = new Redis(url)
+    const pipe = r.pipeline()
+    for (let i = 0; i < Number(count); i++) pipe.publish(channel, messages[i % messages.length])
+    pipe.exec().then(() => r.quit())`
+  const child = spawn(process.execPath, ['-e', script, url, channel, JSON.stringify(list), String(count)], { stdio: 'ignore' })
+  expect(await new Promise((r) => child.once('exit', r))).toBe(0)
+}
+
+describe.skipIf(!HAVE_REDIS || !HAVE_REDIS_SERVER).each(BUS_SUBSCRIBERS)('redis: hostile messages and configuration (%s subscriber)', (subscriber) => {
   let server: PrivateRedis
   const closers: (() => Promise<void> | void)[] = []
   const client = (url = server.url): Redis => {
@@ -28,7 +44,7 @@ describe.skipIf(!HAVE_REDIS || !HAVE_REDIS_SERVER)('redis: hostile messages and 
   /** A bus with a target that counts what reaches the cache. */
   async function bus(channel: string, options: RedisInvalidationOptions = {}) {
     const seen = { clears: 0, invalidated: [] as StoreChange[], errors: [] as Error[] }
-    const b = redisInvalidation(client(), { channel, onError: (e) => seen.errors.push(e), ...options })
+    const b = redisInvalidation(client(), { channel, subscriber, onError: (e) => seen.errors.push(e), ...options })
     await b.attach({ invalidate: (c) => void seen.invalidated.push(c), clear: () => void seen.clears++ })
     closers.push(() => b.close())
     seen.clears = 0
@@ -153,5 +169,88 @@ describe.skipIf(!HAVE_REDIS || !HAVE_REDIS_SERVER)('redis: hostile messages and 
     expect((await limiter.consume('key_locked')).allowed).toBe(true)
     await sleep(100)
     expect(warnings).toEqual([])
+  })
+
+  it.runIf(subscriber === 'worker')('hands the main thread one clear for a flood of malformed messages, not one event per message', async () => {
+    const channel = `kwtest:hostile:${randomBytes(4).toString('hex')}`
+    const { bus: b, seen } = await bus(channel, { outageClearMs: 60_000, heartbeatMs: 0 })
+    expect(b.subscriber).toBe('worker')
+    const before = b.counters
+    await publishFlood(server.url, channel, ['{', 'x', '{"v":2}', '[]', 'null'], 20_000)
+    await client().publish(channel, JSON.stringify({ v: 1, type: 'key', id: 'key_after_flood', hashes: [] }))
+    await vi.waitFor(() => expect(seen.invalidated.map((c) => c.id)).toContain('key_after_flood'), { timeout: 20_000, interval: 20 })
+    const after = b.counters
+    expect(after.messages - before.messages).toBe(20_001)
+    // The first malformed message's clear, and the batch that carried the valid one.
+    expect(after.handoffs - before.handoffs).toBe(2)
+    expect([seen.clears, seen.errors.length, seen.invalidated.length]).toEqual([1, 1, 1])
+  }, 30_000)
+
+  it('applies each changed id at most once per handoff when a flood repeats one change', async () => {
+    const channel = `kwtest:hostile:${randomBytes(4).toString('hex')}`
+    const { bus: b, seen } = await bus(channel, { outageClearMs: 60_000, heartbeatMs: 0 })
+    const change = JSON.stringify({ v: 1, type: 'key', id: 'key_hot', hashes: ['h1'] })
+    const before = b.counters
+    await publishFlood(server.url, channel, [change], 20_000)
+    await vi.waitFor(() => expect(b.counters.messages - before.messages).toBe(20_000), { timeout: 20_000, interval: 20 })
+    await vi.waitFor(() => expect(seen.invalidated.length).toBe(b.counters.handoffs - before.handoffs), { timeout: 5000, interval: 20 })
+    expect(seen.invalidated.every((c) => c.id === 'key_hot')).toBe(true)
+    if (subscriber === 'worker') expect(seen.invalidated.length).toBeLessThan(20_000)
+    else expect(seen.invalidated.length).toBe(20_000)
+    expect(seen.clears).toBe(0)
+  }, 30_000)
+
+  it.runIf(subscriber === 'worker')('fails closed when the worker dies: down, caches cleared and the death reported, then a new worker', async () => {
+    const channel = `kwtest:hostile:${randomBytes(4).toString('hex')}`
+    const states: string[] = []
+    const { bus: b, seen } = await bus(channel, { outageClearMs: 100, heartbeatMs: 0, onStateChange: (s) => states.push(s) })
+    const worker = subscriberWorker(b)!
+    expect(b.state).toBe('up')
+    await worker.terminate()
+    await vi.waitFor(() => expect(b.state).toBe('down'))
+    expect(states).toEqual(['up', 'down'])
+    expect(seen.clears).toBeGreaterThanOrEqual(1)
+    expect(seen.errors.map((e) => e.message)).toContainEqual(expect.stringMatching(/worker exited/))
+    // Cleared every outageClearMs while down, then a new worker, up again, applying changes.
+    await vi.waitFor(() => expect(b.state).toBe('up'), { timeout: 20_000, interval: 20 })
+    expect(seen.clears).toBeGreaterThanOrEqual(2)
+    expect(subscriberWorker(b)).not.toBe(worker)
+    await client().publish(channel, JSON.stringify({ v: 1, type: 'key', id: 'key_after_restart', hashes: [] }))
+    await vi.waitFor(() => expect(seen.invalidated.map((c) => c.id)).toContain('key_after_restart'))
+  }, 30_000)
+
+  it.runIf(subscriber === 'worker')('terminates its worker on close()', async () => {
+    const channel = `kwtest:hostile:${randomBytes(4).toString('hex')}`
+    const b = redisInvalidation(client(), { channel, subscriber, heartbeatMs: 0 })
+    await b.attach({ invalidate: () => undefined, clear: () => undefined })
+    const worker = subscriberWorker(b)!
+    let exited = false
+    worker.once('exit', () => void (exited = true))
+    await b.close()
+    expect(exited).toBe(true)
+    expect(subscriberWorker(b)).toBeUndefined()
+    expect(b.state).toBe('idle')
+  })
+
+  it.runIf(subscriber === 'worker')('never keeps the process alive: a bus left open does not stop it from exiting', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./_bus-unref.ts', import.meta.url)), server.url], { stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    child.stdout.on('data', (d: Buffer) => void (out += d.toString()))
+    // A liveness guard only (the process is killed if it hangs), not a measured bound.
+    const guard = setTimeout(() => child.kill('SIGKILL'), 25_000)
+    const code = await new Promise((r) => child.once('exit', (c, signal) => r(signal ?? c)))
+    clearTimeout(guard)
+    expect(out.trim()).toBe('attached worker')
+    expect(code).toBe(0)
+  }, 30_000)
+
+  it.runIf(subscriber === 'worker')('stays in this thread for a client a worker cannot copy, and says so', () => {
+    const custom = new Redis(server.url, { lazyConnect: true, retryStrategy: () => 100 })
+    closers.push(() => custom.disconnect())
+    expect(redisInvalidation(custom).subscriber).toBe('thread')
+    expect(() => redisInvalidation(custom, { subscriber: 'worker' })).toThrow(/subscriber/)
+    expect(redisInvalidation(client()).subscriber).toBe('worker')
+    expect(redisInvalidation(client(), { subscriber: 'thread' }).subscriber).toBe('thread')
+    expect(() => redisInvalidation(client(), { subscriber: 'elsewhere' as never })).toThrow(/subscriber/)
   })
 })

@@ -11,7 +11,7 @@ import { createAuthorizer, KeyManager, type Authorizer, type DecisionEvent } fro
 import { redisInvalidation, type RedisInvalidation, type RedisInvalidationOptions } from '../../src/redis/index.js'
 import { cachedStore, type CachedStore } from '../../src/stores/cached.js'
 import { postgresStore, type PostgresKeyStore } from '../../src/stores/postgres.js'
-import { HAVE_PG, HAVE_REDIS, REDIS_URL } from './_env.js'
+import { BUS_SUBSCRIBERS, HAVE_PG, HAVE_REDIS, REDIS_URL } from './_env.js'
 import { newPool, pgFixture, type PgFixture } from './_pg.js'
 import { startProxy, type Proxy } from './_proxy.js'
 
@@ -30,7 +30,7 @@ interface Instance {
   ask(key: string): Promise<{ allow: boolean; reason?: string | undefined }>
 }
 
-describe.skipIf(!HAVE_PG || !HAVE_REDIS)('revocation propagation over redis', () => {
+describe.skipIf(!HAVE_PG || !HAVE_REDIS).each(BUS_SUBSCRIBERS)('revocation propagation over redis (%s subscriber)', (subscriber) => {
   let fx: PgFixture
   const closers: (() => Promise<void>)[] = []
   const channel = `kwtest:inv:${randomBytes(4).toString('hex')}`
@@ -44,7 +44,7 @@ describe.skipIf(!HAVE_PG || !HAVE_REDIS)('revocation propagation over redis', ()
     const cache = cachedStore(pg, { ttlMs: MINUTE, negativeTtlMs: MINUTE, ownerTtlMs: MINUTE })
     const states: ('up' | 'down')[] = []
     const errors: Error[] = []
-    const bus = redisInvalidation(redis, { channel, onStateChange: (s) => states.push(s), onError: (e) => errors.push(e), ...busOptions })
+    const bus = redisInvalidation(redis, { channel, subscriber, onStateChange: (s) => states.push(s), onError: (e) => errors.push(e), ...busOptions })
     const detach = await bus.attach(cache)
     const heard: unknown[] = []
     const detachSpy = await bus.attach({ invalidate: (c) => heard.push(c), clear: () => undefined })
@@ -273,7 +273,7 @@ describe.skipIf(!HAVE_PG || !HAVE_REDIS)('revocation propagation over redis', ()
       await proxy.down()
       const redis = new Redis(proxy.via(REDIS_URL!), { maxRetriesPerRequest: 1, lazyConnect: true })
       redis.on('error', () => undefined)
-      const bus = redisInvalidation(redis, { channel, connectTimeoutMs: 300 })
+      const bus = redisInvalidation(redis, { channel, subscriber, connectTimeoutMs: 300 })
       try {
         await expect(bus.attach(cachedStore(fx.store))).rejects.toThrow(/within 300 ms/)
         expect(bus.state).toBe('idle')

@@ -12,7 +12,7 @@ import { createAuthorizer, KeyManager, type Authorizer, type DenyDecision, type 
 import { redisInvalidation, type RedisInvalidation } from '../../src/redis/index.js'
 import { cachedStore } from '../../src/stores/cached.js'
 import { postgresStore, type PostgresKeyStore } from '../../src/stores/postgres.js'
-import { HAVE_PG, HAVE_REDIS, REDIS_URL } from './_env.js'
+import { BUS_SUBSCRIBERS, HAVE_PG, HAVE_REDIS, REDIS_URL } from './_env.js'
 import { newPool, pgFixture, type PgFixture } from './_pg.js'
 
 const MINUTE = 60_000
@@ -73,7 +73,7 @@ const rows: Row[] = [
   { name: 'owner locked', inFlight: 'owner', reason: 'owner_disabled', revoke: (m, s) => m.setOwner(s.owner, { role: 'Read Only', active: false }) },
 ]
 
-describe.skipIf(!HAVE_PG || !HAVE_REDIS)('revoke race across instances (Postgres + Redis bus)', () => {
+describe.skipIf(!HAVE_PG || !HAVE_REDIS).each(BUS_SUBSCRIBERS)('revoke race across instances (Postgres + Redis bus, %s subscriber)', (subscriber) => {
   let fx: PgFixture
   const closers: (() => Promise<void>)[] = []
   const channel = `kwtest:race:${randomBytes(4).toString('hex')}`
@@ -85,7 +85,7 @@ describe.skipIf(!HAVE_PG || !HAVE_REDIS)('revoke race across instances (Postgres
     const pg = postgresStore(pool, { schema: fx.schema })
     const held = new HeldStore(pg)
     const cache = cachedStore(held, { ttlMs: MINUTE, negativeTtlMs: MINUTE, ownerTtlMs: MINUTE })
-    const bus = redisInvalidation(redis, { channel, publishHashes })
+    const bus = redisInvalidation(redis, { channel, publishHashes, subscriber })
     const detach = await bus.attach(cache)
     // Attached after the cache: when this one hears a change, the cache has applied it.
     const heard: StoreChange[] = []

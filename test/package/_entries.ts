@@ -10,8 +10,8 @@ import { fileURLToPath } from 'node:url'
 /** The repository root. */
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 
-/** Entries that tsup builds but that are not import subpaths. */
-const NOT_SUBPATHS = new Set(['cli'])
+/** Entries that tsup builds but that are not import subpaths: the CLI, and the invalidation bus's worker (loaded by file, next to keyward/redis). */
+const NOT_SUBPATHS = new Set(['cli', 'bus-worker'])
 
 /** One `exports` condition set: `{ import: { types, default }, require: { types, default } }`. */
 export interface ExportTarget {

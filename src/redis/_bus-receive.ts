@@ -1,0 +1,145 @@
+/**
+ * The invalidation bus's subscriber connection, the same in the main thread and in the worker
+ * (`_bus-worker.ts`): it subscribes on every `ready`, PINGs the connection every `heartbeatMs`,
+ * decodes (and, with a secret, authenticates) each message through the inbox, and tells a
+ * {@link ReceiverSink} what came in. It never touches a cache itself.
+ * @module
+ */
+import type { Redis } from 'ioredis'
+import type { StoreChange } from '../types.js'
+import { createInbox } from './_bus-inbox.js'
+import { decode } from './_wire.js'
+
+/** What a receiver reports; none of these may throw (each is wrapped anyway). */
+export interface ReceiverSink {
+  /** The subscription is confirmed: every message published from now on reaches us. */
+  up(): void
+  /** The connection closed, ended or stopped answering PING: anything may be missed from now on. */
+  down(): void
+  /** A readable (and, with a secret, authenticated) change. */
+  change(change: StoreChange): void
+  /** A heartbeat of this bus (`<nonce>.<seq>`); heartbeats of other buses are dropped here. */
+  beat(seq: number): void
+  /** One unreadable or unauthenticated message (or one dropped by a full inbox). */
+  suspect(): void
+  /** An error without a caller, e.g. a connection error; `fallback` when it is not an Error. */
+  error(e: unknown, fallback: string): void
+}
+
+/** What {@link startReceiver} needs. */
+export interface ReceiverConfig {
+  readonly channel: string
+  readonly secret: Uint8Array | undefined
+  /** This bus's heartbeat nonce. */
+  readonly nonce: string
+  readonly heartbeatMs: number
+}
+
+/** A running receiver. */
+export interface Receiver {
+  /** Messages read off the channel so far. */
+  readonly messages: number
+  /** Unsubscribes and closes the connection (at most 1 s for a polite QUIT). */
+  stop(): Promise<void>
+}
+
+/** The options every subscriber connection is opened with, on top of the client's. */
+export const SUBSCRIBER_OPTIONS = { autoResubscribe: false, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: null } as const
+
+/**
+ * Runs the subscriber on `s` (created with {@link SUBSCRIBER_OPTIONS}, not yet connected). We
+ * subscribe ourselves on every `ready` instead of ioredis's autoResubscribe, to know when it is done.
+ */
+export function startReceiver(s: Redis, config: ReceiverConfig, sink: ReceiverSink): Receiver {
+  const { channel, secret, nonce, heartbeatMs } = config
+  let live = true
+  let subscribed = false
+  let pinging = false
+  let messages = 0
+  const safe = (f: () => void): void => {
+    try {
+      f()
+    } catch {
+      // A sink that throws must not break the subscriber.
+    }
+  }
+  const down = (): void => {
+    subscribed = false
+    if (live) safe(sink.down)
+  }
+  const receive = createInbox((text) => {
+    if (!live) return
+    const m = decode(text, secret)
+    if (m === undefined) return safe(sink.suspect)
+    if (m.kind === 'change') return safe(() => sink.change(m.change))
+    const dot = m.beat.lastIndexOf('.')
+    if (m.beat.slice(0, dot) === nonce) safe(() => sink.beat(Number(m.beat.slice(dot + 1))))
+  }, () => safe(sink.suspect))
+
+  s.on('ready', () => {
+    s.subscribe(channel).then(
+      () => {
+        if (!live) return
+        subscribed = true
+        safe(sink.up)
+      },
+      (e: unknown) => {
+        safe(() => sink.error(e, 'keyward/redis: subscribe failed'))
+        if (live) s.disconnect(true)
+      },
+    )
+  })
+  s.on('close', down)
+  s.on('end', down)
+  s.on('error', (e: unknown) => safe(() => sink.error(e, 'keyward/redis: subscriber connection error')))
+  s.on('message', (ch: string, text: string) => {
+    messages++
+    if (ch === channel) receive(text)
+  })
+  s.connect().catch((e: unknown) => safe(() => sink.error(e, 'keyward/redis: subscriber connect failed')))
+
+  // PING: a connection that hangs (half-open) is reconnected.
+  const ping = (): void => {
+    if (!subscribed || pinging || !live) return
+    pinging = true
+    let timer: ReturnType<typeof setTimeout> | undefined
+    Promise.race([
+      s.ping(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('keyward/redis: subscriber heartbeat timed out')), heartbeatMs)
+      }),
+    ])
+      .catch((e: unknown) => {
+        if (!live) return
+        safe(() => sink.error(e, 'keyward/redis: subscriber heartbeat failed'))
+        down()
+        s.disconnect(true)
+      })
+      .finally(() => {
+        clearTimeout(timer)
+        pinging = false
+      })
+  }
+  const pinger = heartbeatMs > 0 ? setInterval(ping, heartbeatMs) : undefined
+  pinger?.unref?.()
+
+  return {
+    get messages(): number {
+      return messages
+    },
+    async stop(): Promise<void> {
+      if (!live) return
+      live = false
+      if (pinger !== undefined) clearInterval(pinger)
+      s.removeAllListeners('close')
+      s.removeAllListeners('end')
+      s.removeAllListeners('ready')
+      try {
+        await Promise.race([s.quit(), new Promise((resolve) => setTimeout(resolve, 1000).unref?.())])
+      } catch {
+        // Already gone.
+      }
+      s.disconnect()
+    },
+  }
+}
