@@ -34,6 +34,10 @@ async function publishFlood(url: string, channel: string, list: readonly string[
 
 describe.skipIf(!HAVE_REDIS || !HAVE_REDIS_SERVER).each(BUS_SUBSCRIBERS)('redis: hostile messages and configuration (%s subscriber)', (subscriber) => {
   let server: PrivateRedis
+  /** Tests of the worker itself exist only in the worker run; the thread run does not list them. */
+  const itWorker = (name: string, fn: () => unknown, timeout?: number): void => {
+    if (subscriber === 'worker') it(name, fn, timeout)
+  }
   const closers: (() => Promise<void> | void)[] = []
   const client = (url = server.url): Redis => {
     const r = new Redis(url, { maxRetriesPerRequest: 1 })
@@ -171,7 +175,7 @@ describe.skipIf(!HAVE_REDIS || !HAVE_REDIS_SERVER).each(BUS_SUBSCRIBERS)('redis:
     expect(warnings).toEqual([])
   })
 
-  it.runIf(subscriber === 'worker')('hands the main thread one clear for a flood of malformed messages, not one event per message', async () => {
+  itWorker('hands the main thread one clear for a flood of malformed messages, not one event per message', async () => {
     const channel = `kwtest:hostile:${randomBytes(4).toString('hex')}`
     const { bus: b, seen } = await bus(channel, { outageClearMs: 60_000, heartbeatMs: 0 })
     expect(b.subscriber).toBe('worker')
@@ -200,7 +204,7 @@ describe.skipIf(!HAVE_REDIS || !HAVE_REDIS_SERVER).each(BUS_SUBSCRIBERS)('redis:
     expect(seen.clears).toBe(0)
   }, 30_000)
 
-  it.runIf(subscriber === 'worker')('fails closed when the worker dies: down, caches cleared and the death reported, then a new worker', async () => {
+  itWorker('fails closed when the worker dies: down, caches cleared and the death reported, then a new worker', async () => {
     const channel = `kwtest:hostile:${randomBytes(4).toString('hex')}`
     const states: string[] = []
     const { bus: b, seen } = await bus(channel, { outageClearMs: 100, heartbeatMs: 0, onStateChange: (s) => states.push(s) })
@@ -219,7 +223,7 @@ describe.skipIf(!HAVE_REDIS || !HAVE_REDIS_SERVER).each(BUS_SUBSCRIBERS)('redis:
     await vi.waitFor(() => expect(seen.invalidated.map((c) => c.id)).toContain('key_after_restart'))
   }, 30_000)
 
-  it.runIf(subscriber === 'worker')('terminates its worker on close()', async () => {
+  itWorker('terminates its worker on close()', async () => {
     const channel = `kwtest:hostile:${randomBytes(4).toString('hex')}`
     const b = redisInvalidation(client(), { channel, subscriber, heartbeatMs: 0 })
     await b.attach({ invalidate: () => undefined, clear: () => undefined })
@@ -232,7 +236,7 @@ describe.skipIf(!HAVE_REDIS || !HAVE_REDIS_SERVER).each(BUS_SUBSCRIBERS)('redis:
     expect(b.state).toBe('idle')
   })
 
-  it.runIf(subscriber === 'worker')('never keeps the process alive: a bus left open does not stop it from exiting', async () => {
+  itWorker('never keeps the process alive: a bus left open does not stop it from exiting', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./_bus-unref.ts', import.meta.url)), server.url], { stdio: ['ignore', 'pipe', 'inherit'] })
     let out = ''
     child.stdout.on('data', (d: Buffer) => void (out += d.toString()))
@@ -244,7 +248,7 @@ describe.skipIf(!HAVE_REDIS || !HAVE_REDIS_SERVER).each(BUS_SUBSCRIBERS)('redis:
     expect(code).toBe(0)
   }, 30_000)
 
-  it.runIf(subscriber === 'worker')('stays in this thread for a client a worker cannot copy, and says so', () => {
+  itWorker('stays in this thread for a client a worker cannot copy, and says so', () => {
     const custom = new Redis(server.url, { lazyConnect: true, retryStrategy: () => 100 })
     closers.push(() => custom.disconnect())
     expect(redisInvalidation(custom).subscriber).toBe('thread')
