@@ -11,7 +11,7 @@
  * rather than letting us guess: an allowlist then denies.
  * @module
  */
-import { trimOws } from '../_headers.js'
+import { trimOws } from '../lib/headers.js'
 import { allowlistHas, compileAllowlist, type Allowlist } from './_allowlist.js'
 import { formatIp, parseIp, type IpAddress } from './_ip.js'
 

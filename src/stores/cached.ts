@@ -19,7 +19,7 @@
  *   the matching lookup would serve at that moment, so everything above holds for them too.
  * @module
  */
-import { fieldsOf, knownFields } from '../_options.js'
+import { fieldsOf, knownFields } from '../lib/options.js'
 import { rangeError, typeError } from '../errors.js'
 import type { KeyFilter, GroupFilter, KeyGroup, KeyRecord, KeyStore, ManagedKeyStore, OwnerRecord, StoreChange } from '../types.js'
 import { CachedReads, recordId, type Sizes } from './_cache-reads.js'
