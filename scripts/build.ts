@@ -31,16 +31,16 @@ export interface Stamp {
   readonly outputs: string
 }
 
-/** Every file under `path` (or `path` itself), relative to the root, sorted, `/`-separated. */
-function files(path: string): string[] {
-  const full = join(ROOT, path)
+/** Every file under `path` (or `path` itself), relative to `root`, sorted, `/`-separated. */
+function files(root: string, path: string): string[] {
+  const full = join(root, path)
   if (!existsSync(full)) return []
   const out: string[] = []
   const walk = (dir: string): void => {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       const p = join(dir, e.name)
       if (e.isDirectory()) walk(p)
-      else if (e.isFile()) out.push(relative(ROOT, p).split(sep).join('/'))
+      else if (e.isFile()) out.push(relative(root, p).split(sep).join('/'))
     }
   }
   if (statSync(full).isDirectory()) walk(full)
@@ -48,27 +48,33 @@ function files(path: string): string[] {
   return out.sort()
 }
 
-/** SHA-256 over the names and contents of `paths` (a missing one hashes as absent). */
-function digest(paths: readonly string[]): string {
+/** SHA-256 over the names and contents of `paths` under `root` (a missing one hashes as absent). */
+function digest(root: string, paths: readonly string[]): string {
   const h = createHash('sha256')
-  for (const p of paths.flatMap(files)) {
-    const body = readFileSync(join(ROOT, p))
+  for (const p of paths.flatMap((path) => files(root, path))) {
+    const body = readFileSync(join(root, p))
     h.update(`${p}\0${body.length}\0`).update(body)
   }
   return h.digest('hex')
 }
 
-/** The stamp `dist/` would have if built from the current inputs as it is now. */
-export function currentStamp(): Stamp {
-  return { inputs: digest(INPUTS), outputs: digest(['dist']) }
+/** The stamp `root`'s `dist/` would have if built from the current inputs as it is now. */
+export function currentStamp(root = ROOT): Stamp {
+  return { inputs: digest(root, INPUTS), outputs: digest(root, ['dist']) }
+}
+
+/** Records that `root`'s `dist/`, as it is now, was built from inputs whose digest is `inputs`. */
+export function writeStamp(inputs: string, root = ROOT, stamp = STAMP): void {
+  mkdirSync(dirname(stamp), { recursive: true })
+  writeFileSync(stamp, `${JSON.stringify({ inputs, outputs: digest(root, ['dist']) } satisfies Stamp)}\n`)
 }
 
 /** Whether `dist/` was built by this script from exactly the current inputs and is unchanged since. */
-export function isFresh(): boolean {
+export function isFresh(root = ROOT, stamp = STAMP): boolean {
   try {
-    const saved = JSON.parse(readFileSync(STAMP, 'utf8')) as Partial<Stamp>
-    const now = currentStamp()
-    return saved.inputs === now.inputs && saved.outputs === now.outputs && existsSync(join(ROOT, 'dist', 'index.js'))
+    const saved = JSON.parse(readFileSync(stamp, 'utf8')) as Partial<Stamp>
+    const now = currentStamp(root)
+    return saved.inputs === now.inputs && saved.outputs === now.outputs && existsSync(join(root, 'dist', 'index.js'))
   } catch {
     return false
   }
@@ -77,16 +83,15 @@ export function isFresh(): boolean {
 /** Runs tsup and stamps the result. Returns tsup's exit status. */
 export function build(): number {
   rmSync(STAMP, { force: true })
-  const before = digest(INPUTS)
+  const before = digest(ROOT, INPUTS)
   const tsup = createRequire(import.meta.url).resolve('tsup/dist/cli-default.js')
   const r = spawnSync(process.execPath, [tsup], { cwd: ROOT, stdio: 'inherit' })
   if (r.status !== 0) return r.status ?? 1
-  if (digest(INPUTS) !== before) {
+  if (digest(ROOT, INPUTS) !== before) {
     console.warn('build: sources changed during the build; dist/ is not stamped and will be rebuilt by the next test run')
     return 0
   }
-  mkdirSync(dirname(STAMP), { recursive: true })
-  writeFileSync(STAMP, `${JSON.stringify({ inputs: before, outputs: digest(['dist']) } satisfies Stamp)}\n`)
+  writeStamp(before)
   return 0
 }
 
