@@ -20,6 +20,7 @@ const LONG_FILES_BEING_SPLIT = new Set([
   'admin/handler.ts',
   'stores/manager.ts',
   'stores/postgres.ts',
+  'types.ts',
 ])
 
 /**
@@ -31,6 +32,7 @@ const LONG_FUNCTIONS_BEING_SPLIT = new Set([
   'admin/handler.ts#createAdminHandler',
   'admin/openapi.ts#adminOpenApi',
   'otel/index.ts#otel',
+  'redis/_bus-receive.ts#startReceiver',
   'redis/_invalidation.ts#createRedisInvalidation',
   'redis/_limiter.ts#createRedisRateLimiter',
   'roles.ts#defineRoles',
