@@ -1,4 +1,13 @@
+import { availableParallelism } from 'node:os'
 import { defineConfig } from 'vitest/config'
+
+/**
+ * Test files run in parallel, at least two at once. Vitest's default on a 2-core machine is one
+ * worker (cores - 1), which runs the suite file by file: a fault test waiting out a 30-second
+ * Redis hang, or a test waiting on a child \`tsc\`, then holds up every CPU-bound file behind it.
+ * Two workers let those waits overlap with work; no test depends on running alone.
+ */
+const WORKERS = Math.max(2, availableParallelism() - 1)
 
 export default defineConfig({
   test: {
@@ -8,5 +17,6 @@ export default defineConfig({
     globalSetup: ['test/package/_global-pack.ts'],
     hookTimeout: 60_000,
     pool: 'forks',
+    maxWorkers: WORKERS,
   },
 })

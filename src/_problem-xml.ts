@@ -4,7 +4,7 @@
  * Every function is total: whatever the header holds, it returns an answer and never throws.
  * @module
  */
-import { trimOws } from './_headers.js'
+import { trimOws } from './lib/headers.js'
 
 /** The longest `Accept` value read; the rest is ignored (a client's preferences fit in far less). */
 const MAX_ACCEPT = 4096

@@ -11,8 +11,8 @@
  * through `core/decide.ts`.
  * @module
  */
-import type { BreakerOptions } from './_breaker.js'
-import type { CompiledNeed } from './_needs.js'
+import type { BreakerOptions } from './lib/breaker.js'
+import type { CompiledNeed } from './core/needs.js'
 import { configure } from './core/options.js'
 import { createEngine } from './core/engine.js'
 import { decide } from './core/decide.js'
@@ -21,7 +21,7 @@ import type { InsightAppSecPermission, Roles } from './roles.js'
 import type { Scheme } from './schemes/scheme.js'
 import type { AuthRequest, Decision, DecisionEvent, KeyStore, Need, RateLimiter } from './types.js'
 
-export type { CompiledNeed } from './_needs.js'
+export type { CompiledNeed } from './core/needs.js'
 
 /** Options of {@link createAuthorizer}. Validated when the authorizer is created. */
 export interface AuthorizerOptions<P extends string = string> {

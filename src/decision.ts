@@ -3,7 +3,7 @@
  * problem document.
  * @module
  */
-import { object, knownFields } from './_options.js'
+import { object, knownFields } from './lib/options.js'
 import { prefersXml, problemXml } from './_problem-xml.js'
 import { typeError } from './errors.js'
 import type { DenyCode, DenyDecision, DenyReason } from './types.js'

@@ -7,7 +7,7 @@
  */
 export { createAuthorizer } from './authorize.js'
 export type { Authorizer, AuthorizerOptions, CompiledNeed } from './authorize.js'
-export type { BreakerOptions, BreakerState } from './_breaker.js'
+export type { BreakerOptions, BreakerState } from './lib/breaker.js'
 export { renderDeny } from './decision.js'
 export type { DenyResponse, RenderDenyOptions } from './decision.js'
 export { ConflictError, KeywardError, NotFoundError, INVALID_OPTION } from './errors.js'

@@ -7,7 +7,7 @@
  * happens to be `__proto__` or `constructor` grants nothing.
  * @module
  */
-import { knownFields } from './_options.js'
+import { knownFields } from './lib/options.js'
 import { quote, rangeError, typeError } from './errors.js'
 
 const RESOURCE_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/

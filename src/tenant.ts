@@ -7,8 +7,8 @@
  * request then matches no tenant and is denied as `tenant_mismatch`.
  * @module
  */
-import { collectHeaders, HeaderNames, trimOws } from './_headers.js'
-import { integer, object, options as checkOptions } from './_options.js'
+import { collectHeaders, HeaderNames, trimOws } from './lib/headers.js'
+import { integer, object, options as checkOptions } from './lib/options.js'
 import { rangeError, typeError } from './errors.js'
 import type { AuthRequest } from './types.js'
 

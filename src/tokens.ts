@@ -29,7 +29,7 @@
  * had at minting, nor more than the role has where it is checked.
  * @module
  */
-import { fieldsOf, knownFields } from './_options.js'
+import { fieldsOf, knownFields } from './lib/options.js'
 import { rangeError, typeError } from './errors.js'
 import { base64url } from './keys/hash.js'
 import type { JwtAlgorithm, JwtKey } from './schemes/jwt.js'

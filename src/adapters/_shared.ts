@@ -3,7 +3,7 @@
  * Nothing here decides anything about a request; the core does.
  * @module
  */
-import { knownFields } from '../_options.js'
+import { knownFields } from '../lib/options.js'
 import type { Authorizer } from '../authorize.js'
 import { typeError } from '../errors.js'
 

@@ -6,7 +6,7 @@
 import type { TLSSocket } from 'node:tls'
 import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
-import { knownFields } from '../_options.js'
+import { knownFields } from '../lib/options.js'
 import type { AdminHandler } from '../admin/handler.js'
 import type { CompiledNeed } from '../authorize.js'
 import { renderDeny } from '../decision.js'

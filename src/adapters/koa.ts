@@ -2,7 +2,7 @@
  * `keyward/koa`: the authorizer as Koa 2/3 middleware, and the admin handler's mount.
  * @module
  */
-import { knownFields } from '../_options.js'
+import { knownFields } from '../lib/options.js'
 import type { TLSSocket } from 'node:tls'
 import type { Middleware, ParameterizedContext } from 'koa'
 import type { AdminHandler } from '../admin/handler.js'

@@ -4,7 +4,7 @@
  * unsigned or forged body is never parsed.
  * @module
  */
-import { fieldsOf, func, integer, knownFields, millis, object } from '../_options.js'
+import { fieldsOf, func, integer, knownFields, millis, object } from '../lib/options.js'
 import { rangeError, typeError } from '../errors.js'
 import { type Acted, applyPolicy, liveKey, type LeakManager, type LeakPolicy } from './_leak-act.js'
 import { jsonResponse, LeakProblem, parseReport, problemResponse, readBody, tokenHash, type ReportedToken } from './_leak-http.js'

@@ -2,7 +2,7 @@
  * `createAdminHandler`: the admin REST API and web console as one Fetch-API handler.
  * @module
  */
-import { fieldsOf, knownFields } from '../_options.js'
+import { fieldsOf, knownFields } from '../lib/options.js'
 import type { Authorizer, CompiledNeed } from '../authorize.js'
 import { messageOf, renderDeny } from '../decision.js'
 import { INVALID_OPTION, quote, rangeError, typeError } from '../errors.js'

@@ -3,9 +3,9 @@
  * the {@link Ctx} of one request.
  * @module
  */
-import type { HeaderNames, HeaderValues } from '../_headers.js'
-import type { CompiledNeed } from '../_needs.js'
-import type { Toucher } from '../_touch.js'
+import type { HeaderNames, HeaderValues } from '../lib/headers.js'
+import type { CompiledNeed } from './needs.js'
+import type { Toucher } from './_touch.js'
 import type { ClientAddress } from '../net/proxy.js'
 import type { Extraction, Scheme } from '../schemes/scheme.js'
 import type { AuthRequest, Decision, KeyGroup, Need, OwnerRecord } from '../types.js'

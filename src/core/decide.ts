@@ -4,8 +4,8 @@
  * expiry/rotation → client address → permission → explicit grant → rate limit.
  * @module
  */
-import { collectHeaders } from '../_headers.js'
-import type { CompiledNeed } from '../_needs.js'
+import { collectHeaders } from '../lib/headers.js'
+import type { CompiledNeed } from './needs.js'
 import { typeError } from '../errors.js'
 import type { AuthRequest, Decision, Need } from '../types.js'
 import { Ctx, type Engine, type Step } from './context.js'

@@ -3,10 +3,10 @@
  * gate, the compiled-record caches, the deny table, the header names to read, the extraction step.
  * @module
  */
-import { extractor } from '../_extract.js'
-import { HeaderNames } from '../_headers.js'
-import { needCompiler } from '../_needs.js'
-import { Toucher } from '../_touch.js'
+import { extractor } from './_extract.js'
+import { HeaderNames } from '../lib/headers.js'
+import { needCompiler } from './needs.js'
+import { Toucher } from './_touch.js'
 import type { Engine } from './context.js'
 import { DenyTable } from './deny.js'
 import type { Config } from './options.js'

@@ -5,8 +5,8 @@
  * @module
  */
 import type { AuthorizerOptions } from '../authorize.js'
-import type { BreakerOptions } from '../_breaker.js'
-import * as opt from '../_options.js'
+import type { BreakerOptions } from '../lib/breaker.js'
+import * as opt from '../lib/options.js'
 import { quote, rangeError, typeError } from '../errors.js'
 import { createHasher, type Hasher } from '../keys/hash.js'
 import { createNetPolicy, type NetPolicy } from '../net/proxy.js'

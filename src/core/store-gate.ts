@@ -6,7 +6,7 @@
  * value, which the request turns into a 503. Fail closed.
  * @module
  */
-import { Breaker } from '../_breaker.js'
+import { Breaker } from '../lib/breaker.js'
 import type { BreakerConfig } from './options.js'
 import type { KeyGroup, KeyRecord, KeyStore, OwnerRecord } from '../types.js'
 

@@ -6,7 +6,7 @@
  * 32 base62 characters carry 32·log2(62) ≈ 190 bits from the CSPRNG, above the 128 required.
  * @module
  */
-import { fieldsOf, knownFields, object } from '../_options.js'
+import { fieldsOf, knownFields, object } from '../lib/options.js'
 import { rangeError, typeError } from '../errors.js'
 import { encodeBase62Int, randomBase62 } from './base62.js'
 import { crc32 } from './crc32.js'

@@ -11,9 +11,9 @@
  * rather than letting us guess: an allowlist then denies.
  * @module
  */
-import { trimOws } from '../_headers.js'
-import { allowlistHas, compileAllowlist, formatIp, parseIp } from './_ip.js'
-import type { Allowlist, IpAddress } from './_ip.js'
+import { trimOws } from '../lib/headers.js'
+import { allowlistHas, compileAllowlist, type Allowlist } from './_allowlist.js'
+import { formatIp, parseIp, type IpAddress } from './_ip.js'
 
 /** The resolved client. Both fields are `undefined` when the client could not be determined. */
 export interface ClientAddress {

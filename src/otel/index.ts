@@ -6,8 +6,8 @@
  * @module
  */
 import { context, metrics, SpanKind, SpanStatusCode, trace, ValueType, type Attributes, type MeterProvider, type Span, type TracerProvider } from '@opentelemetry/api'
-import type { BreakerState } from '../_breaker.js'
-import * as opt from '../_options.js'
+import type { BreakerState } from '../lib/breaker.js'
+import * as opt from '../lib/options.js'
 import { typeError } from '../errors.js'
 import type { Authorizer, AuthorizerOptions } from '../authorize.js'
 import type { CacheEvent, CacheObserver, CacheSpace } from '../stores/cached.js'

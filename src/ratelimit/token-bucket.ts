@@ -2,7 +2,7 @@
  * In-memory per-key token bucket.
  * @module
  */
-import { fieldsOf, func, integer, knownFields, object } from '../_options.js'
+import { fieldsOf, func, integer, knownFields, object } from '../lib/options.js'
 import { rangeError, typeError } from '../errors.js'
 import type { RateLimiter, RateLimitResult, RateLimitSpec } from '../types.js'
 

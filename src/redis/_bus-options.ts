@@ -4,7 +4,7 @@
  * @module
  */
 import type { Redis } from 'ioredis'
-import { knownFields } from '../_options.js'
+import { knownFields } from '../lib/options.js'
 import { rangeError, typeError } from '../errors.js'
 import type { CachedStore } from '../stores/cached.js'
 import type { StoreChange } from '../types.js'

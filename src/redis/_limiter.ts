@@ -10,10 +10,10 @@
  * `RateLimit-*` and `Retry-After` values from both.
  * @module
  */
-import { knownFields } from '../_options.js'
+import { knownFields } from '../lib/options.js'
 import { createHash } from 'node:crypto'
 import type { Redis } from 'ioredis'
-import { Breaker, type BreakerOptions } from '../_breaker.js'
+import { Breaker, type BreakerOptions } from '../lib/breaker.js'
 import { quote, rangeError, typeError } from '../errors.js'
 import type { RateLimiter, RateLimitResult, RateLimitSpec } from '../types.js'
 

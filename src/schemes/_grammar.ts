@@ -3,7 +3,7 @@
  * Every function is total: it returns `undefined` for anything it does not accept, never throws.
  * @module
  */
-import { hasBadBytes, isVisibleAscii, trimOws } from '../_headers.js'
+import { hasBadBytes, isVisibleAscii, trimOws } from '../lib/headers.js'
 import { MAX_KEY_LENGTH } from './_scheme.js'
 
 /** A raw key value from a dedicated header: OWS-trimmed, non-empty, visible ASCII, bounded. */

@@ -5,7 +5,7 @@
  * @module
  */
 import type { JWTPayload } from 'jose'
-import { knownFields } from '../_options.js'
+import { knownFields } from '../lib/options.js'
 import { rangeError, typeError } from '../errors.js'
 import type { TokenIdentity } from './_scheme.js'
 import type { JwtClaims } from './jwt.js'

@@ -7,7 +7,7 @@
  * @module
  */
 import type { JSONWebKeySet, JWK } from 'jose'
-import { fieldsOf, knownFields } from '../_options.js'
+import { fieldsOf, knownFields } from '../lib/options.js'
 import { rangeError, typeError } from '../errors.js'
 import { loadJose } from './_jose.js'
 import { algInfo, RSA_MIN_BITS } from './_jwt-algs.js'

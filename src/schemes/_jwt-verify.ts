@@ -6,7 +6,7 @@
  * @module
  */
 import type { JWTPayload, JWTVerifyOptions } from 'jose'
-import { fieldsOf, knownFields } from '../_options.js'
+import { fieldsOf, knownFields } from '../lib/options.js'
 import { typeError } from '../errors.js'
 import { createHasher } from '../keys/hash.js'
 import { loadJose } from './_jose.js'

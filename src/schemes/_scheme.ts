@@ -6,7 +6,7 @@
  * conflicting, one credential), so all schemes share one decision path.
  * @module
  */
-import type { HeaderValues } from '../_headers.js'
+import type { HeaderValues } from '../lib/headers.js'
 import type { KeyKind } from '../types.js'
 
 /** Longest key accepted in any header (longer: 400 `malformed_credentials`). */

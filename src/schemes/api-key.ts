@@ -2,7 +2,7 @@
  * A key in a dedicated header: `X-Api-Key` (Rapid7 InsightAppSec) and `X-SSAPI-KEY` (AttackForge).
  * @module
  */
-import { fieldsOf, knownFields, noOptions, object } from '../_options.js'
+import { fieldsOf, knownFields, noOptions, object } from '../lib/options.js'
 import { quote, rangeError, typeError } from '../errors.js'
 import { keyValue } from './_grammar.js'
 import { quoted, type Scheme } from './_scheme.js'

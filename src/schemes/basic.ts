@@ -2,8 +2,8 @@
  * The key as HTTP Basic credentials (RFC 7617): `curl -u <key>:` or `curl -u api:<key>`.
  * @module
  */
-import { noOptions } from '../_options.js'
-import { hasBadBytes } from '../_headers.js'
+import { noOptions } from '../lib/options.js'
+import { hasBadBytes } from '../lib/headers.js'
 import { decodeUserPass, keyValue, splitAuthorization } from './_grammar.js'
 import { quoted, type Extraction, type Scheme } from './_scheme.js'
 

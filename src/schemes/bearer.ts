@@ -2,8 +2,8 @@
  * An opaque API key as an OAuth-style bearer token: `Authorization: Bearer <key>` (RFC 6750 §2.1).
  * @module
  */
-import { noOptions } from '../_options.js'
-import { hasBadBytes, type HeaderValues } from '../_headers.js'
+import { noOptions } from '../lib/options.js'
+import { hasBadBytes, type HeaderValues } from '../lib/headers.js'
 import { isToken68, splitAuthorization } from './_grammar.js'
 import { MAX_KEY_LENGTH, quoted, type BearerError, type Scheme } from './_scheme.js'
 

@@ -3,8 +3,8 @@
  * `Authorization: base64(username:service-key)`, with or without the `Basic ` word.
  * @module
  */
-import { noOptions } from '../_options.js'
-import { hasBadBytes, trimOws } from '../_headers.js'
+import { noOptions } from '../lib/options.js'
+import { hasBadBytes, trimOws } from '../lib/headers.js'
 import { decodeUserPass, isToken68, keyValue, splitAuthorization } from './_grammar.js'
 import { quoted, type Extraction, type Scheme } from './_scheme.js'
 

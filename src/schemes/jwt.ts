@@ -26,7 +26,7 @@
  * @module
  */
 import type { CryptoKey as JoseCryptoKey, JSONWebKeySet, JWK, KeyObject } from 'jose'
-import { fieldsOf, knownFields } from '../_options.js'
+import { fieldsOf, knownFields } from '../lib/options.js'
 import { typeError } from '../errors.js'
 import { preloadJose } from './_jose.js'
 import { checkAlgorithms } from './_jwt-algs.js'

@@ -2,8 +2,8 @@
  * Ivanti Service Manager: `Authorization: rest_api_key=<Reference ID>`.
  * @module
  */
-import { noOptions } from '../_options.js'
-import { hasBadBytes, isVisibleAscii, trimOws } from '../_headers.js'
+import { noOptions } from '../lib/options.js'
+import { hasBadBytes, isVisibleAscii, trimOws } from '../lib/headers.js'
 import { MAX_KEY_LENGTH, quoted, type Scheme } from './_scheme.js'
 
 const PREFIX = 'rest_api_key'

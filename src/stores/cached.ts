@@ -19,10 +19,10 @@
  *   the matching lookup would serve at that moment, so everything above holds for them too.
  * @module
  */
-import { fieldsOf, knownFields } from '../_options.js'
-import { quote, rangeError, typeError } from '../errors.js'
+import { fieldsOf, knownFields } from '../lib/options.js'
+import { rangeError, typeError } from '../errors.js'
 import type { KeyFilter, GroupFilter, KeyGroup, KeyRecord, KeyStore, ManagedKeyStore, OwnerRecord, StoreChange } from '../types.js'
-import { LookupSpace, Recency } from './_lookup-space.js'
+import { CachedReads, recordId, type Sizes } from './_cache-reads.js'
 
 /** Options of {@link cachedStore}. */
 export interface CachedStoreOptions {
@@ -145,7 +145,6 @@ export interface CachedStore extends ManagedKeyStore {
 const MAX_TTL_MS = 86_400_000
 const MAX_ENTRIES = 10_000_000
 const FIELDS = fieldsOf<CachedStoreOptions>({ ttlMs: true, negativeTtlMs: true, maxEntries: true, ownerTtlMs: true, now: true, observer: true })
-const NONE: Promise<undefined> = Promise.resolve(undefined)
 
 function ttlOption(value: unknown, field: string, fallback: number): number {
   if (value === undefined) return fallback
@@ -155,161 +154,17 @@ function ttlOption(value: unknown, field: string, fallback: number): number {
   return value
 }
 
-/** A key record's id, or `undefined` when it has none that can be read as a string (then it is never cached). */
-function recordId(value: unknown): string | undefined {
-  try {
-    const id: unknown = typeof value === 'object' && value !== null ? (value as { id?: unknown }).id : undefined
-    return typeof id === 'string' ? id : undefined
-  } catch {
-    return undefined
-  }
-}
-
-/** The id of a group or owner found by `name` (`undefined`, never cached, for a value that is not an object). */
-const ownId = (name: string, value: unknown): string | undefined => (typeof value === 'object' ? name : undefined)
-
-interface Sizes {
-  readonly ttl: number
-  readonly negativeTtl: number
-  readonly ownerTtl: number
-  readonly max: number
-}
-
-class CachedKeyStore implements CachedStore {
+/**
+ * `cachedStore`'s object: the cached reads of {@link CachedReads}, plus the management methods,
+ * forwarded to the wrapped store and each followed by the invalidation of what it wrote.
+ */
+class CachedKeyStore extends CachedReads implements CachedStore {
   readonly #inner: KeyStore
-  readonly #recency: Recency
-  readonly #keys: LookupSpace<KeyRecord | undefined>
-  readonly #groups: LookupSpace<KeyGroup | undefined>
-  readonly #owners: LookupSpace<OwnerRecord | undefined>
-  readonly #observer: CacheObserver | undefined
 
   constructor(inner: KeyStore, sizes: Sizes, now: () => number, observer?: CacheObserver) {
+    super(inner, sizes, now, observer)
     this.#inner = inner
-    this.#observer = observer
-    const recency = (this.#recency = new Recency(now, sizes.max))
-    const ownerNegativeTtl = Math.min(sizes.ownerTtl, sizes.negativeTtl)
-    this.#keys = new LookupSpace(recency, {
-      load: (hash) => inner.findByHash(hash as string),
-      ttl: sizes.ttl,
-      negativeTtl: sizes.negativeTtl,
-      idOf: (_hash, record) => recordId(record),
-    })
-    this.#groups = new LookupSpace(recency, { load: (id) => inner.findGroup!(id as string), ttl: sizes.ownerTtl, negativeTtl: ownerNegativeTtl, idOf: ownId })
-    this.#owners = new LookupSpace(recency, { load: (id) => inner.findOwner!(id as string), ttl: sizes.ownerTtl, negativeTtl: ownerNegativeTtl, idOf: ownId })
-    if (observer !== undefined) recency.onEvict = (space) => this.#tell('eviction', this.#spaceOf(space))
   }
-
-  // ---- the observer (only consulted when one was given) --------------------------------------------
-  #tell(event: CacheEvent, space: CacheSpace): void {
-    try {
-      this.#observer!(event, space)
-    } catch {
-      // Metrics must never change or break a lookup.
-    }
-  }
-
-  #spaceOf(space: unknown): CacheSpace {
-    return space === this.#keys ? 'key' : space === this.#groups ? 'group' : 'owner'
-  }
-
-  /** A lookup about to be served: from a fresh entry (a peek knows it), else from the wrapped store. */
-  #looked(peeked: unknown, space: CacheSpace): void {
-    this.#tell(peeked === undefined ? 'miss' : peeked === null ? 'negative_hit' : 'hit', space)
-  }
-
-  /** A peek's answer, told to the observer when it answers (an unknown answer is told by the find that follows). */
-  #peeked<T>(value: T | null | undefined, space: CacheSpace): T | null | undefined {
-    if (this.#observer !== undefined && value !== undefined) this.#tell(value === null ? 'negative_hit' : 'hit', space)
-    return value
-  }
-
-  get size(): number {
-    return this.#recency.size
-  }
-
-  // ---- cached reads and synchronous peeks --------------------------------------------------------
-  // A peek answers only from an entry the matching find* would serve at this very moment; anything
-  // else, a lookup in flight included, is `undefined` and the authorizer calls find*.
-
-  findByHash(hash: string): Promise<KeyRecord | undefined> {
-    if (this.#observer !== undefined) this.#looked(this.#keys.peek(hash), 'key')
-    return this.#keys.find(hash)
-  }
-
-  findGroup(id: string): Promise<KeyGroup | undefined> {
-    if (typeof this.#inner.findGroup !== 'function') return NONE
-    if (this.#observer !== undefined) this.#looked(this.#groups.peek(id), 'group')
-    return this.#groups.find(id)
-  }
-
-  findOwner(id: string): Promise<OwnerRecord | undefined> {
-    if (typeof this.#inner.findOwner !== 'function') return NONE
-    if (this.#observer !== undefined) this.#looked(this.#owners.peek(id), 'owner')
-    return this.#owners.find(id)
-  }
-
-  peekByHash(hash: string): KeyRecord | null | undefined {
-    return this.#peeked(this.#keys.peek(hash), 'key')
-  }
-
-  peekGroup(id: string): KeyGroup | null | undefined {
-    // Without an inner findGroup, findGroup resolves to undefined: a known miss.
-    return typeof this.#inner.findGroup === 'function' ? this.#peeked(this.#groups.peek(id), 'group') : null
-  }
-
-  peekOwner(id: string): OwnerRecord | null | undefined {
-    return typeof this.#inner.findOwner === 'function' ? this.#peeked(this.#owners.peek(id), 'owner') : null
-  }
-
-  /** Forwarded; never invalidates (last-used time is informational and would only cost hit rate). */
-  touch(id: string, at: number): Promise<void> {
-    const inner = this.#inner
-    return typeof inner.touch === 'function' ? inner.touch(id, at) : (NONE as Promise<void>)
-  }
-
-  // ---- invalidation ------------------------------------------------------------------------------
-
-  invalidate(change: StoreChange): void {
-    const c = change as unknown as Record<string, unknown> | null
-    const fail = (field: string, message: string): never => {
-      this.clear()
-      throw typeError(field, message)
-    }
-    if (c === null || typeof c !== 'object') return fail('change', 'must be { type, id, hashes? }')
-    if (typeof c.id !== 'string') return fail('change.id', 'must be a string')
-    const id = c.id
-    switch (c.type) {
-      case 'key': {
-        const hashes = c.hashes ?? []
-        if (!Array.isArray(hashes)) return fail('change.hashes', 'must be an array of strings')
-        for (let i = 0; i < hashes.length; i++) {
-          if (typeof hashes[i] !== 'string') return fail(`change.hashes[${i}]`, 'must be a string')
-        }
-        // Hashes the change does not list (an older one, or none at all) are caught by id.
-        this.#keys.forget(id, hashes as string[])
-        if (this.#observer !== undefined) this.#tell('invalidation', 'key')
-        return
-      }
-      case 'group':
-        this.#groups.forget(id, [id])
-        if (this.#observer !== undefined) this.#tell('invalidation', 'group')
-        return
-      case 'owner':
-        this.#owners.forget(id, [id])
-        if (this.#observer !== undefined) this.#tell('invalidation', 'owner')
-        return
-      default:
-        return fail('change.type', `must be 'key', 'group' or 'owner', got ${quote(c.type)}`)
-    }
-  }
-
-  clear(): void {
-    this.#keys.clear()
-    this.#groups.clear()
-    this.#owners.clear()
-  }
-
-  // ---- forwarded management ----------------------------------------------------------------------
 
   #method<K extends keyof ManagedKeyStore>(name: K): NonNullable<ManagedKeyStore[K]> {
     const inner = this.#inner as Partial<ManagedKeyStore>
@@ -343,16 +198,15 @@ class CachedKeyStore implements CachedStore {
         if (typeof hash === 'string') hashes.push(hash)
         if (typeof previousHash === 'string') hashes.push(previousHash)
       }
-      this.#keys.forget(id, hashes)
-      if (this.#observer !== undefined) this.#tell('invalidation', 'key')
+      this.forget('key', id, hashes)
     }
   }
 
-  #afterName(space: LookupSpace<unknown>, id: unknown): () => void {
+  /** Invalidates one key, group or owner by id (a key by id alone catches all of its hashes). */
+  #afterName(space: CacheSpace, id: unknown): () => void {
     return () => {
       if (typeof id !== 'string') return this.clear()
-      space.forget(id, space === this.#keys ? [] : [id])
-      if (this.#observer !== undefined) this.#tell('invalidation', this.#spaceOf(space))
+      this.forget(space, id, space === 'key' ? [] : [id])
     }
   }
 
@@ -372,23 +226,23 @@ class CachedKeyStore implements CachedStore {
     const inner = this.#inner as Partial<ManagedKeyStore>
     if (typeof inner.revokeKey !== 'function') return undefined
     const fn = this.#method('revokeKey')
-    return (id, revoke, at) => this.#write(() => fn(id, revoke, at), this.#afterName(this.#keys, id))
+    return (id, revoke, at) => this.#write(() => fn(id, revoke, at), this.#afterName('key', id))
   }
 
   async deleteKey(id: string): Promise<boolean> {
     const fn = this.#method('deleteKey')
-    return this.#write(() => fn(id), this.#afterName(this.#keys, id))
+    return this.#write(() => fn(id), this.#afterName('key', id))
   }
 
   async insertGroup(group: KeyGroup): Promise<void> {
     const fn = this.#method('insertGroup')
-    return this.#write(() => fn(group), this.#afterName(this.#groups, (group as Partial<KeyGroup> | null)?.id))
+    return this.#write(() => fn(group), this.#afterName('group', (group as Partial<KeyGroup> | null)?.id))
   }
 
   /** Forwarded with `expected` (the compare-and-swap guard) untouched, then invalidates. */
   async updateGroup(group: KeyGroup, expected?: KeyGroup): Promise<void> {
     const fn = this.#method('updateGroup')
-    return this.#write(() => (expected === undefined ? fn(group) : fn(group, expected)), this.#afterName(this.#groups, (group as Partial<KeyGroup> | null)?.id))
+    return this.#write(() => (expected === undefined ? fn(group) : fn(group, expected)), this.#afterName('group', (group as Partial<KeyGroup> | null)?.id))
   }
 
   /** The wrapped store's unconditional group revoke, forwarded then invalidated; absent if it has none. */
@@ -396,7 +250,7 @@ class CachedKeyStore implements CachedStore {
     const inner = this.#inner as Partial<ManagedKeyStore>
     if (typeof inner.revokeGroup !== 'function') return undefined
     const fn = this.#method('revokeGroup')
-    return (id, at) => this.#write(() => fn(id, at), this.#afterName(this.#groups, id))
+    return (id, at) => this.#write(() => fn(id, at), this.#afterName('group', id))
   }
 
   /** The wrapped store's unconditional allowlist narrowing, forwarded then invalidated; absent if it has none. */
@@ -404,22 +258,22 @@ class CachedKeyStore implements CachedStore {
     const inner = this.#inner as Partial<ManagedKeyStore>
     if (typeof inner.narrowGroupIps !== 'function') return undefined
     const fn = this.#method('narrowGroupIps')
-    return (id, keep, at) => this.#write(() => fn(id, keep, at), this.#afterName(this.#groups, id))
+    return (id, keep, at) => this.#write(() => fn(id, keep, at), this.#afterName('group', id))
   }
 
   async deleteGroup(id: string): Promise<boolean> {
     const fn = this.#method('deleteGroup')
-    return this.#write(() => fn(id), this.#afterName(this.#groups, id))
+    return this.#write(() => fn(id), this.#afterName('group', id))
   }
 
   async putOwner(id: string, owner: OwnerRecord): Promise<void> {
     const fn = this.#method('putOwner')
-    return this.#write(() => fn(id, owner), this.#afterName(this.#owners, id))
+    return this.#write(() => fn(id, owner), this.#afterName('owner', id))
   }
 
   async deleteOwner(id: string): Promise<boolean> {
     const fn = this.#method('deleteOwner')
-    return this.#write(() => fn(id), this.#afterName(this.#owners, id))
+    return this.#write(() => fn(id), this.#afterName('owner', id))
   }
 
   // Reads used only by management go straight to the inner store: admins never see stale data.

@@ -4,7 +4,7 @@
  * or `RangeError` (bad value) naming the field, and returns the canonical value to store.
  * @module
  */
-import { knownFields } from '../_options.js'
+import { knownFields } from '../lib/options.js'
 import { quote, rangeError, typeError } from '../errors.js'
 import { compileAllowlist } from '../net/ip.js'
 import type { Roles } from '../roles.js'

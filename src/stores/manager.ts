@@ -2,7 +2,7 @@
  * Key management: issuing, importing, editing, rotating and deleting keys and key groups.
  * @module
  */
-import { fieldsOf, knownFields } from '../_options.js'
+import { fieldsOf, knownFields } from '../lib/options.js'
 import { ConflictError, NotFoundError, rangeError, typeError } from '../errors.js'
 import { generateKey, validateKeyOptions } from '../keys/format.js'
 import { createHasher, type Hasher } from '../keys/hash.js'

@@ -5,7 +5,7 @@
  * The module never imports `pg` itself: you pass it your `pg.Pool`.
  * @module
  */
-import { knownFields, object } from '../_options.js'
+import { knownFields, object } from '../lib/options.js'
 import type { Pool } from 'pg'
 import { ConflictError, NotFoundError, quote, rangeError, typeError } from '../errors.js'
 import type { GroupFilter, KeyFilter, KeyGroup, KeyRecord, KeyRevoke, ManagedKeyStore, OwnerRecord } from '../types.js'

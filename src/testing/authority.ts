@@ -4,7 +4,7 @@
  * every scheme, and the recorded decisions.
  * @module
  */
-import { fieldsOf, knownFields } from '../_options.js'
+import { fieldsOf, knownFields } from '../lib/options.js'
 import { createAuthorizer, type AuthorizerOptions } from '../authorize.js'
 import { KeywardError, NotFoundError, quote, rangeError, typeError } from '../errors.js'
 import { validateKeyOptions } from '../keys/format.js'

@@ -3,7 +3,7 @@
  * @module
  */
 import type { Authorizer } from '../authorize.js'
-import type { BreakerOptions } from '../_breaker.js'
+import type { BreakerOptions } from '../lib/breaker.js'
 import type { Pepper } from '../keys/hash.js'
 import type { Roles } from '../roles.js'
 import type { Scheme } from '../schemes/scheme.js'

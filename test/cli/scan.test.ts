@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import fc from 'fast-check'
 import { afterAll, describe, expect, it } from 'vitest'
 import { main } from '../../src/cli.js'
-import { findKeys } from '../../src/_scan.js'
+import { findKeys } from '../../src/cli/_find-keys.js'
 import { generateKey } from '../../src/index.js'
 import { fakeIo } from './_io.js'
 

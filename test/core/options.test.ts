@@ -10,7 +10,7 @@ import { createAdminHandler } from '../../src/admin/index.js'
 import { guard as expressGuard } from '../../src/adapters/express.js'
 import { guard as honoGuard } from '../../src/adapters/hono.js'
 import { adminMiddleware as koaAdmin, guard as koaGuard } from '../../src/adapters/koa.js'
-import { boolean, editDistance, func, integer, millis, nearestField } from '../../src/_options.js'
+import { boolean, editDistance, func, integer, millis, nearestField } from '../../src/lib/options.js'
 import {
   cachedStore, createAuthorizer, defineRoles, generateKey, INVALID_OPTION, KeyManager, MemoryKeyStore, mintToken, schemes, tokenBucket,
 } from '../../src/index.js'

@@ -208,7 +208,14 @@ afterAll(async () => {
   await Promise.all(authorizers.map((a) => a.close()))
 })
 
-describe.each(['express', 'koa', 'hono'] as const)('%s under load', (framework) => {
+/**
+ * A run's time limit, not a bound the test asserts: 1,500 requests take a few seconds on an idle
+ * machine, and far longer when other test files share its two cores, which is when the default
+ * 20 s limit failed a run whose every answer was right.
+ */
+const RUN_LIMIT_MS = 180_000
+
+describe.each(['express', 'koa', 'hono'] as const)('%s under load', { timeout: RUN_LIMIT_MS }, (framework) => {
   it.each(['memory', 'cached'] as const)('answers every one of %s-store requests exactly, and allows nothing it must not', async (storeKind) => {
     const { authorizer, revoke, plan } = await setup(storeKind)
     authorizers.push(authorizer)

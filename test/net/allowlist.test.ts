@@ -1,8 +1,8 @@
 import fc from 'fast-check'
 import ipaddr from 'ipaddr.js'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { allowlistHas, compileAllowlist, parseIp } from '../../src/net/_ip.js'
-import type { Allowlist, IpAddress } from '../../src/net/_ip.js'
+import { allowlistHas, compileAllowlist, type Allowlist } from '../../src/net/_allowlist.js'
+import { parseIp, type IpAddress } from '../../src/net/_ip.js'
 import { SEED, addressText, mutate, u32, v6Arb } from './_arb.js'
 
 const compile = (entries: readonly unknown[]): Allowlist => compileAllowlist(entries, 'allowedIps')

@@ -42,7 +42,7 @@ beforeAll(async () => {
   entries = await publicEntries()
   if (provided === null) throw new Error('no packed package: run through vitest.config.ts, whose globalSetup packs it')
   packed = provided
-  timings.push(['npm run build (globalSetup)', provided.timings.build], ['npm pack (globalSetup)', provided.timings.pack])
+  timings.push([provided.reusedBuild ? 'dist/ reused, fresh by content hash (globalSetup)' : 'npm run build (globalSetup)', provided.timings.build], ['npm pack (globalSetup)', provided.timings.pack])
   await timed('npm install (offline)', () => installConsumer(consumer, packed.tarball, Object.keys(pkg.dependencies ?? {})))
   linkFromRepo(consumer, ['@types/node'])
 }, SLOW)

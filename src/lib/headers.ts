@@ -9,7 +9,7 @@
  * that differ only in case count as a repeated field.
  * @module
  */
-import type { HeaderRecord } from './types.js'
+import type { HeaderRecord } from '../types.js'
 
 /** The values of the fields a scheme reads, by lower-case name; each entry has at least one value. */
 export type HeaderValues = ReadonlyMap<string, readonly string[]>

@@ -3,8 +3,8 @@
  * malformed, two credentials (a conflict), or exactly one.
  * @module
  */
-import type { HeaderValues } from './_headers.js'
-import type { Extraction, Scheme } from './schemes/scheme.js'
+import type { HeaderValues } from '../lib/headers.js'
+import type { Extraction, Scheme } from '../schemes/scheme.js'
 
 /** Where the extraction step puts the one credential it found. */
 export interface ExtractionSink {

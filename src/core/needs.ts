@@ -3,9 +3,9 @@
  * request only compares integers. Adapters compile a route's need when the route is defined.
  * @module
  */
-import { quote, rangeError, typeError } from './errors.js'
-import type { ParsedPermission, Roles } from './roles.js'
-import type { Need } from './types.js'
+import { quote, rangeError, typeError } from '../errors.js'
+import type { ParsedPermission, Roles } from '../roles.js'
+import type { Need } from '../types.js'
 
 /** A validated, pre-parsed `Need`, from `authorizer.need()`. */
 export interface CompiledNeed {

@@ -13,7 +13,7 @@
  * stable `code` of {@link INVALID_OPTION}, and never throws anything else.
  * @module
  */
-import { INVALID_OPTION, quote, rangeError, typeError } from './errors.js'
+import { INVALID_OPTION, quote, rangeError, typeError } from '../errors.js'
 
 export { INVALID_OPTION }
 

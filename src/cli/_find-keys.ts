@@ -5,7 +5,7 @@
  * key. Used by `keyward scan`; never returns or prints the secret part of a key.
  * @module
  */
-import { CHECKSUM_LENGTH, keyShape, RANDOM_LENGTH, VALID } from './keys/format.js'
+import { CHECKSUM_LENGTH, keyShape, RANDOM_LENGTH, VALID } from '../keys/format.js'
 
 const TAIL = RANDOM_LENGTH + CHECKSUM_LENGTH
 /** Longest `<prefix>_<env>` before the final underscore: 16 + 1 + 16. */
