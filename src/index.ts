@@ -6,7 +6,7 @@
  * @module
  */
 export { createAuthorizer } from './authorize.js'
-export type { Authorizer, AuthorizerOptions, CompiledNeed } from './authorize.js'
+export type { Authorizer, AuthorizerOptions, CompiledNeed, DescribeOptions } from './authorize.js'
 export type { BreakerOptions, BreakerState } from './_breaker.js'
 export { renderDeny } from './decision.js'
 export type { DenyResponse, RenderDenyOptions } from './decision.js'
@@ -22,8 +22,8 @@ export type { PermissionSet, ParsedPermission, Roles, RolesDefinition } from './
 export { schemes } from './schemes/index.js'
 export type { ApiKeyHeaderOptions } from './schemes/api-key.js'
 export type { JwtAlgorithm, JwtCacheOptions, JwtClaims, JwtKey, JwtOptions, RemoteJwks } from './schemes/jwt.js'
-export { tenantFromHost, tenantFromPath } from './tenant.js'
-export type { TenantFromHostOptions, TenantFromPathOptions, TenantResolver } from './tenant.js'
+export { readHeader, tenantFromHost, tenantFromPath } from './tenant.js'
+export type { HeaderReader, TenantFromHostOptions, TenantFromPathOptions, TenantResolver } from './tenant.js'
 export { mintToken } from './tokens.js'
 export type { MintTokenOptions } from './tokens.js'
 export type { BearerError, Extraction, Scheme, TokenIdentity, TokenOutcome } from './schemes/scheme.js'

@@ -34,6 +34,7 @@ export type AdminProblemCode =
   | 'not_key_owner'
   | 'cross_site_request'
   | 'not_admin'
+  | 'self_service'
   | 'internal_error'
 
 const TITLES: Readonly<Record<AdminProblemCode, string>> = Object.freeze({
@@ -49,6 +50,7 @@ const TITLES: Readonly<Record<AdminProblemCode, string>> = Object.freeze({
   not_key_owner: 'Not the key\'s owner',
   cross_site_request: 'Cross-site request refused',
   not_admin: 'Not an administrator',
+  self_service: 'Not available through self-service',
   internal_error: 'Internal error',
 })
 
