@@ -91,6 +91,10 @@ describe('the reference-product examples', () => {
         })
       expect(await get('/api/ss/projects', s.keys.analyst!)).toBe(200)
       expect(await get('/api/ss/projects', s.keys.admin!)).toBe(403)
+      // Granted to the user, not the key: the user's other key holds it too, and sees its access.
+      expect(await get('/api/ss/projects', s.keys.analystCli!)).toBe(200)
+      expect(await get('/api/ss/me', s.keys.analystCli!)).toBe(200)
+      expect(await get('/api/ss/me', 'af_nope')).toBe(401)
       const plain = await fetch(`${s.httpUrl}/api/ss/projects`, { headers: { 'X-SSAPI-KEY': s.keys.analyst! } })
       expect(plain.status).toBe(403)
       expect((await plain.json()).code).toBe('insecure_transport')
@@ -103,10 +107,10 @@ describe('the reference-product examples', () => {
     const s = await ivanti()
     try {
       // To 127.0.0.1, with the tenant's Host header (fetch would send the URL's own Host).
-      const call = (host: string, label: string) =>
+      const call = (host: string, label: string, method = 'GET') =>
         new Promise<number>((resolve, reject) => {
           const headers = { Host: host, Authorization: `rest_api_key=${s.keys[label]}` }
-          const req = httpRequest(`${s.url}/api/odata/businessobject/incidents`, { headers, agent: false }, (res) => {
+          const req = httpRequest(`${s.url}/api/odata/businessobject/incidents`, { method, headers, agent: false }, (res) => {
             res.resume()
             res.on('end', () => resolve(res.statusCode ?? 0))
           })
@@ -121,6 +125,9 @@ describe('the reference-product examples', () => {
       expect(await call(new URL(s.url).host, 'analyst')).toBe(401)
       expect(await call('acme.example.test', 'remoteOnly')).toBe(403)
       expect(await call('acme.example.test', 'deactivated')).toBe(401)
+      // In Role is per key: a Self Service key of an Administrator user only reads.
+      expect(await call('acme.example.test', 'selfService', 'POST')).toBe(403)
+      expect(await call('acme.example.test', 'patAdmin', 'POST')).toBe(201)
     } finally {
       await s.close()
     }
