@@ -18,7 +18,7 @@ import { start as startAttackForge } from './attackforge.js'
 import { authorizationValue, ORG, start as startContrast } from './contrast.js'
 import { createApp as createExpressApp, start as startExpress } from './express.js'
 import { start as startHono } from './hono.js'
-import { makeAuthorizer, seedKeys } from './_insightappsec.js'
+import { makeAuthorizer, rapid7Roles, seedKeys } from './_insightappsec.js'
 import { start as startIvanti, tenantHost } from './ivanti.js'
 import { start as startKoa } from './koa.js'
 import { closeServer, isMain, listen, switchableStore, type Started, type StartOptions } from './_shared.js'
@@ -325,9 +325,10 @@ export async function serveConsole(options: StartOptions = {}): Promise<Served> 
   const store = new MemoryKeyStore()
   await seedKeys(store)
   const authorizer = makeAuthorizer(store, options)
-  const manager = new KeyManager(store)
+  const manager = new KeyManager(store, { roles: rapid7Roles })
   const app = createExpressApp(authorizer)
-  app.use('/admin', adminMiddleware(createAdminHandler({ manager, authorizer })))
+  // Self-service: each demo user's key signs in to the console too, and sees only its own keys.
+  app.use('/admin', adminMiddleware(createAdminHandler({ manager, authorizer, selfService: true })))
   const { key } = await manager.issue({ kind: 'org', description: 'demo: admin console' })
   const server = createServer(app)
   const url = await listen(server, options)
