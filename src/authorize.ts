@@ -25,6 +25,18 @@ import type { AuthRequest, Decision, DecisionEvent, KeyStore, Need, RateLimiter 
 
 export type { CompiledNeed } from './_needs.js'
 
+/** Authorizers made here that resolve a tenant per request (their `tenant` option is set). */
+const TENANTED = new WeakSet<object>()
+const MADE = new WeakSet<object>()
+
+/**
+ * @internal Whether `authorizer` compares key tenants with the request's: `true`/`false` for one
+ * made by {@link createAuthorizer}, `undefined` for any other object (a wrapper).
+ */
+export function comparesTenants(authorizer: object): boolean | undefined {
+  return MADE.has(authorizer) ? TENANTED.has(authorizer) : undefined
+}
+
 const DESCRIBE_FIELDS = opt.fieldsOf<DescribeOptions>({ product: true })
 
 /** Options of {@link createAuthorizer}. Validated when the authorizer is created. */
@@ -241,7 +253,7 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
     }
     return d instanceof Promise ? d : Promise.resolve(d)
   }
-  return Object.freeze({
+  const made = Object.freeze({
     authorize,
     describe,
     need: engine.compileNeed,
@@ -252,4 +264,7 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
       await engine.toucher?.flush()
     },
   })
+  MADE.add(made)
+  if (engine.tenantOf !== undefined) TENANTED.add(made)
+  return made
 }

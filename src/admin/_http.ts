@@ -35,6 +35,7 @@ export type AdminProblemCode =
   | 'cross_site_request'
   | 'not_admin'
   | 'self_service'
+  | 'tenant_setup'
   | 'internal_error'
 
 const TITLES: Readonly<Record<AdminProblemCode, string>> = Object.freeze({
@@ -51,6 +52,7 @@ const TITLES: Readonly<Record<AdminProblemCode, string>> = Object.freeze({
   cross_site_request: 'Cross-site request refused',
   not_admin: 'Not an administrator',
   self_service: 'Not available through self-service',
+  tenant_setup: 'Keys and administrator disagree on tenants',
   internal_error: 'Internal error',
 })
 

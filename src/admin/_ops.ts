@@ -49,6 +49,11 @@ export interface OpDeps {
   readonly manager: KeyManager
   /** The authorizer's role matrix: rights are compared in the matrix that enforces them. */
   readonly roles: Roles
+  /**
+   * The authorizer never compares tenants (no `tenant` option): a tenant-less key is then a live
+   * key of the same deployment, which a caller with a tenant could never administer.
+   */
+  readonly singleTenant?: boolean
   /** Serialises check-then-write sequences on one id within this handler. */
   readonly lock: <T>(id: string, fn: () => Promise<T>) => Promise<T>
 }
@@ -88,9 +93,21 @@ async function visibleKey(ctx: OpContext, deps: OpDeps, id: string): Promise<Key
     if (isValidation(e)) throw NOT_FOUND()
     throw e
   }
+  if (r !== undefined && r.tenant === undefined && ctx.tenant !== undefined && deps.singleTenant === true && ctx.selfService !== true) throw tenantSetup()
   if (r === undefined || r.tenant !== ctx.tenant || (ctx.selfService === true && !ownKey(ctx, r))) throw NOT_FOUND()
   return r
 }
+
+/**
+ * A single-tenant deployment whose administrator key has a tenant and whose other keys have
+ * none: every call on them would be a 404. Said plainly, so the setup gets fixed.
+ */
+const tenantSetup = (): Problem =>
+  new Problem(
+    409,
+    'tenant_setup',
+    'This key has no tenant but the calling key has one, and the authorizer compares no tenants (no tenant option): the admin API scopes every call to the caller\'s tenant, so this key cannot be administered with it. Give every key the same tenant, or none.',
+  )
 
 /** Self-service: a user key of the caller's own owner. */
 const ownKey = (ctx: OpContext, r: KeyRecord): boolean => r.kind === 'user' && r.owner !== undefined && r.owner === ctx.principal.owner

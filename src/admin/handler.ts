@@ -3,7 +3,7 @@
  * @module
  */
 import { fieldsOf, knownFields } from '../_options.js'
-import type { Authorizer, CompiledNeed } from '../authorize.js'
+import { comparesTenants, type Authorizer, type CompiledNeed } from '../authorize.js'
 import { messageOf, renderDeny } from '../decision.js'
 import { INVALID_OPTION, quote, rangeError, typeError } from '../errors.js'
 import type { KeyManager } from '../stores/manager.js'
@@ -293,7 +293,7 @@ export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
       if (locks.get(id) === tail) locks.delete(id)
     }
   }
-  const deps: OpDeps = { manager, roles: authorizer.roles, lock }
+  const deps: OpDeps = { manager, roles: authorizer.roles, lock, singleTenant: comparesTenants(authorizer) === false }
 
   function audit(event: AdminAuditEvent): void {
     if (!onAudit) return
