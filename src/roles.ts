@@ -159,7 +159,8 @@ export interface RolesExtension {
 }
 
 /** The permission strings an extension adds, for the compiler: its resources, at any level (checked at run time). */
-export type ExtendedPermission<E extends RolesExtension> = `${ResourceOf<Extract<E['roles'][keyof E['roles']], readonly string[]>[number]>}:${string}`
+export type ExtendedPermission<E extends RolesExtension> =
+  Extract<E['roles'][keyof E['roles']], readonly string[]>[number] extends infer S ? (S extends `${infer R}:${string}` ? `${R}:${string}` : never) : never
 
 function parseShape(permission: string): [string, string] | undefined {
   const i = permission.indexOf(':')
