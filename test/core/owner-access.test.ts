@@ -6,7 +6,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { createAuthorizer, defineRoles, insightAppSecRoles, KeyManager, MemoryKeyStore, readHeader, type AuthRequest } from '../../src/index.js'
-import { harness, seen } from '../_support/core.js'
+import { harness, PEPPER, seen } from '../_support/core.js'
 
 const ROLES = ['Product Admin', 'Read Write', 'Read Only'] as const
 const PERMS = insightAppSecRoles.all.list().flatMap((p) => {
@@ -171,7 +171,7 @@ describe('describe()', () => {
     const h = harness()
     await h.manager.setOwner('ana', { roles: { appsec: 'Read Write' }, grants: ['getProjects'], active: true })
     const { key, id } = await h.issue({ kind: 'user', owner: 'ana', grants: ['getScans'] })
-    const a = createAuthorizer({ store: h.store, pepper: 'test-pepper-0123456789abcdef-0123456789', explicitGrants: true, rolePrecedence: 'owner' })
+    const a = createAuthorizer({ store: h.store, pepper: PEPPER, explicitGrants: true, rolePrecedence: 'owner' })
     const req: AuthRequest = { method: 'GET', url: '/api/me', headers: { 'x-api-key': key }, remoteAddress: '127.0.0.1' }
     expect((await a.authorize(req)).allow).toBe(false)
     const d = await a.describe(req, { product: 'appsec' })
@@ -187,7 +187,7 @@ describe('describe()', () => {
   it('denies as a route would: unknown key 401, another tenant 401, and refuses unknown options', async () => {
     const h = harness()
     const { key } = await h.issue({ kind: 'user', owner: 'ana', role: 'Read Only', tenant: 't1' })
-    const a = createAuthorizer({ store: h.store, pepper: 'test-pepper-0123456789abcdef-0123456789', tenant: (_r, header) => header('x-tenant') })
+    const a = createAuthorizer({ store: h.store, pepper: PEPPER, tenant: (_r, header) => header('x-tenant') })
     const req = (tenant: string, k = key): AuthRequest => ({ method: 'GET', headers: { 'x-api-key': k, 'x-tenant': tenant } })
     expect((await a.describe(req('t1'))).allow).toBe(true)
     expect(seen(await a.describe(req('t2')))).toMatchObject({ status: 401, code: 'invalid_credentials', reason: 'tenant_mismatch' })
