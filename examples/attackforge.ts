@@ -1,6 +1,8 @@
 /**
  * AttackForge's Self-Service API style, on Express: `X-SSAPI-KEY`, HTTPS only, and every method
- * denied by default, to administrators too, until it is granted to the key explicitly.
+ * denied by default, to administrators too, until it is granted. Access is granted per user: the
+ * grants on Ana's directory entry hold for every key of hers. `GET /api/ss/me` shows a caller its
+ * own access (`authorizer.describe()`), which needs no grant.
  *
  * It serves HTTPS with a self-signed certificate made in-process at start-up (no `openssl`), and
  * also listens on plain HTTP only to show that keyward refuses it (403 `insecure_transport`)
@@ -12,7 +14,8 @@ import { createServer as createHttpServer } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import express, { type Express } from 'express'
 import { guard } from '../src/adapters/express.js'
-import { createAuthorizer, KeyManager, MemoryKeyStore, schemes, tokenBucket, type Authorizer } from '../src/index.js'
+import type { TLSSocket } from 'node:tls'
+import { createAuthorizer, KeyManager, MemoryKeyStore, renderDeny, schemes, tokenBucket, type Authorizer } from '../src/index.js'
 import {
   decisionLine,
   isMain,
@@ -44,15 +47,33 @@ export function createApp(authorizer: Authorizer): Express {
   app.post('/api/ss/project', requireGrant({ operation: 'CreateProject' }), (req, res) => {
     res.status(201).json({ id: 'p-101', createdBy: req.principal?.keyId })
   })
+  // "My access": every check a route makes but no grant needed; never the key.
+  app.get('/api/ss/me', async (req, res) => {
+    const secure = (req.socket as Partial<TLSSocket>).encrypted === true
+    const d = await authorizer.describe({ method: req.method, url: req.originalUrl, headers: req.rawHeaders, remoteAddress: req.socket.remoteAddress, secure })
+    if (!d.allow) {
+      const { status, headers, body } = renderDeny(d)
+      res.status(status).set(headers).send(body)
+      return
+    }
+    const p = d.principal
+    res.json({ keyId: p.keyId, owner: p.owner ?? null, role: p.role ?? null, grants: p.grants })
+  })
   return app
 }
 
-/** Issues the demo keys (prefix `af`): an analyst with two grants, an admin with none, a rate-limited key. */
+/**
+ * Issues the demo keys (prefix `af`): two keys of an analyst whose user holds two grants, an admin
+ * with none, a rate-limited key with a grant of its own.
+ */
 async function seedKeys(store: MemoryKeyStore): Promise<Record<string, string>> {
   const m = new KeyManager(store, { prefix: 'af' })
   const issue = async (o: Parameters<KeyManager['issue']>[0]) => (await m.issue(o)).key
+  // Granted to the user, so every key of Ana's holds them.
+  await m.setOwner('ana@acme.test', { grants: ['GetProjects', 'GetVulnerabilitiesByProject'], active: true })
   return {
-    analyst: await issue({ kind: 'user', owner: 'ana@acme.test', role: 'Read Write', grants: ['GetProjects', 'GetVulnerabilitiesByProject'] }),
+    analyst: await issue({ kind: 'user', owner: 'ana@acme.test', role: 'Read Write' }),
+    analystCli: await issue({ kind: 'user', owner: 'ana@acme.test', role: 'Read Only', description: 'CLI' }),
     admin: await issue({ kind: 'user', owner: 'pat@acme.test', role: 'Product Admin' }),
     burst: await issue({ kind: 'user', owner: 'ci@acme.test', role: 'Read Only', grants: ['GetProjects'], rateLimit: { capacity: 2, refillPerSecond: 0.01 } }),
   }
@@ -87,6 +108,9 @@ function curls(s: Started, secrets: SecretFiles): string[] {
     '# Not granted: 403 operation_not_granted, even for an administrator',
     `curl -ik -X POST -H "X-SSAPI-KEY: ${k('analyst')}" ${url}/api/ss/project`,
     `curl -ik -H "X-SSAPI-KEY: ${k('admin')}" ${url}/api/ss/projects`,
+    '# Granted to the user: every key of Ana holds it; and each caller can see its own access',
+    `curl -ik -H "X-SSAPI-KEY: ${k('analystCli')}" ${url}/api/ss/projects`,
+    `curl -ik -H "X-SSAPI-KEY: ${k('analystCli')}" ${url}/api/ss/me`,
     '# Plain HTTP: 403 insecure_transport, the key is not even looked at',
     `curl -i -H "X-SSAPI-KEY: ${k('analyst')}" ${httpUrl}/api/ss/projects`,
   ]

@@ -18,7 +18,7 @@ import { start as startAttackForge } from './attackforge.js'
 import { authorizationValue, ORG, start as startContrast } from './contrast.js'
 import { createApp as createExpressApp, start as startExpress } from './express.js'
 import { start as startHono } from './hono.js'
-import { makeAuthorizer, seedKeys } from './_insightappsec.js'
+import { makeAuthorizer, rapid7Roles, seedKeys } from './_insightappsec.js'
 import { start as startIvanti, tenantHost } from './ivanti.js'
 import { start as startKoa } from './koa.js'
 import { closeServer, isMain, listen, switchableStore, type Started, type StartOptions } from './_shared.js'
@@ -154,6 +154,9 @@ function attackForgeCases(s: Started & { httpUrl: string; ca: string }, sw: Retu
     make('GET', '/api/ss/project/p-100/vulnerabilities', x, redact(k.analyst!), key('analyst'), 200),
     make('POST', '/api/ss/project', x, redact(k.analyst!), key('analyst'), 403, 'operation_not_granted'),
     make('GET', '/api/ss/projects', x, `${redact(k.admin!)} (admin)`, key('admin'), 403, 'operation_not_granted'),
+    make('GET', '/api/ss/projects', x, `${redact(k.analystCli!)} (user grant)`, key('analystCli'), 200),
+    make('GET', '/api/ss/me', x, `${redact(k.analystCli!)} (my access)`, key('analystCli'), 200),
+    make('GET', '/api/ss/me', x, redact(k.unknown!), { 'X-SSAPI-KEY': k.unknown! }, 401, 'invalid_credentials'),
     make('GET', '/api/ss/projects', x, redact(k.unknown!), { 'X-SSAPI-KEY': k.unknown! }, 401, 'invalid_credentials'),
     make('GET', '/api/ss/projects', x, '"af_ x"', { 'X-SSAPI-KEY': 'af_ x' }, 400, 'invalid_request'),
     ...burst(make, 'GET', '/api/ss/projects', x, `${redact(k.burst!)} (burst 2)`, key('burst')),
@@ -176,7 +179,8 @@ function ivantiCases(s: Started, sw: ReturnType<typeof switchableStore>): Case[]
     make('GET', inc, x, `${redact(k.analyst!)} (acme key) @globex`, ref('analyst', 'globex'), 401, 'invalid_credentials'),
     make('GET', inc, x, `${redact(k.deactivated!)} (off)`, ref('deactivated'), 401, 'invalid_credentials'),
     make('GET', inc, x, `${redact(k.remoteOnly!)} (other IPs)`, ref('remoteOnly'), 403, 'ip_not_allowed'),
-    make('POST', inc, x, `${redact(k.selfService!)} (Self Service)`, ref('selfService'), 403, 'insufficient_permission'),
+    make('POST', inc, x, `${redact(k.selfService!)} (In Role Self Service, user Administrator)`, ref('selfService'), 403, 'insufficient_permission'),
+    make('POST', inc, x, `${redact(k.patAdmin!)} (In Role Administrator)`, ref('patAdmin'), 201),
     make('GET', inc, x, '(quoted)', { ...at('acme'), Authorization: `rest_api_key="${k.analyst!}"` }, 400, 'invalid_request'),
     ...burst(make, 'GET', inc, x, `${redact(k.burst!)} (burst 2)`, ref('burst')),
     outage(make('GET', inc, x, `${redact(k.analyst!)} (store down)`, ref('analyst'), 503, 'service_unavailable'), sw),
@@ -321,9 +325,10 @@ export async function serveConsole(options: StartOptions = {}): Promise<Served> 
   const store = new MemoryKeyStore()
   await seedKeys(store)
   const authorizer = makeAuthorizer(store, options)
-  const manager = new KeyManager(store)
+  const manager = new KeyManager(store, { roles: rapid7Roles })
   const app = createExpressApp(authorizer)
-  app.use('/admin', adminMiddleware(createAdminHandler({ manager, authorizer })))
+  // Self-service: each demo user's key signs in to the console too, and sees only its own keys.
+  app.use('/admin', adminMiddleware(createAdminHandler({ manager, authorizer, selfService: true })))
   const { key } = await manager.issue({ kind: 'org', description: 'demo: admin console' })
   const server = createServer(app)
   const url = await listen(server, options)

@@ -81,7 +81,10 @@ async function seedKeys(store: MemoryKeyStore): Promise<Record<string, string>> 
     await m.import({ key: keys[label], kind: 'user', ...o })
   }
   await add('analyst', { tenant: 'acme', group: acme.id, owner: 'svc-monitoring', role: 'Service Desk Analyst', description: 'Monitoring integration' })
-  await add('selfService', { tenant: 'acme', group: acme.id, owner: 'kiosk', role: 'Self Service' })
+  // In Role is per key: Pat is an Administrator, but a key Pat made In Role Self Service only reads.
+  await m.setOwner('pat', { role: 'Administrator', active: true })
+  await add('selfService', { tenant: 'acme', group: acme.id, owner: 'pat', role: 'Self Service' })
+  await add('patAdmin', { tenant: 'acme', group: acme.id, owner: 'pat', role: 'Administrator' })
   await add('otherTenant', { tenant: 'globex', group: globex.id, owner: 'svc-globex', role: 'Administrator' })
   await add('remoteOnly', { tenant: 'acme', owner: 'svc-remote', role: 'Service Desk Analyst', allowedIps: ['198.51.100.0/24'] })
   await add('deactivated', { tenant: 'acme', group: acme.id, owner: 'svc-old', role: 'Service Desk Analyst', active: false })
@@ -99,6 +102,8 @@ export async function start(options: StartOptions = {}): Promise<Started> {
     schemes: [schemes.restApiKey()],
     roles: ivantiRoles,
     tenant: tenantFromHost({ domain: TENANT_DOMAIN }),
+    // The key's In Role applies, never beyond its On Behalf Of user's directory role.
+    rolePrecedence: 'key',
     rateLimiter: tokenBucket({ capacity: 60, refillPerSecond: 1 }),
     ...(log ? { onDecision: (e) => log(decisionLine(e)) } : {}),
   }))
@@ -116,7 +121,7 @@ function curls(s: Started, secrets: SecretFiles): string[] {
     `curl -i -H "Authorization: rest_api_key=${k('analyst')}" ${incidents('globex')}`,
     '# A key whose extra allowed IPs do not include yours: 403 ip_not_allowed',
     `curl -i -H "Authorization: rest_api_key=${k('remoteOnly')}" ${incidents('acme')}`,
-    '# Self Service may read but not create: 403 insufficient_permission',
+    '# In Role Self Service may read but not create, though its user is an Administrator: 403 insufficient_permission',
     `curl -i -X POST -H "Authorization: rest_api_key=${k('selfService')}" ${incidents('acme')}`,
     '# A quoted value is malformed: 400',
     `curl -i -H 'Authorization: rest_api_key="0000"' ${incidents('acme')}`,

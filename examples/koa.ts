@@ -8,14 +8,14 @@ import { createServer } from 'node:http'
 import Koa, { type Middleware } from 'koa'
 import { guard, type KeywardState } from '../src/adapters/koa.js'
 import { MemoryKeyStore, type Authorizer } from '../src/index.js'
-import { APPS, describePrincipal, makeAuthorizer, SCANS, seedKeys, startScan, curls, VULNERABILITIES } from './_insightappsec.js'
+import { APPS, appsec, describePrincipal, makeAuthorizer, SCANS, seedKeys, startScan, curls, VULNERABILITIES } from './_insightappsec.js'
 import { isMain, runStandalone, serve, type StartOptions, type Started } from './_shared.js'
 
 type State = KeywardState & { params: Record<string, string> }
 
 /**
  * Koa has no router of its own; this tiny one keeps the example dependency-free. With
- * `@koa/router` it reads the same: `router.get('/apps', requireKey('apps:read'), handler)`.
+ * `@koa/router` it reads the same: `router.get('/apps', requireKey(appsec('apps:read')), handler)`.
  */
 function route(method: string, path: string, ...stack: Middleware<State>[]): Middleware<State> {
   const pattern = new RegExp(`^${path.replace(/:(\w+)/g, '(?<$1>[^/]+)')}$`)
@@ -34,20 +34,20 @@ function route(method: string, path: string, ...stack: Middleware<State>[]): Mid
 export function createApp(authorizer: Authorizer): Koa<State> {
   const requireKey = guard(authorizer)
   const app = new Koa<State>()
-  app.use(route('GET', '/apps', requireKey('apps:read'), (ctx) => {
+  app.use(route('GET', '/apps', requireKey(appsec('apps:read')), (ctx) => {
     ctx.body = { data: APPS }
   }))
-  app.use(route('GET', '/scans', requireKey('scans:read'), (ctx) => {
+  app.use(route('GET', '/scans', requireKey(appsec('scans:read')), (ctx) => {
     ctx.body = { data: SCANS }
   }))
-  app.use(route('POST', '/apps/:appId/scans', requireKey('scans:manage'), (ctx) => {
+  app.use(route('POST', '/apps/:appId/scans', requireKey(appsec('scans:manage')), (ctx) => {
     ctx.status = 201
     ctx.body = startScan(ctx.state.params.appId!, ctx.state.principal)
   }))
-  app.use(route('GET', '/vulnerabilities', requireKey('vulnerabilities:read'), (ctx) => {
+  app.use(route('GET', '/vulnerabilities', requireKey(appsec('vulnerabilities:read')), (ctx) => {
     ctx.body = { data: VULNERABILITIES }
   }))
-  app.use(route('DELETE', '/vulnerabilities/:vulnId/comments/:commentId', requireKey('vulnerability-comments:administer'), (ctx) => {
+  app.use(route('DELETE', '/vulnerabilities/:vulnId/comments/:commentId', requireKey(appsec('vulnerability-comments:administer')), (ctx) => {
     ctx.status = 204
   }))
   app.use(route('GET', '/me', requireKey(), (ctx) => {

@@ -13,15 +13,31 @@
  */
 import type { BreakerOptions } from './lib/breaker.js'
 import type { CompiledNeed } from './core/needs.js'
+import * as opt from './lib/options.js'
 import { configure } from './core/options.js'
 import { createEngine } from './core/engine.js'
 import { decide } from './core/decide.js'
 import type { Pepper } from './keys/hash.js'
 import type { InsightAppSecPermission, Roles } from './roles.js'
 import type { Scheme } from './schemes/scheme.js'
+import type { TenantResolver } from './tenant.js'
 import type { AuthRequest, Decision, DecisionEvent, KeyStore, Need, RateLimiter } from './types.js'
 
 export type { CompiledNeed } from './core/needs.js'
+
+/** Authorizers made here that resolve a tenant per request (their `tenant` option is set). */
+const TENANTED = new WeakSet<object>()
+const MADE = new WeakSet<object>()
+
+/**
+ * @internal Whether `authorizer` compares key tenants with the request's: `true`/`false` for one
+ * made by {@link createAuthorizer}, `undefined` for any other object (a wrapper).
+ */
+export function comparesTenants(authorizer: object): boolean | undefined {
+  return MADE.has(authorizer) ? TENANTED.has(authorizer) : undefined
+}
+
+const DESCRIBE_FIELDS = opt.fieldsOf<DescribeOptions>({ product: true })
 
 /** Options of {@link createAuthorizer}. Validated when the authorizer is created. */
 export interface AuthorizerOptions<P extends string = string> {
@@ -50,11 +66,13 @@ export interface AuthorizerOptions<P extends string = string> {
   pepper?: Pepper | undefined
   /**
    * The tenant a request addresses (from its host, path or a header). When set, a key is only
-   * accepted in its own tenant; a request whose tenant is `undefined` is refused.
+   * accepted in its own tenant; a request whose tenant is `undefined` is refused. Called with the
+   * request and a `header(name)` reader that reads every header shape the same way (see
+   * `HeaderReader`); `tenantFromHost()` and `tenantFromPath()` are ready-made ones.
    * @default undefined (single-tenant: key tenants are not compared)
-   * @example (req) => new URL(req.url ?? '/', 'http://x').pathname.split('/')[2]
+   * @example (request, header) => header('X-Tenant')
    */
-  tenant?: (request: AuthRequest) => string | undefined
+  tenant?: TenantResolver
   /**
    * CIDRs of the proxies whose `X-Forwarded-For`/`X-Forwarded-Proto` are believed.
    * @default undefined (none: forwarded headers are ignored)
@@ -74,6 +92,21 @@ export interface AuthorizerOptions<P extends string = string> {
    * @example true
    */
   explicitGrants?: boolean
+  /**
+   * Which role a user key acts with when it has a role of its own (`role` when issued) and its
+   * owner has one in the directory (`findOwner`):
+   * - `'key'`: the key's own role, capped by the owner's: the key never holds what its owner does
+   *   not, and never more than it was issued with (Ivanti: "In Role" is per key). A key issued
+   *   without a role acts with its owner's.
+   * - `'owner'`: the owner's role as it is at the time of the request, whatever the key's own
+   *   (Rapid7: user keys act with their owner's product role).
+   *
+   * Either way a key whose owner has no directory entry acts with its own role, and Org keys hold
+   * every permission.
+   * @default 'key' (never more than the key's own role)
+   * @example 'owner'
+   */
+  rolePrecedence?: 'key' | 'owner'
   /**
    * Per-key rate limiter.
    * @default undefined (no limit)
@@ -128,6 +161,16 @@ export interface AuthorizerOptions<P extends string = string> {
   now?: () => number
 }
 
+/** Options of {@link Authorizer.describe}. */
+export interface DescribeOptions {
+  /**
+   * The product (namespace) whose owner role the answer shows, as a route's `need.product`.
+   * @default undefined (the owner's single `role`)
+   * @example 'appsec'
+   */
+  product?: string
+}
+
 /**
  * The object returned by {@link createAuthorizer}. `P` is its role matrix's permission strings:
  * `authorize()` and `need()` refuse others at compile time (`string` when not known statically).
@@ -138,6 +181,22 @@ export interface Authorizer<P extends string = string> {
    * a request that is not an object), never because of what the client sent.
    */
   authorize(request: AuthRequest, need?: Need<P> | CompiledNeed): Promise<Decision<P>>
+  /**
+   * The caller's own access ("my access"): authenticates the request with every check a route
+   * makes (transport, key, tenant, group, owner, expiry, address, rate limit) but requires no
+   * permission and no operation, so it answers under `explicitGrants` too, and resolves to the
+   * allow with the principal: its role, `permissions` and `grants` (its own and its owner's),
+   * never the key or its hash. A caller that fails a check gets the deny a route would give.
+   * @example
+   * ```ts
+   * app.get('/api/me', async (req, res) => {
+   *   const d = await authorizer.describe(toAuthRequest(req), { product: 'appsec' })
+   *   if (!d.allow) return sendDeny(res, d)
+   *   res.json({ role: d.principal.role, permissions: d.principal.permissions, grants: d.principal.grants })
+   * })
+   * ```
+   */
+  describe(request: AuthRequest, options?: DescribeOptions): Promise<Decision<P>>
   /** Validates and pre-parses a `need` once (adapters do this when a route is defined). */
   need(need?: Need<P> | CompiledNeed): CompiledNeed
   /** The role matrix in use. */
@@ -184,8 +243,19 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
     }
     return d instanceof Promise ? d : Promise.resolve(d)
   }
-  return Object.freeze({
+  function describe(request: AuthRequest, options?: DescribeOptions): Promise<Decision> {
+    let d: Decision | Promise<Decision>
+    try {
+      const o = opt.options(options, 'options', DESCRIBE_FIELDS, true)
+      d = decide(engine, request, o.product === undefined ? undefined : { product: o.product }, true)
+    } catch (e) {
+      return Promise.reject(e)
+    }
+    return d instanceof Promise ? d : Promise.resolve(d)
+  }
+  const made = Object.freeze({
     authorize,
+    describe,
     need: engine.compileNeed,
     roles: engine.roles,
     realm: engine.realm,
@@ -194,4 +264,7 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
       await engine.toucher?.flush()
     },
   })
+  MADE.add(made)
+  if (engine.tenantOf !== undefined) TENANTED.add(made)
+  return made
 }

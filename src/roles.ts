@@ -130,7 +130,37 @@ export interface Roles<P extends string = string> {
   lookup(permission: string): ParsedPermission | undefined
   /** Parses and validates permission strings; throws a `RangeError` naming `field` if one is invalid. */
   toSet(permissions: readonly unknown[], field: string): PermissionSet
+  /**
+   * The definition this matrix was compiled from (frozen), for building on it.
+   * @example defineRoles({ ...insightAppSecRoles.definition, roles: { ...insightAppSecRoles.definition.roles, Auditor: ['scans:read'] } })
+   */
+  readonly definition: RolesDefinition
+  /**
+   * A new matrix with more roles, without copying this one's table: each new role is a list of
+   * permissions, or the name of a role of this matrix to copy (a Trial role that reads what Read
+   * Only reads). The levels stay; a name this matrix already has is refused (a preset role is
+   * never silently redefined). This matrix is not changed.
+   * @example
+   * ```ts
+   * const roles = insightAppSecRoles.extend({ roles: { Trial: 'Read Only', Triage: ['vulnerabilities:manage', 'scans:read'] } })
+   * roles.permissionsOf('Trial')?.has('scans:read') // true
+   * ```
+   */
+  extend<const E extends RolesExtension>(extension: E): Roles<P | ExtendedPermission<E>>
 }
+
+/** Input of {@link Roles.extend}: new role name → permissions, or the name of an existing role to copy. */
+export interface RolesExtension {
+  /**
+   * The roles to add.
+   * @example { Trial: 'Read Only', Triage: ['vulnerabilities:manage'] }
+   */
+  roles: Readonly<Record<string, readonly string[] | string>>
+}
+
+/** The permission strings an extension adds, for the compiler: its resources, at any level (checked at run time). */
+export type ExtendedPermission<E extends RolesExtension> =
+  Extract<E['roles'][keyof E['roles']], readonly string[]>[number] extends infer S ? (S extends `${infer R}:${string}` ? `${R}:${string}` : never) : never
 
 function parseShape(permission: string): [string, string] | undefined {
   const i = permission.indexOf(':')
@@ -193,6 +223,8 @@ export function defineRoles(definition: RolesDefinition): Roles {
   const resources = new Set<string>()
   const allLevels = new Map<string, number>()
   const compiled: Roles = {
+    definition: freezeDefinition(levels, roles),
+    extend: (extension) => extendRoles(compiled, extension),
     levels: Object.freeze([...levels]),
     get resources() {
       return Object.freeze([...resources])
@@ -242,6 +274,29 @@ export function defineRoles(definition: RolesDefinition): Roles {
   ;(compiled as { names: readonly string[] }).names = Object.freeze(names)
   ;(compiled as { all: PermissionSet }).all = new PermissionSet(compiled, allLevels)
   return Object.freeze(compiled)
+}
+
+function freezeDefinition(levels: readonly string[], roles: RolesDefinition['roles']): RolesDefinition {
+  const table: Record<string, readonly string[]> = {}
+  for (const name of Object.keys(roles)) table[name] = Object.freeze([...(roles[name] ?? [])])
+  return Object.freeze({ levels: Object.freeze([...levels]), roles: Object.freeze(table) })
+}
+
+function extendRoles(base: Roles, extension: RolesExtension): Roles {
+  if (extension === null || typeof extension !== 'object') throw typeError('extension', 'must be an object { roles }')
+  knownFields(extension, ['roles'], 'extension')
+  const added = extension.roles
+  if (added === null || typeof added !== 'object' || Array.isArray(added)) throw typeError('roles', 'must be an object of role name → permissions or role name')
+  const table: Record<string, readonly string[]> = { ...base.definition.roles }
+  for (const name of Object.keys(added)) {
+    if (Object.hasOwn(table, name)) throw rangeError(`roles[${quote(name)}]`, 'is already a role of this matrix; pick a new name')
+    const value = added[name]
+    if (typeof value === 'string') {
+      if (!base.has(value)) throw rangeError(`roles[${quote(name)}]`, `copies unknown role ${quote(value)} (roles: ${base.names.join(', ')})`)
+      table[name] = base.definition.roles[value]!
+    } else table[name] = value as readonly string[]
+  }
+  return defineRoles({ levels: base.levels, roles: table })
 }
 
 /**

@@ -12,8 +12,55 @@ import { integer, object, options as checkOptions } from './lib/options.js'
 import { rangeError, typeError } from './errors.js'
 import type { AuthRequest } from './types.js'
 
-/** A `tenant` function, as `createAuthorizer({ tenant })` takes it. */
-export type TenantResolver = (request: AuthRequest) => string | undefined
+/**
+ * Reads one request header for a user callback, whatever shape the adapter handed the headers in
+ * (Fetch `Headers`, a Node record with string or array values, Node's `rawHeaders`): the name is
+ * matched case-insensitively (RFC 9110 §5.1) and the value comes back without leading or trailing
+ * SP/HTAB (§5.5). A header that is absent, or sent more than once, reads as `undefined`: a
+ * repeated field is ambiguous, and a callback must not pick one of two tenants. (A Fetch `Headers`
+ * has already joined repeats with ", " and cannot tell them apart.)
+ * @example
+ * ```ts
+ * createAuthorizer({ store, tenant: (request, header) => header('X-Tenant') })
+ * ```
+ */
+export type HeaderReader = (name: string) => string | undefined
+
+/**
+ * A `tenant` function, as `createAuthorizer({ tenant })` takes it: the request, and a
+ * {@link HeaderReader} over its headers.
+ */
+export type TenantResolver = (request: AuthRequest, header: HeaderReader) => string | undefined
+
+/** RFC 9110 §5.1: a field name is a token. */
+const FIELD_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/
+const readers = new Map<string, HeaderNames>()
+
+/**
+ * The one value of header `name` in `request`, as a {@link HeaderReader} reads it. Throws a
+ * `TypeError` for a name that is not a field name (a mistake in the calling code).
+ * @example
+ * ```ts
+ * import { readHeader } from 'keyward'
+ * readHeader({ method: 'GET', headers: { 'x-tenant': ' acme ' } }, 'X-Tenant') // 'acme'
+ * ```
+ */
+export function readHeader(request: AuthRequest, name: string): string | undefined {
+  if (typeof name !== 'string' || !FIELD_NAME.test(name)) throw typeError('name', 'must be a header field name (RFC 9110 token, at most 64 characters)')
+  const lower = name.toLowerCase()
+  let names = readers.get(lower)
+  if (names === undefined) {
+    names = new HeaderNames([lower])
+    if (readers.size < 256) readers.set(lower, names)
+  }
+  const list = request !== null && typeof request === 'object' ? collectHeaders(request.headers, names).get(lower) : undefined
+  return list !== undefined && list.length === 1 ? trimOws(list[0]!) : undefined
+}
+
+/** A {@link HeaderReader} over `request`'s headers. */
+export function headerReader(request: AuthRequest): HeaderReader {
+  return (name) => readHeader(request, name)
+}
 
 /** Options of {@link tenantFromHost}. Give at most one of `domain` and `hosts`. */
 export interface TenantFromHostOptions {
@@ -106,7 +153,7 @@ function hostsOption(value: unknown): ReadonlyMap<string, string> {
  * createAuthorizer({ store, schemes: [schemes.restApiKey()], tenant: tenantFromHost({ domain: 'example.test' }) })
  * ```
  */
-export function tenantFromHost(options?: TenantFromHostOptions): TenantResolver {
+export function tenantFromHost(options?: TenantFromHostOptions): (request: AuthRequest) => string | undefined {
   const o = checkOptions(options, 'options', ['domain', 'hosts'], true)
   if (o.domain !== undefined && o.hosts !== undefined) throw rangeError('options', 'give either domain or hosts, not both')
   if (o.hosts !== undefined) {
@@ -141,7 +188,7 @@ export function tenantFromHost(options?: TenantFromHostOptions): TenantResolver 
  * createAuthorizer({ store, schemes: [schemes.contrast()], tenant: tenantFromPath({ segment: 2 }) })
  * ```
  */
-export function tenantFromPath(options?: TenantFromPathOptions): TenantResolver {
+export function tenantFromPath(options?: TenantFromPathOptions): (request: AuthRequest) => string | undefined {
   const o = checkOptions(options, 'options', ['segment'], true)
   const segment = integer(o.segment, 'segment', 0, 0, 64)
   return (request) => {

@@ -84,8 +84,28 @@ export interface KeyGroup {
 
 /** What the store knows about a key's owner at the time of the request. */
 export interface OwnerRecord {
-  /** The owner's current role; a user key acts with it instead of its own `role`. */
+  /**
+   * The owner's current role, in every product that `roles` does not name. A user key never acts
+   * beyond it; whether it replaces the key's own `role` is the authorizer's `rolePrecedence`.
+   * @default undefined (no ceiling: the key's own role applies)
+   * @example 'Read Write'
+   */
   role?: string
+  /**
+   * The owner's role per product (namespace), for a need that names its `product` (Rapid7: a user
+   * has a role in each product). A product this map does not name falls back to `role`; with
+   * neither, the owner has no role there and the key holds nothing in that product.
+   * @default undefined (`role` in every product)
+   * @example { appsec: 'Read Write', vm: 'Read Only' }
+   */
+  roles?: Readonly<Record<string, string>>
+  /**
+   * Operations granted to the owner, held by every key of the owner in addition to the key's own
+   * `grants` (AttackForge: access is granted per user). Only `explicitGrants` reads grants.
+   * @default undefined (none)
+   * @example ['getProjects', 'getVulnerabilities']
+   */
+  grants?: readonly string[]
   /** A locked or deactivated owner disables all of its keys. */
   active: boolean
 }
@@ -276,6 +296,13 @@ export type Need<P extends string = string> =
   | {
       permission?: P | readonly P[]
       operation?: string
+      /**
+       * The product (namespace) the route belongs to: a user key then acts with its owner's role
+       * in that product (`OwnerRecord.roles`). Org keys reach every product.
+       * @default undefined (the owner's `role`)
+       * @example 'appsec'
+       */
+      product?: string
     }
 
 /**

@@ -34,6 +34,8 @@ export type AdminProblemCode =
   | 'not_key_owner'
   | 'cross_site_request'
   | 'not_admin'
+  | 'self_service'
+  | 'tenant_setup'
   | 'internal_error'
 
 const TITLES: Readonly<Record<AdminProblemCode, string>> = Object.freeze({
@@ -49,6 +51,8 @@ const TITLES: Readonly<Record<AdminProblemCode, string>> = Object.freeze({
   not_key_owner: 'Not the key\'s owner',
   cross_site_request: 'Cross-site request refused',
   not_admin: 'Not an administrator',
+  self_service: 'Not available through self-service',
+  tenant_setup: 'Keys and administrator disagree on tenants',
   internal_error: 'Internal error',
 })
 

@@ -10,6 +10,10 @@
  *   option) manages only `user` keys whose rights it holds itself under every role the key can
  *   ever act with (its stored role and its owner's directory role, each narrowed by scopes),
  *   explicit grants included, and may not edit, activate or deactivate groups.
+ * - Self-service (`selfService`): a user key without the admin permission manages only the user
+ *   keys of its own owner (and tenant), with its own rights as the ceiling. Every other key and
+ *   every group answers exactly like an absent id (404); routes that would lift what an
+ *   administrator set (activate, allowed addresses, group, metadata) are refused on its own keys.
  * - No impersonation: a key's secret (issued, rotated, or a key handed to another owner) goes
  *   only to an org administrator or to a key of the same owner; a permission-based administrator
  *   may deactivate or delete a peer's key, never obtain its secret.
@@ -36,6 +40,8 @@ export interface OpContext {
   readonly apiBase: string
   /** The key or group id the call acted on, for the audit event. Set by the operation. */
   target?: string
+  /** A self-service call: scoped to the caller's own owner (see the module notes). */
+  readonly selfService?: boolean
 }
 
 /** What operations need from the handler. */
@@ -43,6 +49,11 @@ export interface OpDeps {
   readonly manager: KeyManager
   /** The authorizer's role matrix: rights are compared in the matrix that enforces them. */
   readonly roles: Roles
+  /**
+   * The authorizer never compares tenants (no `tenant` option): a tenant-less key is then a live
+   * key of the same deployment, which a caller with a tenant could never administer.
+   */
+  readonly singleTenant?: boolean
   /** Serialises check-then-write sequences on one id within this handler. */
   readonly lock: <T>(id: string, fn: () => Promise<T>) => Promise<T>
 }
@@ -82,8 +93,39 @@ async function visibleKey(ctx: OpContext, deps: OpDeps, id: string): Promise<Key
     if (isValidation(e)) throw NOT_FOUND()
     throw e
   }
-  if (r === undefined || r.tenant !== ctx.tenant) throw NOT_FOUND()
+  if (r !== undefined && r.tenant === undefined && ctx.tenant !== undefined && deps.singleTenant === true && ctx.selfService !== true) throw tenantSetup()
+  if (r === undefined || r.tenant !== ctx.tenant || (ctx.selfService === true && !ownKey(ctx, r))) throw NOT_FOUND()
   return r
+}
+
+/**
+ * A single-tenant deployment whose administrator key has a tenant and whose other keys have
+ * none: every call on them would be a 404. Said plainly, so the setup gets fixed.
+ */
+const tenantSetup = (): Problem =>
+  new Problem(
+    409,
+    'tenant_setup',
+    'This key has no tenant but the calling key has one, and the authorizer compares no tenants (no tenant option): the admin API scopes every call to the caller\'s tenant, so this key cannot be administered with it. Give every key the same tenant, or none.',
+  )
+
+/** Self-service: a user key of the caller's own owner. */
+const ownKey = (ctx: OpContext, r: KeyRecord): boolean => r.kind === 'user' && r.owner !== undefined && r.owner === ctx.principal.owner
+
+/** Fields a self-service caller may set on a key it creates or edits; the rest stays an administrator's. */
+const SELF_CREATE = new Set(['kind', 'tenant', 'owner', 'role', 'scopes', 'grants', 'allowedIps', 'active', 'expiresAt', 'rateLimit', 'description'])
+const SELF_PATCH = new Set(['role', 'scopes', 'grants', 'description'])
+
+function selfOnly(): Problem {
+  return new Problem(403, 'self_service', 'Not available through self-service: ask an administrator.')
+}
+
+/** Self-service: only the fields in `allowed`; a key of the caller's own owner, and no other kind. */
+function selfServiceBody(ctx: OpContext, allowed: ReadonlySet<string>): void {
+  if (ctx.selfService !== true) return
+  for (const k of Object.keys(ctx.body)) if (!allowed.has(k)) throw rangeError(k, 'cannot be set through self-service')
+  const owner = ctx.body.owner
+  if (owner !== undefined && F.owner(owner) !== ctx.principal.owner) throw rangeError('owner', 'must be omitted or your own')
 }
 
 async function visibleGroup(ctx: OpContext, deps: OpDeps, id: string): Promise<KeyGroup> {
@@ -95,7 +137,7 @@ async function visibleGroup(ctx: OpContext, deps: OpDeps, id: string): Promise<K
     if (isValidation(e)) throw NOT_FOUND()
     throw e
   }
-  if (g === undefined || g.tenant !== ctx.tenant) throw NOT_FOUND()
+  if (g === undefined || g.tenant !== ctx.tenant || ctx.selfService === true) throw NOT_FOUND()
   return g
 }
 
@@ -235,10 +277,11 @@ const listGroups: Operation = async (ctx, deps) => {
   parseQuery(ctx, [])
   const groups = await deps.manager.listGroups(ctx.tenant === undefined ? {} : { tenant: ctx.tenant })
   // Filtered again: a tenant-less caller asked for "all", and a store might ignore the filter.
-  return json(200, { items: groups.filter((g) => g.tenant === ctx.tenant).sort(byCreation).map(groupView) })
+  return json(200, { items: groups.filter((g) => g.tenant === ctx.tenant && ctx.selfService !== true).sort(byCreation).map(groupView) })
 }
 
 const createGroup: Operation = async (ctx, deps) => {
+  if (ctx.selfService === true) throw selfOnly()
   checkTenantField(ctx)
   const g = await deps.manager.createGroup(withTenant(ctx.body, ctx.tenant) as unknown as Parameters<KeyManager['createGroup']>[0])
   ctx.target = g.id
@@ -295,6 +338,11 @@ const listKeys: Operation = async (ctx, deps) => {
   if (group !== undefined) filter.group = F.id(group, 'group')
   const owner = q.get('owner')
   if (owner !== undefined) filter.owner = F.owner(owner)
+  // Self-service: the caller's own keys; another owner's name filters down to nothing.
+  if (ctx.selfService === true) {
+    if (owner !== undefined && filter.owner !== ctx.principal.owner) return json(200, { items: [] })
+    filter.owner = ctx.principal.owner!
+  }
   const kind = q.get('kind')
   if (kind !== undefined) filter.kind = F.kind(kind)
   const active = q.get('active')
@@ -303,25 +351,31 @@ const listKeys: Operation = async (ctx, deps) => {
     filter.active = active === 'true'
   }
   const keys = await deps.manager.list(filter)
-  return json(200, { items: keys.filter((k) => k.tenant === ctx.tenant).sort(byCreation).map(keyView) })
+  const visible = keys.filter((k) => k.tenant === ctx.tenant && (ctx.selfService !== true || ownKey(ctx, k)))
+  return json(200, { items: visible.sort(byCreation).map(keyView) })
 }
 
 const createKey: Operation = async (ctx, deps) => {
   const b = ctx.body
   const kind = F.kind(b.kind)
+  selfServiceBody(ctx, SELF_CREATE)
   checkTenantField(ctx)
   if (b.group !== undefined) await checkGroupField(ctx, deps, b.group)
   if (ctx.principal.kind !== 'org') {
+    // Self-service: the key is always the caller's owner's.
+    const owner = ctx.selfService === true ? ctx.principal.owner : b.owner === undefined ? undefined : F.owner(b.owner)
     await mustBeWithinRights(ctx, deps, {
       kind,
       role: b.role === undefined ? undefined : F.role(b.role, deps.roles),
       scopes: b.scopes === undefined ? undefined : F.scopes(b.scopes, deps.roles),
-      owner: b.owner === undefined ? undefined : F.owner(b.owner),
+      owner,
       grants: b.grants === undefined ? undefined : F.operations(b.grants),
     })
-    mustReceiveSecretOf(ctx, b.owner === undefined ? undefined : F.owner(b.owner))
+    mustReceiveSecretOf(ctx, owner)
   }
-  const issued = await deps.manager.issue(withTenant(b, ctx.tenant) as unknown as Parameters<KeyManager['issue']>[0])
+  const fields = withTenant(b, ctx.tenant)
+  if (ctx.selfService === true) fields.owner = ctx.principal.owner
+  const issued = await deps.manager.issue(fields as unknown as Parameters<KeyManager['issue']>[0])
   ctx.target = issued.record.id
   return json(201, { key: issued.key, record: keyView(issued.record) }, { location: `${ctx.apiBase}/keys/${encodeURIComponent(issued.record.id)}` })
 }
@@ -332,12 +386,13 @@ const getKey: Operation = async (ctx, deps) => json(200, keyView(await visibleKe
 async function keyWrite(
   ctx: OpContext,
   deps: OpDeps,
-  opts: { self: boolean; after?: (old: KeyRecord) => Rights | Promise<Rights> },
+  opts: { self: boolean; adminOnly?: boolean; after?: (old: KeyRecord) => Rights | Promise<Rights> },
   write: (r: KeyRecord) => Promise<Response>,
 ): Promise<Response> {
   const id = param(ctx, 'keyId')
   return deps.lock(`key:${id}`, async () => {
     const r = await visibleKey(ctx, deps, id)
+    if (opts.adminOnly === true && ctx.selfService === true) throw selfOnly()
     if (!opts.self) notSelf(ctx, r.id)
     if (ctx.principal.kind !== 'org') {
       await mustBeWithinRights(ctx, deps, r)
@@ -350,6 +405,7 @@ async function keyWrite(
 const updateKey: Operation = async (ctx, deps) => {
   const b = ctx.body
   return keyWrite(ctx, deps, { self: false, after: (old) => patchedRights(old, b, deps.roles) }, async (r) => {
+    selfServiceBody(ctx, SELF_PATCH)
     // Checked here so another tenant's group id gets the same answer as an absent one.
     if (b.group !== undefined && b.group !== null) await checkGroupField(ctx, deps, b.group)
     // Handing a key to another owner is issuing that owner a key: the caller may hold its secret.
@@ -365,7 +421,7 @@ const deleteKey: Operation = async (ctx, deps) =>
   })
 
 const activateKey: Operation = async (ctx, deps) =>
-  keyWrite(ctx, deps, { self: false }, async (r) => json(200, keyView(await deps.manager.activate(r.id))))
+  keyWrite(ctx, deps, { self: false, adminOnly: true }, async (r) => json(200, keyView(await deps.manager.activate(r.id))))
 
 const deactivateKey: Operation = async (ctx, deps) =>
   keyWrite(ctx, deps, { self: false }, async (r) => json(200, keyView(await deps.manager.deactivate(r.id))))
@@ -389,10 +445,10 @@ const removeGrants: Operation = async (ctx, deps) =>
   keyWrite(ctx, deps, { self: false }, async (r) => json(200, keyView(await deps.manager.revokeGrant(r.id, ctx.body.operations as string[]))))
 
 const addAllowedIps: Operation = async (ctx, deps) =>
-  keyWrite(ctx, deps, { self: false }, async (r) => json(200, keyView(await deps.manager.addAllowedIps(r.id, ctx.body.entries as string[]))))
+  keyWrite(ctx, deps, { self: false, adminOnly: true }, async (r) => json(200, keyView(await deps.manager.addAllowedIps(r.id, ctx.body.entries as string[]))))
 
 const removeAllowedIps: Operation = async (ctx, deps) =>
-  keyWrite(ctx, deps, { self: false }, async (r) => json(200, keyView(await deps.manager.removeAllowedIps(r.id, ctx.body.entries as string[]))))
+  keyWrite(ctx, deps, { self: false, adminOnly: true }, async (r) => json(200, keyView(await deps.manager.removeAllowedIps(r.id, ctx.body.entries as string[]))))
 
 /** Operation by `operationId` (API routes only). `Map`: looked up with data from the route table. */
 export const OPERATIONS: ReadonlyMap<string, Operation> = new Map<string, Operation>([

@@ -3,7 +3,7 @@
  * @module
  */
 import { fieldsOf, knownFields } from '../lib/options.js'
-import type { Authorizer, CompiledNeed } from '../authorize.js'
+import { comparesTenants, type Authorizer, type CompiledNeed } from '../authorize.js'
 import { messageOf, renderDeny } from '../decision.js'
 import { INVALID_OPTION, quote, rangeError, typeError } from '../errors.js'
 import type { KeyManager } from '../stores/manager.js'
@@ -104,6 +104,19 @@ export interface AdminHandlerOptions {
    */
   maxBodyBytes?: number
   /**
+   * Self-service key management: a user key (with an owner) that lacks the admin `permission`
+   * is served too, for the user keys of its own owner in its own tenant only: it may list, view,
+   * create, rotate, edit (role, scopes, grants, description), deactivate and delete them, with
+   * its own rights as the ceiling, and it receives the secrets of its own keys only. Any other
+   * key or group id answers exactly like an absent one (404); activating a key, allowed
+   * addresses, groups and metadata stay an administrator's (403 `self_service`). The console
+   * works the same for such a caller and lists only its keys. (Rapid7: every role can generate
+   * a user key.)
+   * @default false (only org keys and holders of `permission` are served)
+   * @example true
+   */
+  selfService?: boolean
+  /**
    * Serve the web console (`GET <basePath>/`, `/console.js`, `/console.css`). When `false` these
    * answer 404 and only the API and its OpenAPI document are served.
    * @default true
@@ -178,7 +191,7 @@ function outcomeOf(status: number): AdminAuditOutcome {
 
 const ADMIN_FIELDS = fieldsOf<AdminHandlerOptions>({
   manager: true, authorizer: true, permission: true, basePath: true, clientInfo: true, trustedOrigins: true, maxBodyBytes: true, console: true,
-  consoleScheme: true, onAudit: true, onError: true, now: true,
+  consoleScheme: true, onAudit: true, onError: true, now: true, selfService: true,
 })
 
 /**
@@ -250,11 +263,19 @@ export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
   if (onError !== undefined && typeof onError !== 'function') throw typeError('onError', 'must be a function')
   const now = options.now ?? Date.now
   if (typeof now !== 'function') throw typeError('now', 'must be a function')
+  const selfService = options.selfService ?? false
+  if (typeof selfService !== 'boolean') throw typeError('selfService', 'must be a boolean')
+  /** An administrator: an org key, or a key holding `permission`. */
+  const isAdmin = (p: Principal): boolean => p.kind === 'org' || (permission !== undefined && p.can(permission))
+  /** A self-service caller: a user key acting for an owner (whose keys it may manage). */
+  const isSelf = (p: Principal): boolean => selfService && !isAdmin(p) && p.kind === 'user' && p.owner !== undefined
 
   // Needs are compiled once; this also proves the authorizer accepts them (permission, operation names).
   const needs = new Map<AdminRoute, CompiledNeed>()
   for (const r of ADMIN_ROUTES) {
-    if (r.kind === 'api') needs.set(r, authorizer.need({ ...(permission === undefined ? {} : { permission }), operation: operationName(r) }))
+    // Under self-service the permission is checked here, after authentication: a caller without
+    // it is served for its own keys instead of refused.
+    if (r.kind === 'api') needs.set(r, authorizer.need({ ...(permission === undefined || selfService ? {} : { permission }), operation: operationName(r) }))
   }
   const page = consolePage({ basePath, auth })
   const openapi = JSON.stringify(adminOpenApi({ basePath, auth, permission }))
@@ -272,7 +293,7 @@ export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
       if (locks.get(id) === tail) locks.delete(id)
     }
   }
-  const deps: OpDeps = { manager, roles: authorizer.roles, lock }
+  const deps: OpDeps = { manager, roles: authorizer.roles, lock, singleTenant: comparesTenants(authorizer) === false }
 
   function audit(event: AdminAuditEvent): void {
     if (!onAudit) return
@@ -351,7 +372,7 @@ export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
         // A token is not backed by a store lookup: it would outlive the revocation of its key.
         code = admit.tokenDeny.code
         response = denyResponse(admit.tokenDeny)
-      } else if (decision.principal.kind !== 'org' && (permission === undefined || !decision.principal.can(permission))) {
+      } else if (!isAdmin(decision.principal) && !isSelf(decision.principal)) {
         // Authenticated, but not an administrator: the same answer as any missing permission.
         code = 'insufficient_permission'
         principal = decision.principal
@@ -371,7 +392,7 @@ export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
         }
         const op = OPERATIONS.get(route.operationId)
         if (op === undefined) throw NOT_FOUND()
-        const opCtx: OpContext = { principal, tenant: principal.tenant, params, body, query: url.searchParams, apiBase }
+        const opCtx: OpContext = { principal, tenant: principal.tenant, params, body, query: url.searchParams, apiBase, selfService: isSelf(principal) }
         try {
           response = await op(opCtx, deps)
         } finally {

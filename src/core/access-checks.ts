@@ -4,7 +4,8 @@
  * limit. Synchronous unless a rate limiter is configured.
  * @module
  */
-import type { AuthRequest, Decision, RateLimiter } from '../types.js'
+import { headerReader } from '../tenant.js'
+import type { Decision, RateLimiter } from '../types.js'
 import { clientOf, type Ctx } from './context.js'
 import { allowlistHas, type Subject } from './records.js'
 import { TIMEOUT, within } from './store-gate.js'
@@ -26,7 +27,7 @@ export function tenantGate(ctx: Ctx, keyTenant: string | undefined): Decision | 
   const fn = ctx.e.tenantOf
   if (fn === undefined || ctx.tenantDone) return undefined
   ctx.tenantDone = true
-  const wanted = fn(ctx.request)
+  const wanted = fn(ctx.request, headerReader(ctx.request))
   return typeof wanted !== 'string' || keyTenant !== wanted ? deny(ctx, 'tenant_mismatch') : undefined
 }
 
@@ -46,7 +47,7 @@ export function finish(ctx: Ctx, subject: Subject): Decision | Promise<Decision>
     const p = need.parsed[i]!
     if (!subject.perms.holds(p.resource, p.level)) return deny(ctx, 'insufficient_permission', { subject: need.permissions[i] })
   }
-  if (e.explicitGrants) {
+  if (e.explicitGrants && !ctx.describing) {
     const op = need.operation
     if (op === undefined || !subject.grants.has(op)) {
       return deny(ctx, 'operation_not_granted', op === undefined ? { detail: 'route names no operation' } : { subject: op })

@@ -51,6 +51,8 @@ export class Ctx {
   owed: Owed | undefined = undefined
   /** Set once the request's tenant was compared with the key's (right after the key lookup). */
   tenantDone = false
+  /** `describe()`: every check but the route's explicit grant (there is no route). */
+  describing = false
   constructor(
     readonly e: Engine,
     readonly request: AuthRequest,

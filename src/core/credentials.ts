@@ -75,8 +75,8 @@ function singleChecks(ctx: Ctx, hash: string, known: Compiled | undefined, r: Ke
   const c = records.compiledFor(hash, r, known)
   ctx.keyId = r.id
   const checked = checkRecord(ctx, r, hash)
-  if (checked === undefined) return records.subjectOf(r, c, ctx.group, ctx.owner?.role)
-  if (checked instanceof Promise) return checked.then((d) => d ?? records.subjectOf(r, c, ctx.group, ctx.owner?.role))
+  if (checked === undefined) return records.subjectOf(r, c, ctx.group, ctx.owner, ctx.need.product)
+  if (checked instanceof Promise) return checked.then((d) => d ?? records.subjectOf(r, c, ctx.group, ctx.owner, ctx.need.product))
   return checked
 }
 
@@ -143,8 +143,7 @@ function userChecked(ctx: Ctx, ur: KeyRecord, orgAllow: Allowlist | undefined, o
   if (uc !== undefined) return uc
   const records = ctx.e.records
   const c = records.compile(ur)
-  const role = ctx.owner?.role ?? ur.role
-  return records.buildSubject(ur, c, role, [c.allow, ctx.group ? records.groupAllowlist(ctx.group) : undefined, orgAllow, orgGroup])
+  return records.buildSubject(ur, c, ctx.owner, ctx.need.product, [c.allow, ctx.group ? records.groupAllowlist(ctx.group) : undefined, orgAllow, orgGroup])
 }
 
 /** A token, verified by its scheme (nothing to look up, nothing to record as used). */

@@ -16,7 +16,7 @@ import { deny } from './verdict.js'
  * The whole decision. Returns it directly when no step had to wait (every lookup answered by a
  * peek, no rate limiter, no token), else a promise of it. Throws only on misuse.
  */
-export function decide(e: Engine, request: AuthRequest, need: Need | CompiledNeed | undefined): Step {
+export function decide(e: Engine, request: AuthRequest, need: Need | CompiledNeed | undefined, describing = false): Step {
   if (request === null || typeof request !== 'object') throw typeError('request', 'must be an object')
   const ctx = new Ctx(
     e,
@@ -27,6 +27,7 @@ export function decide(e: Engine, request: AuthRequest, need: Need | CompiledNee
     e.onDecision ? performance.now() : 0,
     e.compileNeed(need),
   )
+  ctx.describing = describing
   // 1. Transport, before anything else: a key sent in clear is not even looked at.
   if (e.requireTls && !e.net.isSecure(request.secure, typeof request.remoteAddress === 'string' ? request.remoteAddress : undefined, ctx.values.get('x-forwarded-proto'))) {
     return deny(ctx, 'insecure_transport')

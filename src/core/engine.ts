@@ -24,7 +24,7 @@ export function createEngine(config: Config): Engine {
   return Object.freeze({
     ...config,
     gate: new StoreGate(store, timeoutMs, config.breaker, config.now),
-    records: new Records(config.roles),
+    records: new Records(config.roles, config.rolePrecedence),
     denies: new DenyTable(schemes, config.realm, config.exposeReasons),
     toucher,
     headerNames,

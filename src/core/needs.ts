@@ -11,11 +11,15 @@ import type { Need } from '../types.js'
 export interface CompiledNeed {
   readonly permissions: readonly string[]
   readonly operation?: string
+  /** The product (namespace) whose owner role applies. */
+  readonly product?: string
   /** @internal */
   readonly parsed: readonly ParsedPermission[]
 }
 
-const NEED_FIELDS: ReadonlySet<string> = new Set(['permission', 'operation'])
+const NEED_FIELDS: ReadonlySet<string> = new Set(['permission', 'operation', 'product'])
+/** A product (namespace) name, as `OwnerRecord.roles` keys it. */
+export const PRODUCT_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
 const EMPTY_NEED: CompiledNeed = Object.freeze({ permissions: [], parsed: [] })
 
 /**
@@ -32,6 +36,20 @@ function isPlainObject(value: object): boolean {
   return proto === Object.prototype || proto === null
 }
 
+function operationOf(op: unknown): string | undefined {
+  if (op !== undefined && (typeof op !== 'string' || !/^[\x21-\x7e](?:[\x20-\x7e]{0,198}[\x21-\x7e])?$/.test(op))) {
+    throw rangeError('need.operation', 'must be 1-200 printable ASCII characters')
+  }
+  return op
+}
+
+function productOf(product: unknown): string | undefined {
+  if (product !== undefined && (typeof product !== 'string' || !PRODUCT_RE.test(product))) {
+    throw rangeError('need.product', 'must be 1-64 letters, digits, ".", "_" or "-"')
+  }
+  return product
+}
+
 /**
  * The `need()` of an authorizer with matrix `roles`: validates a `Need` (an unknown permission
  * or field throws a `TypeError`/`RangeError` naming it) and returns it compiled; a need it
@@ -46,7 +64,11 @@ export function needCompiler(roles: Roles): (need: Need | CompiledNeed | undefin
     if (typeof need === 'object' && need !== null && Array.isArray((need as { parsed?: unknown }).parsed)) {
       // Compiled by another authorizer (perhaps with another role matrix): validate it again here.
       const foreign = need as CompiledNeed
-      return compileNeed(foreign.operation === undefined ? { permission: foreign.permissions } : { permission: foreign.permissions, operation: foreign.operation })
+      return compileNeed({
+        permission: foreign.permissions,
+        ...(foreign.operation === undefined ? {} : { operation: foreign.operation }),
+        ...(foreign.product === undefined ? {} : { product: foreign.product }),
+      })
     }
     if (typeof need === 'string') {
       const hit = needCache.get(need)
@@ -54,20 +76,16 @@ export function needCompiler(roles: Roles): (need: Need | CompiledNeed | undefin
     }
     let perms: readonly unknown[] = []
     let operation: string | undefined
+    let product: string | undefined
     if (typeof need === 'string') perms = [need]
     else if (need !== null && typeof need === 'object' && !Array.isArray(need)) {
       if (!isPlainObject(need)) throw typeError('need', UNCALLED_GUARD)
       for (const k of Object.keys(need)) if (!NEED_FIELDS.has(k)) throw rangeError('need', `unknown field ${quote(k)}`)
       const p = (need as { permission?: unknown }).permission
       if (p !== undefined) perms = typeof p === 'string' ? [p] : Array.isArray(p) ? p : [p]
-      const op = (need as { operation?: unknown }).operation
-      if (op !== undefined) {
-        if (typeof op !== 'string' || !/^[\x21-\x7e](?:[\x20-\x7e]{0,198}[\x21-\x7e])?$/.test(op)) {
-          throw rangeError('need.operation', 'must be 1-200 printable ASCII characters')
-        }
-        operation = op
-      }
-    } else throw typeError('need', 'must be a permission string or { permission?, operation? }')
+      operation = operationOf((need as { operation?: unknown }).operation)
+      product = productOf((need as { product?: unknown }).product)
+    } else throw typeError('need', 'must be a permission string or { permission?, operation?, product? }')
     const parsed = perms.map((p, i) => {
       if (typeof p !== 'string') throw typeError(`need.permission[${i}]`, 'must be a string')
       const r = roles.lookup(p)
@@ -78,6 +96,7 @@ export function needCompiler(roles: Roles): (need: Need | CompiledNeed | undefin
       permissions: Object.freeze(perms as string[]),
       parsed: Object.freeze(parsed),
       ...(operation === undefined ? {} : { operation }),
+      ...(product === undefined ? {} : { product }),
     })
     compiledNeeds.add(compiled)
     if (typeof need === 'string' && needCache.size < 1000) needCache.set(need, compiled)

@@ -12,6 +12,8 @@ import { createHasher, type Hasher } from '../keys/hash.js'
 import { createNetPolicy, type NetPolicy } from '../net/proxy.js'
 import { insightAppSecRoles, type Roles } from '../roles.js'
 import type { Scheme } from '../schemes/scheme.js'
+import type { RolePrecedence } from './records.js'
+import type { TenantResolver } from '../tenant.js'
 import { apiKeyHeader } from '../schemes/api-key.js'
 import type { AuthRequest, Decision, DecisionEvent, KeyStore, RateLimiter } from '../types.js'
 
@@ -28,10 +30,11 @@ export interface Config {
   readonly schemes: readonly Scheme[]
   readonly roles: Roles
   readonly hasher: Hasher
-  readonly tenantOf: ((request: AuthRequest) => string | undefined) | undefined
+  readonly tenantOf: TenantResolver | undefined
   readonly net: NetPolicy
   readonly requireTls: boolean
   readonly explicitGrants: boolean
+  readonly rolePrecedence: RolePrecedence
   readonly exposeReasons: boolean
   readonly limiter: RateLimiter | undefined
   readonly realm: string
@@ -46,7 +49,7 @@ export interface Config {
 /** Every field of {@link AuthorizerOptions}: any other name is refused (a typo never falls back to a default). */
 const AUTHORIZER_FIELDS = opt.fieldsOf<AuthorizerOptions>({
   store: true, schemes: true, roles: true, pepper: true, tenant: true, trustProxy: true, requireTls: true,
-  explicitGrants: true, rateLimiter: true, realm: true, storeTimeoutMs: true, breaker: true, exposeReasons: true,
+  explicitGrants: true, rolePrecedence: true, rateLimiter: true, realm: true, storeTimeoutMs: true, breaker: true, exposeReasons: true,
   onDecision: true, touchIntervalMs: true, now: true,
 })
 const BREAKER_FIELDS = opt.fieldsOf<BreakerOptions>({ threshold: true, cooldownMs: true, onStateChange: true })
@@ -113,6 +116,8 @@ export function configure(options: AuthorizerOptions): Config {
   if (o.tenant !== undefined && typeof o.tenant !== 'function') throw typeError('tenant', 'must be a function (request) => string | undefined')
   const requireTls = opt.boolean(o.requireTls, 'requireTls')
   const explicitGrants = opt.boolean(o.explicitGrants, 'explicitGrants')
+  const rolePrecedence = o.rolePrecedence ?? 'key'
+  if (rolePrecedence !== 'key' && rolePrecedence !== 'owner') throw rangeError('rolePrecedence', "must be 'key' or 'owner'")
   const exposeReasons = opt.boolean(o.exposeReasons, 'exposeReasons')
   const realm = checkRealm(o.realm)
   const timeoutMs = checkTimeout(o.storeTimeoutMs)
@@ -126,7 +131,7 @@ export function configure(options: AuthorizerOptions): Config {
   const net = createNetPolicy(o.trustProxy, 'trustProxy')
   const hasher = createHasher(o.pepper)
   return Object.freeze({
-    store, schemes, roles, hasher, tenantOf: o.tenant, net, requireTls, explicitGrants, exposeReasons,
+    store, schemes, roles, hasher, tenantOf: o.tenant, net, requireTls, explicitGrants, rolePrecedence, exposeReasons,
     limiter: o.rateLimiter, realm, timeoutMs, breaker, touchMs, onDecision: o.onDecision, now: o.now ?? Date.now,
   })
 }

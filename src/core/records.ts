@@ -9,7 +9,7 @@ import { allowlistHas, compileAllowlist, type Allowlist } from '../net/ip.js'
 import type { PrincipalFields } from '../principal.js'
 import type { PermissionSet, Roles } from '../roles.js'
 import type { TokenIdentity } from '../schemes/scheme.js'
-import type { KeyGroup, KeyRecord, RateLimitSpec } from '../types.js'
+import type { KeyGroup, KeyRecord, OwnerRecord, RateLimitSpec } from '../types.js'
 
 export { allowlistHas, type Allowlist }
 
@@ -40,12 +40,48 @@ export interface Compiled {
   readonly scopes: PermissionSet | undefined
   readonly grants: ReadonlySet<string>
   readonly grantList: readonly string[]
-  effRole: string | undefined
+  /** The owner-role key ({@link ownerKey}) `eff` was computed for. */
+  effKey: string | undefined
   eff: PermissionSet | undefined
-  /** The last subject built from this record, and the group object it was built with. */
+  /** The last subject built from this record, and the group, owner role and owner grants it was built with. */
   subject: Subject | undefined
   subjectGroup: KeyGroup | undefined
+  subjectKey: string | undefined
+  subjectGrants: unknown
 }
+
+/**
+ * Which role wins when a user key has a role of its own and its owner has one in the directory.
+ * `'key'`: the key's own role, never beyond the owner's (Ivanti "In Role"); `'owner'`: the
+ * owner's role as it is now (Rapid7).
+ */
+export type RolePrecedence = 'key' | 'owner'
+
+/** The owner has a directory entry but no role for the need: the key holds nothing there. */
+const NO_ROLE: unique symbol = Symbol('no role')
+/** The owner's role for a need: a role name, {@link NO_ROLE}, or `undefined` (no entry, no ceiling). */
+type OwnerRole = string | typeof NO_ROLE | undefined
+
+/**
+ * The owner's role for a need naming `product`: `roles[product]`, else `role`. An owner with
+ * per-product `roles` and no `role` has no role outside them. Corrupt fields mean no role.
+ */
+export function ownerRoleFor(owner: OwnerRecord | undefined, product: string | undefined): OwnerRole {
+  if (owner === undefined) return undefined
+  const roles: unknown = owner.roles
+  const role: unknown = owner.role
+  if (roles !== undefined) {
+    if (roles === null || typeof roles !== 'object') return NO_ROLE
+    if (product !== undefined && Object.hasOwn(roles, product)) {
+      const v: unknown = (roles as Record<string, unknown>)[product]
+      return typeof v === 'string' ? v : NO_ROLE
+    }
+    return typeof role === 'string' ? role : NO_ROLE
+  }
+  return role === undefined ? undefined : typeof role === 'string' ? role : NO_ROLE
+}
+
+const ownerKey = (o: OwnerRole): string => (o === undefined ? '\0' : o === NO_ROLE ? '\0none' : o)
 
 /** What a token identity gives, computed once per frozen identity object. */
 interface TokenSubject {
@@ -63,6 +99,15 @@ function allowlistOf(ips: readonly string[] | undefined): Allowlist | undefined 
   } catch {
     return compileAllowlist([], 'allowedIps') // a corrupt allowlist admits nobody
   }
+}
+
+/** The key's grants, with its owner's (every key of a user holds what the user was granted). */
+function mergeGrants(c: Compiled, owner: OwnerRecord | undefined): { grants: ReadonlySet<string>; grantList: readonly string[] } {
+  const extra: unknown = owner?.grants
+  if (!Array.isArray(extra) || extra.length === 0) return c
+  const set = new Set(c.grantList)
+  for (const g of extra) if (typeof g === 'string') set.add(g)
+  return { grants: set, grantList: Object.freeze([...set]) }
 }
 
 /** The compiled records of one authorizer (one role matrix). */
@@ -83,8 +128,11 @@ export class Records {
    */
   readonly hot = new Map<string, Compiled>()
 
-  constructor(roles: Roles) {
+  readonly #precedence: RolePrecedence
+
+  constructor(roles: Roles, precedence: RolePrecedence = 'key') {
     this.#roles = roles
+    this.#precedence = precedence
     this.#nothing = roles.toSet([], 'none')
   }
 
@@ -111,7 +159,7 @@ export class Records {
       }
     }
     const grantList = Array.isArray(r.grants) ? Object.freeze(r.grants.filter((g): g is string => typeof g === 'string')) : []
-    c = { record: r, allow: allowlistOf(r.allowedIps), scopes, grants: new Set(grantList), grantList, effRole: undefined, eff: undefined, subject: undefined, subjectGroup: undefined }
+    c = { record: r, allow: allowlistOf(r.allowedIps), scopes, grants: new Set(grantList), grantList, effKey: undefined, eff: undefined, subject: undefined, subjectGroup: undefined, subjectKey: undefined, subjectGrants: undefined }
     this.#compiled.set(r, c)
     return c
   }
@@ -133,40 +181,65 @@ export class Records {
     return allow
   }
 
-  #effective(r: KeyRecord, c: Compiled, role: string | undefined): PermissionSet {
-    if (c.eff !== undefined && c.effRole === role) return c.eff
-    const eff = this.permissionsFor(r.kind, role, c.scopes)
-    c.effRole = role
+  /**
+   * The role a user key acts with and what it may do, given its owner's role for the need: no
+   * owner role, the key's own; `NO_ROLE`, nothing; else by precedence, the owner's (`'owner'`) or
+   * the key's capped by the owner's (`'key'`; a key without a role takes the owner's). A key never
+   * exceeds its owner. Org keys hold everything. Always narrowed by `scopes`.
+   */
+  #effective(r: KeyRecord, c: Compiled, owner: OwnerRole): PermissionSet {
+    const k = ownerKey(owner)
+    if (c.eff !== undefined && c.effKey === k) return c.eff
+    let eff: PermissionSet
+    if (r.kind !== 'user' || owner === undefined) eff = this.permissionsFor(r.kind, r.role, c.scopes)
+    else if (owner === NO_ROLE) eff = this.#nothing
+    else if (this.#precedence === 'owner' || r.role === undefined) eff = this.permissionsFor('user', owner, c.scopes)
+    else eff = this.permissionsFor('user', owner, this.permissionsFor('user', r.role, c.scopes))
+    c.effKey = k
     c.eff = eff
     return eff
   }
 
+  /** The role name a principal shows: the one whose permissions apply (capped by the owner's, under `'key'`). */
+  #shownRole(r: KeyRecord, owner: OwnerRole): string | undefined {
+    if (r.kind !== 'user') return undefined
+    if (owner === undefined) return r.role
+    if (this.#precedence === 'key' && r.role !== undefined) return r.role
+    return owner === NO_ROLE ? undefined : owner
+  }
+
   /**
-   * The subject of a key that passed its checks. Built once per (record, group object, role) and
-   * reused: everything in it derives from those three, which stores replace rather than mutate
-   * (compiled allowlists and permission sets are cached on the same assumption).
+   * The subject of a key that passed its checks. Built once per (record, group object, owner role,
+   * owner grants) and reused: everything in it derives from those, which stores replace rather
+   * than mutate (compiled allowlists and permission sets are cached on the same assumption).
    */
-  subjectOf(r: KeyRecord, c: Compiled, group: KeyGroup | undefined, ownerRole: string | undefined): Subject {
-    const role = r.kind === 'user' ? (ownerRole ?? r.role) : undefined
+  subjectOf(r: KeyRecord, c: Compiled, group: KeyGroup | undefined, owner: OwnerRecord | undefined, product: string | undefined): Subject {
+    const ownerRole = ownerRoleFor(owner, product)
+    const k = ownerKey(ownerRole)
+    const ownerGrants: unknown = owner?.grants
     const cached = c.subject
-    if (cached !== undefined && c.subjectGroup === group && cached.role === role) return cached
-    const s = this.buildSubject(r, c, role, [c.allow, group ? this.groupAllowlist(group) : undefined])
+    if (cached !== undefined && c.subjectGroup === group && c.subjectKey === k && c.subjectGrants === ownerGrants) return cached
+    const s = this.buildSubject(r, c, owner, product, [c.allow, group ? this.groupAllowlist(group) : undefined])
     c.subject = s
     c.subjectGroup = group
+    c.subjectKey = k
+    c.subjectGrants = ownerGrants
     return s
   }
 
-  buildSubject(r: KeyRecord, c: Compiled, role: string | undefined, lists: readonly (Allowlist | undefined)[]): Subject {
+  buildSubject(r: KeyRecord, c: Compiled, owner: OwnerRecord | undefined, product: string | undefined, lists: readonly (Allowlist | undefined)[]): Subject {
+    const ownerRole = ownerRoleFor(owner, product)
+    const { grants, grantList } = mergeGrants(c, owner)
     return {
       keyId: r.id,
       kind: r.kind === 'org' ? 'org' : 'user',
       tenant: r.tenant,
       owner: r.owner,
-      role,
+      role: this.#shownRole(r, ownerRole),
       group: r.group,
-      perms: this.#effective(r, c, role),
-      grants: c.grants,
-      grantList: c.grantList,
+      perms: this.#effective(r, c, ownerRole),
+      grants,
+      grantList,
       lists,
       rateLimit: r.rateLimit,
       metadata: r.metadata,

@@ -253,6 +253,7 @@ export function otel(options: OtelOptions = {}): Telemetry {
     }
     return Object.freeze({
       authorize,
+      describe: inner.describe.bind(inner),
       need: inner.need.bind(inner),
       roles: inner.roles,
       realm: inner.realm,

@@ -11,7 +11,9 @@ import { quoted, type Extraction, type Scheme } from './_scheme.js'
 /**
  * Contrast's two-part credential. Both parts must be right and belong together: the organization
  * key (a `tenant` key) and the user's service key (a `user` key owned by that user name) must
- * share the tenant. Any mismatch, and a locked user, is 401 `invalid_credentials`. One part alone
+ * share the tenant. Any mismatch, and a locked user, is 401 `invalid_credentials`; so is an
+ * `Authorization` that is well-formed Basic text (RFC 7617) but holds no user name or no key
+ * (`ana:`, `:key`, spaces, non-ASCII), while text that is not Basic at all is 400. One part alone
  * is 401 `missing_credentials`. Where this scheme is configured, a user key with a tenant and an
  * owner is a service key: it is accepted only as this pair, never alone through another scheme
  * (401 `invalid_credentials`, as an unknown key). An `Authorization` value that is also Basic is
@@ -28,6 +30,8 @@ export function contrast(): Scheme {
   noOptions(arguments[0], 'schemes.contrast()')
   const both = ['api-key', 'authorization']
   const malformed: Extraction = { type: 'malformed', sources: both }
+  // A token with no `verify` is refused as an invalid credential (see `Extraction`).
+  const notAKey = Object.freeze({ type: 'token', token: '', sources: both }) as Extraction
   return {
     name: 'contrast',
     headers: both,
@@ -53,10 +57,12 @@ export function contrast(): Scheme {
       if (!ours) return { type: 'partial', sources: ['api-key'] }
       if (hasBadBytes(auths![0]!)) return malformed
       const creds = token === undefined ? undefined : decodeUserPass(token)
-      if (!creds || creds.user.length === 0) return malformed
+      if (!creds) return malformed
       const key = keyValue(creds.pass)
       const user = keyValue(creds.user)
-      if (key === undefined || user === undefined) return malformed
+      // Well-formed (RFC 7617 §2, as for Basic) but no user name or service key can look like it
+      // (empty, spaces, non-ASCII, too long): invalid credentials, 401 with the challenge.
+      if (key === undefined || user === undefined) return notAKey
       return { type: 'pair', tenantKey, user, key, sources: both }
     },
   }

@@ -3,7 +3,8 @@
  * manager's locks and tells its listeners.
  * @module
  */
-import { ConflictError, NotFoundError, typeError } from '../errors.js'
+import { PRODUCT_RE } from '../core/needs.js'
+import { ConflictError, NotFoundError, quote, rangeError, typeError } from '../errors.js'
 import type { Roles } from '../roles.js'
 import type { KeyGroup, ManagedKeyStore, OwnerRecord, StoreChange } from '../types.js'
 import * as F from './fields.js'
@@ -132,12 +133,25 @@ export async function deleteGroup(m: ManagerContext, groupId: string): Promise<b
   })
 }
 
+/** An owner's role per product: product names (as `need.product` takes them) → roles of the matrix. */
+function productRoles(value: unknown, roles: Roles): Record<string, string> {
+  const o = object(value, 'roles')
+  const out: Record<string, string> = Object.create(null) as Record<string, string>
+  for (const [product, role] of Object.entries(o)) {
+    if (!PRODUCT_RE.test(product)) throw rangeError('roles', `${quote(product)} is not a product name (1-64 letters, digits, ".", "_" or "-")`)
+    out[product] = F.role(role, roles, `roles[${quote(product)}]`)
+  }
+  return { ...out }
+}
+
 export async function setOwner(m: ManagerContext, ownerId: string, owner: OwnerRecord): Promise<void> {
   const oid = F.owner(ownerId)
   const o = object(owner, 'owner')
-  F.onlyFields(o, new Set(['role', 'active']), 'owner')
+  F.onlyFields(o, new Set(['role', 'roles', 'grants', 'active']), 'owner')
   const rec: OwnerRecord = { active: F.bool(o.active, 'active') }
   if (o.role !== undefined) rec.role = F.role(o.role, m.roles)
+  if (o.roles !== undefined) rec.roles = productRoles(o.roles, m.roles)
+  if (o.grants !== undefined) rec.grants = F.operations(o.grants)
   if (typeof m.store.putOwner !== 'function') throw typeError('store', 'does not keep an owner directory (putOwner)')
   await m.store.putOwner(oid, rec)
   m.emit({ type: 'owner', id: oid })

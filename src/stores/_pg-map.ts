@@ -136,6 +136,11 @@ export function groupParams(g: KeyGroup): unknown[] {
 export function ownerParams(id: string, o: OwnerRecord, at: number): unknown[] {
   if (o === null || typeof o !== 'object') throw typeError('owner', 'must be { role?, active }')
   if (typeof o.active !== 'boolean') throw typeError('active', 'must be a boolean')
+  // Not stored by this table: dropping them would leave the owner without their per-product
+  // ceiling or grants, so they are refused rather than lost.
+  for (const f of ['roles', 'grants'] as const) {
+    if (o[f] !== undefined) throw typeError(f, 'is not kept by PostgresKeyStore; use role (one role in every product) and key grants')
+  }
   return [reqStr(id, 'id'), optStr(o.role, 'role'), o.active, at]
 }
 

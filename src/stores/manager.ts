@@ -436,13 +436,16 @@ export class KeyManager {
   }
 
   /**
-   * Sets an owner's directory entry: their current role and whether they are active. User keys
-   * of this owner then act with this role, and are denied (`owner_disabled`) while inactive.
+   * Sets an owner's directory entry: their current role (or a role per product, `roles`), the
+   * operations granted to them (`grants`, held by every key of theirs) and whether they are
+   * active. User keys of this owner then never act beyond this role (and act with it, under
+   * `rolePrecedence: 'owner'`), and are denied (`owner_disabled`) while inactive.
    *
    * @example
    * ```ts
    * await manager.setOwner('ana@acme.test', { role: 'Read Only', active: true })
    * await manager.setOwner('bob@acme.test', { active: false }) // locked: all of Bob's keys stop
+   * await manager.setOwner('cy@acme.test', { roles: { appsec: 'Read Write', vm: 'Read Only' }, grants: ['getProjects'], active: true })
    * ```
    */
   async setOwner(ownerId: string, owner: OwnerRecord): Promise<void> {

@@ -7,6 +7,7 @@ import type { BreakerOptions } from '../lib/breaker.js'
 import type { Pepper } from '../keys/hash.js'
 import type { Roles } from '../roles.js'
 import type { Scheme } from '../schemes/scheme.js'
+import type { TenantResolver } from '../tenant.js'
 import type { IssuedKey, IssueOptions, KeyManager, RotateOptions } from '../stores/manager.js'
 import type { MemoryKeyStore } from '../stores/memory.js'
 import type { AuthRequest, DecisionEvent, KeyKind, RateLimiter, RateLimitSpec } from '../types.js'
@@ -53,11 +54,12 @@ export interface TestAuthorityOptions {
    */
   roles?: Roles
   /**
-   * As `createAuthorizer`'s `tenant`: the tenant a request addresses.
+   * As `createAuthorizer`'s `tenant`: the tenant a request addresses (the request, and a
+   * `header(name)` reader).
    * @default undefined (single-tenant)
    * @example (req) => req.url?.split('/')[2]
    */
-  tenant?: (request: AuthRequest) => string | undefined
+  tenant?: TenantResolver
   /**
    * As `createAuthorizer`'s `trustProxy`. Loopback (`['127.0.0.1', '::1']`) lets a supertest
    * request choose its client address with `X-Forwarded-For`.

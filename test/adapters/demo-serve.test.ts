@@ -74,8 +74,8 @@ describe('npm run demo -- --serve', () => {
     await used
     expect(out).toMatch(/All \d+ requests got the expected answer\./)
     expect(out).toContain('printed on purpose')
-    // The five example keys and the admin key.
-    expect(seen).toEqual({ page: 200, csp: CONSOLE_CSP, keys: 200, listed: 6, issued: 201, api: 200 })
+    // The seven example keys and the admin key.
+    expect(seen).toEqual({ page: 200, csp: CONSOLE_CSP, keys: 200, listed: 8, issued: 201, api: 200 })
     expect(code).toBe(0)
   }, 90_000)
 

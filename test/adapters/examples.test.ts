@@ -53,6 +53,41 @@ describe.each([
   })
 })
 
+describe('the Rapid7 InsightAppSec example (Express)', () => {
+  it('gives each user their role in the product, a Trial role that only reads, and self-service keys that never reach another user\'s', async () => {
+    const s = await expressExample()
+    try {
+      const call = (method: string, path: string, key: string, body?: unknown) =>
+        fetch(s.url + path, {
+          method,
+          headers: { 'X-Api-Key': key, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        })
+      expect((await call('GET', '/apps', s.keys.trial!)).status).toBe(200)
+      expect((await call('POST', '/apps/app-1/scans', s.keys.trial!)).status).toBe(403)
+      // Ana (Read Write) lists her own two keys only, and makes a key that works at once.
+      const mine = (await (await call('GET', '/admin/api/keys', s.keys.readWrite!)).json()) as { items: { id: string; owner: string }[] }
+      expect(mine.items.map((k) => k.owner)).toEqual(['ana@acme.test', 'ana@acme.test'])
+      const made = await call('POST', '/admin/api/keys', s.keys.readWrite!, { kind: 'user', description: 'laptop' })
+      expect(made.status).toBe(201)
+      const { key } = (await made.json()) as { key: string }
+      // A Rapid7 user key acts with its owner's product role as it is now (rolePrecedence 'owner').
+      expect((await call('GET', '/apps', key)).status).toBe(200)
+      expect((await call('POST', '/apps/app-1/scans', key)).status).toBe(201)
+      expect((await call('POST', '/admin/api/keys', s.keys.readWrite!, { kind: 'user', role: 'Product Admin' })).status).toBe(403)
+      // The Org key (tenant-less, like the user keys) administers every key; Ana cannot reach Rob's.
+      const all = (await (await call('GET', '/admin/api/keys', s.keys.org!)).json()) as { items: { id: string; owner?: string }[] }
+      const rob = all.items.find((k) => k.owner === 'rob@acme.test')!
+      for (const [method, suffix, body] of [['GET', '', undefined], ['POST', '/rotate', { graceMs: 0 }], ['DELETE', '', undefined]] as const) {
+        expect((await call(method, `/admin/api/keys/${rob.id}${suffix}`, s.keys.readWrite!, body)).status).toBe(404)
+      }
+      expect((await call('GET', '/apps', s.keys.readOnly!)).status).toBe(200)
+    } finally {
+      await s.close()
+    }
+  })
+})
+
 describe('the OpenTelemetry example', () => {
   it('counts each decision by code and the cache hits behind a real HTTP server', async () => {
     const s = await otelExample()
@@ -91,6 +126,10 @@ describe('the reference-product examples', () => {
         })
       expect(await get('/api/ss/projects', s.keys.analyst!)).toBe(200)
       expect(await get('/api/ss/projects', s.keys.admin!)).toBe(403)
+      // Granted to the user, not the key: the user's other key holds it too, and sees its access.
+      expect(await get('/api/ss/projects', s.keys.analystCli!)).toBe(200)
+      expect(await get('/api/ss/me', s.keys.analystCli!)).toBe(200)
+      expect(await get('/api/ss/me', 'af_nope')).toBe(401)
       const plain = await fetch(`${s.httpUrl}/api/ss/projects`, { headers: { 'X-SSAPI-KEY': s.keys.analyst! } })
       expect(plain.status).toBe(403)
       expect((await plain.json()).code).toBe('insecure_transport')
@@ -103,10 +142,10 @@ describe('the reference-product examples', () => {
     const s = await ivanti()
     try {
       // To 127.0.0.1, with the tenant's Host header (fetch would send the URL's own Host).
-      const call = (host: string, label: string) =>
+      const call = (host: string, label: string, method = 'GET') =>
         new Promise<number>((resolve, reject) => {
           const headers = { Host: host, Authorization: `rest_api_key=${s.keys[label]}` }
-          const req = httpRequest(`${s.url}/api/odata/businessobject/incidents`, { headers, agent: false }, (res) => {
+          const req = httpRequest(`${s.url}/api/odata/businessobject/incidents`, { method, headers, agent: false }, (res) => {
             res.resume()
             res.on('end', () => resolve(res.statusCode ?? 0))
           })
@@ -121,6 +160,9 @@ describe('the reference-product examples', () => {
       expect(await call(new URL(s.url).host, 'analyst')).toBe(401)
       expect(await call('acme.example.test', 'remoteOnly')).toBe(403)
       expect(await call('acme.example.test', 'deactivated')).toBe(401)
+      // In Role is per key: a Self Service key of an Administrator user only reads.
+      expect(await call('acme.example.test', 'selfService', 'POST')).toBe(403)
+      expect(await call('acme.example.test', 'patAdmin', 'POST')).toBe(201)
     } finally {
       await s.close()
     }

@@ -26,10 +26,10 @@ describe('a permission-based administrator cannot create a latent escalation', (
   /**
    * Kim administers through her directory role (Key Admin); her key's own stored role is Reader.
    * Any key acting for Kim acts as Key Admin today, and with its stored role once the directory
-   * entry loses its role.
+   * entry loses its role. (The owner's role replaces the key's: `rolePrecedence: 'owner'`.)
    */
   async function setup(): Promise<{ f: Fixture; kim: string }> {
-    const f = await fixture({ roles, handler: { permission: 'keys:administer' } })
+    const f = await fixture({ roles, authorizer: { rolePrecedence: 'owner' }, handler: { permission: 'keys:administer' } })
     await f.manager.setOwner('kim', { role: 'Key Admin', active: true })
     const kim = await f.manager.issue({ kind: 'user', tenant: 'acme', owner: 'kim', role: 'Reader' })
     return { f, kim: kim.key }

@@ -137,6 +137,19 @@ describe('Contrast: organization key plus the user\'s service key', () => {
     expect(rendered.size).toBe(1)
   })
 
+  it('answers a well-formed Authorization that holds no user name or key with 401 and the challenge, and only text that is not Basic with 400', async () => {
+    const { org, svc, auth } = await contrastSetup()
+    const b64 = (text: string) => Buffer.from(text, 'latin1').toString('base64')
+    const wellFormed = [b64('ana@acme.test:'), b64(`:${svc.key}`), b64(`ana@acme.test:not a key`), b64(`ana smith:${svc.key}`), b64(`ana@acme.test:${svc.key}\u00e9`), `Basic ${b64(':')}`]
+    for (const authorization of wellFormed) {
+      const d = (await auth({ headers: { 'api-key': org.key, authorization } })) as DenyDecision
+      expect({ authorization, status: d.status, code: d.code, challenge: d.headers['www-authenticate'] }).toEqual({ authorization, status: 401, code: 'invalid_credentials', challenge: 'Contrast realm="api", header="API-Key"' })
+    }
+    for (const authorization of [b64('no colon here'), 'Basic !!!', b64('ana\u0001:x')]) {
+      expect(seen(await auth({ headers: { 'api-key': org.key, authorization } }))).toMatchObject({ status: 400, code: 'invalid_request' })
+    }
+  })
+
   it('denies a locked account with 401', async () => {
     const { h, org, svc, auth } = await contrastSetup()
     await h.manager.setOwner('ana@acme.test', { active: false })
@@ -161,7 +174,6 @@ describe('Contrast: organization key plus the user\'s service key', () => {
   })
 
   it.each([
-    ['a user name without a key', contrastAuth('ana@acme.test', '')],
     ['no colon', Buffer.from('ana').toString('base64')],
     ['Basic with invalid base64', 'Basic !!!!'],
     ['bad base64 padding', 'YWJj='],

@@ -47,20 +47,22 @@ describe('Records.compile and subjects', () => {
     const addr = createNetPolicy(undefined).clientAddress('10.0.0.1', undefined).addr!
     expect(allowlistHas(r.compile(rec({ allowedIps: ['10.0.0.0/8'] })).allow!, addr)).toBe(true)
     expect(allowlistHas(c.allow!, addr)).toBe(false)
-    const s = r.subjectOf(c.record, c, undefined, undefined)
+    const s = r.subjectOf(c.record, c, undefined, undefined, undefined)
     expect(s.perms.has('scans:read')).toBe(false)
   })
   it('rebuilds the subject when the owner role or the group object changes, and reuses it otherwise', () => {
-    const r = new Records(roles)
+    const r = new Records(roles, 'owner')
     const k = rec({ role: 'Read Only', group: 'g' })
     const c = r.compile(k)
     const g1 = { id: 'g', active: true } as KeyGroup
-    const s1 = r.subjectOf(k, c, g1, undefined)
-    expect(r.subjectOf(k, c, g1, undefined)).toBe(s1)
-    const s2 = r.subjectOf(k, c, g1, 'Product Admin')
+    const s1 = r.subjectOf(k, c, g1, undefined, undefined)
+    expect(r.subjectOf(k, c, g1, undefined, undefined)).toBe(s1)
+    const admin = { role: 'Product Admin', active: true }
+    const s2 = r.subjectOf(k, c, g1, admin, undefined)
     expect(s2).not.toBe(s1)
     expect(s2.perms.has('global-blackouts:manage')).toBe(true)
-    expect(r.subjectOf(k, c, { ...g1 }, 'Product Admin')).not.toBe(s2)
+    expect(r.subjectOf(k, c, g1, { ...admin }, undefined)).toBe(s2)
+    expect(r.subjectOf(k, c, { ...g1 }, admin, undefined)).not.toBe(s2)
   })
   it('keeps the hot map bounded', () => {
     const r = new Records(roles)

@@ -94,11 +94,11 @@ describe('defineRoles', () => {
 })
 
 describe('permissions through authorize()', () => {
-  it('lets a user key act with its owner\'s role as it is at the time of the request', async () => {
+  it('lets a user key act with its owner\'s role as it is at the time of the request under rolePrecedence owner', async () => {
     const h = harness()
     await h.manager.setOwner('ana', { role: 'Read Write', active: true })
     const { key } = await h.issue({ kind: 'user', owner: 'ana', role: 'Read Only' })
-    const auth = h.authorizer()
+    const auth = h.authorizer({ rolePrecedence: 'owner' })
     expect(seen(await auth({ headers: { 'x-api-key': key } }, 'scans:manage'))).toEqual({ status: 200 })
     await h.manager.setOwner('ana', { role: 'Read Only', active: true })
     expect(seen(await auth({ headers: { 'x-api-key': key } }, 'scans:manage'))).toMatchObject({ status: 403, code: 'insufficient_permission' })

@@ -36,6 +36,8 @@ interface Row {
   explicitGrants?: boolean
   /** The key's own role (default Read Write). */
   keyRole?: string
+  /** The authorizer's `rolePrecedence` (default its own default). */
+  rolePrecedence?: 'key' | 'owner'
   /** The owner's directory entry before the revoke (default: none, the key's role applies). */
   owner?: OwnerRecord
   /** Rotations with a grace period before the test; the request presents the first key. */
@@ -113,8 +115,26 @@ const rows: Row[] = [
     target: 'owner',
     reason: 'insufficient_permission',
     keyRole: 'Read Only',
+    rolePrecedence: 'owner',
     owner: { role: 'Read Write', active: true },
     revoke: (m) => m.removeOwner('ana@acme.test'),
+  },
+  {
+    name: 'setOwner without the operation granted to the user',
+    target: 'owner',
+    reason: 'operation_not_granted',
+    explicitGrants: true,
+    need: { operation: 'getProjects' },
+    owner: { grants: ['getProjects'], active: true },
+    revoke: (m) => m.setOwner('ana@acme.test', { active: true }),
+  },
+  {
+    name: 'setOwner with a lower role in the product the route names',
+    target: 'owner',
+    reason: 'insufficient_permission',
+    need: { permission: 'scans:manage', product: 'appsec' },
+    owner: { roles: { appsec: 'Read Write' }, active: true },
+    revoke: (m) => m.setOwner('ana@acme.test', { roles: { appsec: 'Read Only' }, active: true }),
   },
 ]
 
@@ -193,6 +213,7 @@ describe('a settled revoke is never undone by a lookup that was in flight (slow 
         breaker: false,
         storeTimeoutMs: 600_000,
         explicitGrants: row.explicitGrants ?? false,
+        ...(row.rolePrecedence === undefined ? {} : { rolePrecedence: row.rolePrecedence }),
       })
       const need = row.need ?? 'scans:manage'
       const ask = () => authorizer.authorize(req(subject.key, CLIENT), need)
