@@ -1,7 +1,8 @@
 /**
  * `npm run demo`: starts every example server on a free loopback port with the in-memory store,
  * issues keys, sends real HTTP requests for every reference product (allowed, 400, 401, 403,
- * 429 and 503), and prints what came back. Exits 0 only if every request got the expected answer.
+ * 429 and 503), plays two scenes (a trial key that runs out of credits; a leaked key reported to
+ * the leak handler and then refused), and prints what came back. Exits 0 only if every request got the expected answer.
  * Keys are never printed in full: only their prefix.
  *
  * `npm run demo -- --serve`: the same tour, then one server on loopback (PORT, or a free port)
@@ -22,6 +23,7 @@ import { makeAuthorizer, rapid7Roles, seedKeys } from './_insightappsec.js'
 import { start as startIvanti, tenantHost } from './ivanti.js'
 import { start as startKoa } from './koa.js'
 import { closeServer, isMain, listen, switchableStore, type Started, type StartOptions } from './_shared.js'
+import { startScenes } from './_scenes.js'
 import { memoryMetrics } from './_telemetry.js'
 
 interface Case {
@@ -35,6 +37,8 @@ interface Case {
   /** What identifies the credential on screen: a key prefix, never the key. */
   readonly credential: string
   readonly headers: Readonly<Record<string, string>>
+  /** Request body (the leak report). */
+  readonly body?: string
   readonly expect: { readonly status: number; readonly code?: string }
   /** Trust this CA (self-signed HTTPS). */
   readonly ca?: string
@@ -60,7 +64,7 @@ async function send(c: Case): Promise<{ status: number; body: string }> {
   // fetch always sends the URL's own Host; a tenant host (Ivanti) needs node:http.
   const ownHost = Object.keys(c.headers).some((h) => h.toLowerCase() === 'host')
   if (c.ca === undefined && !ownHost) {
-    const r = await fetch(c.url, { method: c.method, headers: c.headers })
+    const r = await fetch(c.url, { method: c.method, headers: c.headers, ...(c.body === undefined ? {} : { body: c.body }) })
     return { status: r.status, body: await r.text() }
   }
   const tls = c.ca === undefined ? {} : { ca: c.ca }
@@ -263,6 +267,8 @@ export async function runDemo(out: (line: string) => void = console.log): Promis
     servers.push(ivanti)
     const contrast = await startContrast(opts(5))
     servers.push(contrast)
+    const scenes = await startScenes(redact)
+    servers.push(scenes)
     // A well-formed key that was never issued, for the 401 rows.
     const withUnknown = <T extends Started>(s: T, prefix?: string): T => ({ ...s, keys: { ...s.keys, unknown: generateKey(prefix ? { prefix } : {}) } })
 
@@ -273,12 +279,14 @@ export async function runDemo(out: (line: string) => void = console.log): Promis
       ...attackForgeCases(withUnknown(attackforge, 'af'), switches[3]!),
       ...ivantiCases(ivanti, switches[4]!),
       ...contrastCases(contrast, switches[5]!),
+      ...scenes.cases,
     ]
     out('keyward demo: every example server on a loopback port, in-memory keys, real HTTP requests.')
     out(`  InsightAppSec-like API: Express ${express.url}, Koa ${koa.url}, Hono ${hono.url}`)
     out(`  AttackForge SSAPI (Express): ${attackforge.url} (self-signed), plain HTTP ${attackforge.httpUrl}`)
     out(`  Ivanti rest_api_key (Koa): ${ivanti.url}, tenants by Host (${tenantHost('acme')}, ${tenantHost('globex')})`)
     out(`  Contrast (Hono): ${contrast.url} (self-signed), plain HTTP ${contrast.httpUrl}`)
+    out('  Scenes (node:http): a trial key with 3 credits runs out; a leaked key is reported to the leak handler, then refused.')
     out('Keys are shown by prefix only. "store down" rows switch that server\'s key store off for one request.')
     out('')
     const results: DemoResult[] = []

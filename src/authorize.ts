@@ -21,7 +21,7 @@ import type { Pepper } from './keys/hash.js'
 import type { InsightAppSecPermission, Roles } from './roles.js'
 import type { Scheme } from './schemes/scheme.js'
 import type { TenantResolver } from './tenant.js'
-import type { AuthRequest, Decision, DecisionEvent, KeyStore, Need, RateLimiter } from './types.js'
+import type { AuthRequest, CreditLedger, Decision, DecisionEvent, KeyStore, Need, RateLimiter } from './types.js'
 
 export type { CompiledNeed } from './core/needs.js'
 
@@ -113,6 +113,15 @@ export interface AuthorizerOptions<P extends string = string> {
    * @example tokenBucket({ capacity: 100, refillPerSecond: 10 })
    */
   rateLimiter?: RateLimiter
+  /**
+   * Where usage-limited keys (records with `credits`) consume their credits. By default the
+   * store's own `consumeCredits` (the memory and Postgres stores, and `cachedStore` over them);
+   * `redisCredits(redis)` from `keyward/redis` keeps one ledger for several instances instead. A key
+   * with credits and nowhere to consume them is refused with 503, never allowed unlimited.
+   * @default undefined (the store's consumeCredits)
+   * @example redisCredits(redis)
+   */
+  credits?: CreditLedger
   /**
    * `realm` of the `WWW-Authenticate` challenges (RFC 9110 §11.5).
    * @default 'api'

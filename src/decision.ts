@@ -20,6 +20,7 @@ export const STATUS_OF: Readonly<Record<DenyCode, DenyDecision['status']>> = Obj
   insufficient_permission: 403,
   operation_not_granted: 403,
   rate_limited: 429,
+  credits_exhausted: 429,
   service_unavailable: 503,
 })
 
@@ -34,6 +35,7 @@ const TITLES: Readonly<Record<DenyCode, string>> = Object.freeze({
   insufficient_permission: 'Insufficient permission',
   operation_not_granted: 'Operation not granted',
   rate_limited: 'Too many requests',
+  credits_exhausted: 'Credits exhausted',
   service_unavailable: 'Service unavailable',
 })
 
@@ -48,6 +50,7 @@ const MESSAGES: Readonly<Record<DenyCode, string>> = Object.freeze({
   insufficient_permission: 'The API key lacks a required permission.',
   operation_not_granted: 'This operation has not been granted to the API key.',
   rate_limited: 'Too many requests for this API key.',
+  credits_exhausted: 'The API key has too few credits left for this request.',
   service_unavailable: 'Authorization is temporarily unavailable. Retry later.',
 })
 

@@ -45,6 +45,9 @@ export type { CachedStore, CachedStoreOptions, CacheEvent, CacheObserver, CacheS
 export type {
   AllowDecision,
   AuthRequest,
+  CreditLedger,
+  CreditRefill,
+  CreditResult,
   Decision,
   DecisionEvent,
   DenyCode,
@@ -52,6 +55,7 @@ export type {
   DenyReason,
   GroupFilter,
   HeaderRecord,
+  KeyCredits,
   KeyFilter,
   KeyGroup,
   KeyKind,

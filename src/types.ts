@@ -24,6 +24,72 @@ export interface RateLimitSpec {
 }
 
 /**
+ * How a usage-limited key's balance comes back. A refill tops the balance up to `amount` (a
+ * balance above it stays; idle intervals do not accumulate).
+ * @example { amount: 1000, interval: 'day' }
+ */
+export interface CreditRefill {
+  /** The balance a refill tops up to: a whole number from 1 to 1e15. */
+  amount: number
+  /**
+   * `'day'` (86 400 000 ms), `'month'` (exactly 30 days, 2 592 000 000 ms: not a calendar month),
+   * or a whole number of milliseconds from 1000 to 10 years. Intervals count from when the credits
+   * were last set.
+   */
+  interval: 'day' | 'month' | number
+}
+
+/**
+ * A usage-limited key's credits, as stored. Each allowed request takes one credit, or the route's
+ * `cost`; a key with too few left is denied 429 `credits_exhausted`.
+ *
+ * `remaining` and `refilledAt` are the live balance: only `KeyStore.consumeCredits` (or a credit
+ * ledger) changes them, atomically, and a store's compare-and-swap ignores them. An edit of the
+ * credits (`KeyManager.update(id, { credits })`) sets a new `version`; a store writes `remaining`
+ * and `refilledAt` only when `version` changes ("set the balance to N"), so an unrelated edit
+ * based on an older read never writes an old balance back.
+ * @example { remaining: 100, refill: { amount: 100, interval: 'day' }, refilledAt: 1767225600000, version: 1 }
+ */
+export interface KeyCredits {
+  /** Credits left as of the read (before any refill due since). */
+  remaining: number
+  /** How the balance comes back; none: the credits are used up for good. */
+  refill?: CreditRefill
+  /** Start of the current refill interval, epoch ms; set when `refill` is. */
+  refilledAt?: number
+  /** Edit counter of the credits: each edit that sets them adds one. */
+  version: number
+}
+
+/**
+ * What one consume of credits answered. `remaining` absent: the key has no credit limit (any more).
+ * @example { allowed: true, remaining: 41, nextRefillAt: 1767312000000 }
+ */
+export interface CreditResult {
+  /** Whether the cost was taken. Never `true` when the balance was short. */
+  allowed: boolean
+  /** The balance after this consume (unchanged when denied); absent when the key is unlimited. */
+  remaining?: number
+  /** When the next refill is due, for a key with a refill. */
+  nextRefillAt?: number
+}
+
+/**
+ * Where the credits of usage-limited keys are consumed, when it is not the store itself: the
+ * authorizer's `credits` option (`redisCredits()` from `keyward/redis`, for instances whose store
+ * is not shared atomically).
+ * @example { consume: async (keyId, credits, cost, at) => ({ allowed: true, remaining: 9 }) }
+ */
+export interface CreditLedger {
+  /**
+   * Takes `cost` credits from `keyId` at `at`, atomically with any refill due, seeding the
+   * ledger from `credits` (the record as the store returned it) when the ledger has no newer
+   * `version`. Rejects (the authorizer fails closed, 503) when it cannot answer.
+   */
+  consume(keyId: string, credits: KeyCredits, cost: number, at: number): Promise<CreditResult | undefined>
+}
+
+/**
  * A stored API key. It never holds the key itself, only its hash.
  *
  * Records handed out by stores are treated as immutable: a store replaces a record on every
@@ -56,6 +122,8 @@ export interface KeyRecord {
   expiresAt?: number
   /** Per-key rate limit override. */
   rateLimit?: RateLimitSpec
+  /** Usage limit: credits left and their refill. Absent: unlimited. */
+  credits?: KeyCredits
   description?: string
   /** Free-form data copied to the principal. Must not hold secrets. */
   metadata?: Record<string, unknown>
@@ -134,6 +202,16 @@ export interface KeyStore {
   findOwner?(id: string): Promise<OwnerRecord | undefined>
   /** Record last use. Called debounced and off the request path; failures are ignored. */
   touch?(id: string, at: number): Promise<void>
+  /**
+   * Takes `cost` credits from key `id` at `at`, atomically with any refill due (see
+   * `KeyCredits`): never below zero, never twice for one interval. Called after every other check
+   * allowed, for keys whose record has `credits`, unless the authorizer has a `credits` ledger.
+   * Resolves to `undefined` when there is no such key; rejects when the store cannot answer (the
+   * authorizer then fails closed, 503). Never cached by `cachedStore`.
+   * @default undefined (keys with credits are refused with 503 unless a ledger is configured)
+   * @example const r = await store.consumeCredits('key_3kTMd2kP0bV7tq9y', 1, Date.now())
+   */
+  consumeCredits?(id: string, cost: number, at: number): Promise<CreditResult | undefined>
   /**
    * Optional synchronous fast path of `findByHash`, for a store that may hold the answer in
    * memory (`MemoryKeyStore`, a `cachedStore` hit). When every lookup a request needs is answered
@@ -303,6 +381,8 @@ export type Need<P extends string = string> =
        * @example 'appsec'
        */
       product?: string
+      /** Credits a usage-limited key pays for this route: a whole number from 1 (the default) to 1e15. */
+      cost?: number
     }
 
 /**
@@ -339,6 +419,7 @@ export type DenyCode =
   | 'insufficient_permission'
   | 'operation_not_granted'
   | 'rate_limited'
+  | 'credits_exhausted'
   | 'service_unavailable'
 
 /** Precise deny reasons, for logs and `onDecision` only. */
@@ -361,6 +442,7 @@ export type DenyReason =
   | 'insufficient_permission'
   | 'operation_not_granted'
   | 'rate_limited'
+  | 'credits_exhausted'
   | 'store_unavailable'
 
 /** An allowed request. */

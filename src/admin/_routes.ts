@@ -32,10 +32,10 @@ export interface AdminRoute {
 }
 
 const KEY_CREATE_FIELDS = [
-  'kind', 'tenant', 'group', 'owner', 'role', 'scopes', 'grants', 'allowedIps', 'active', 'expiresAt', 'rateLimit', 'description', 'metadata',
+  'kind', 'tenant', 'group', 'owner', 'role', 'scopes', 'grants', 'allowedIps', 'active', 'expiresAt', 'rateLimit', 'credits', 'description', 'metadata',
 ] as const
 const KEY_PATCH_FIELDS = [
-  'group', 'owner', 'role', 'scopes', 'grants', 'allowedIps', 'active', 'expiresAt', 'rateLimit', 'description', 'metadata',
+  'group', 'owner', 'role', 'scopes', 'grants', 'allowedIps', 'active', 'expiresAt', 'rateLimit', 'credits', 'description', 'metadata',
 ] as const
 
 /** Every route of the admin handler. Frozen: the handler and the OpenAPI test read the same table. */

@@ -4,7 +4,18 @@
  * so `hash`, `previousHash` and anything else secret can never slip into a response.
  * @module
  */
-import type { KeyGroup, KeyRecord } from '../types.js'
+import { creditsAt } from '../lib/credits.js'
+import type { CreditRefill, KeyGroup, KeyRecord } from '../types.js'
+
+/**
+ * A usage-limited key's credits as the admin API shows them: the balance now (any refill due
+ * applied), the refill, and when the next one is due. Absent for unlimited keys.
+ */
+export interface CreditsView {
+  remaining: number
+  refill?: CreditRefill
+  nextRefillAt?: number
+}
 
 /** A key as the admin API shows it: every record field except `hash` and `previousHash`. */
 export interface KeyView {
@@ -20,6 +31,7 @@ export interface KeyView {
   active: boolean
   expiresAt?: number
   rateLimit?: { capacity: number; refillPerSecond: number }
+  credits?: CreditsView
   description?: string
   metadata?: Record<string, unknown>
   createdAt: number
@@ -42,7 +54,7 @@ export interface GroupView {
 }
 
 const KEY_FIELDS = [
-  'id', 'kind', 'tenant', 'group', 'owner', 'role', 'scopes', 'grants', 'allowedIps', 'active', 'expiresAt', 'rateLimit',
+  'id', 'kind', 'tenant', 'group', 'owner', 'role', 'scopes', 'grants', 'allowedIps', 'active', 'expiresAt', 'rateLimit', 'credits',
   'description', 'metadata', 'createdAt', 'updatedAt', 'lastUsedAt', 'previousExpiresAt',
 ] as const satisfies readonly (keyof KeyView & keyof KeyRecord)[]
 
@@ -63,9 +75,20 @@ function pick(source: object, fields: readonly string[]): Record<string, unknown
   return out
 }
 
-/** The public view of a key record. */
+/** `credits` as shown: never the stored version or refill anchor, only what an operator reads. */
+function creditsView(c: NonNullable<KeyRecord['credits']>, now: number): CreditsView {
+  const at = creditsAt(c, now)
+  const view: CreditsView = { remaining: at.remaining }
+  if (c.refill !== undefined) view.refill = { amount: c.refill.amount, interval: c.refill.interval }
+  if (at.nextRefillAt !== undefined) view.nextRefillAt = at.nextRefillAt
+  return view
+}
+
+/** The public view of a key record (its credits as they stand now). */
 export function keyView(record: KeyRecord): KeyView {
-  return pick(record, KEY_FIELDS) as unknown as KeyView
+  const view = pick(record, KEY_FIELDS) as unknown as KeyView
+  if (record.credits !== undefined) view.credits = creditsView(record.credits, Date.now())
+  return view
 }
 
 /** The public view of a group. */

@@ -9,6 +9,6 @@ export type { AdminAuditEvent, AdminAuditOutcome, AdminHandler, AdminHandlerOpti
 export { adminOpenApi } from './openapi.js'
 export type { AdminOpenApiOptions } from './openapi.js'
 export type { ConsoleAuth } from './_console.js'
-export type { GroupView, KeyView } from './_serialize.js'
+export type { CreditsView, GroupView, KeyView } from './_serialize.js'
 export { createLeakHandler } from './leak.js'
 export type { LeakAction, LeakAuditEvent, LeakHandler, LeakHandlerOptions, LeakNotice, LeakPolicy, LeakPublicKey, LeakVerifyOptions } from './leak.js'

@@ -97,6 +97,7 @@ const KEY_WRITE_PROPS: Record<string, Json> = {
   active: { type: 'boolean', description: 'Activated.' },
   expiresAt: { type: 'integer', description: 'Expiry, epoch milliseconds; must be in the future.' },
   rateLimit: ref('RateLimit'),
+  credits: ref('CreditsInput'),
   description: str('Free text, at most 1024 characters.'),
   metadata: { type: 'object', description: 'Free-form JSON copied to the principal (at most 8 KiB). Must not hold secrets.' },
 }
@@ -121,6 +122,20 @@ const SCHEMAS: Record<string, Json> = {
     additionalProperties: false,
     properties: { capacity: { type: 'integer', minimum: 1 }, refillPerSecond: { type: 'number', exclusiveMinimum: 0 } },
   },
+  CreditRefill: {
+    type: 'object', required: ['amount', 'interval'], additionalProperties: false,
+    description: 'A refill tops the balance up to `amount` each interval (a balance above it stays). `month` is exactly 30 days.',
+    properties: { amount: { type: 'integer', minimum: 1, maximum: 1e15 }, interval: { oneOf: [{ type: 'string', enum: ['day', 'month'] }, { type: 'integer', minimum: 1000, description: 'Milliseconds.' }] } },
+  },
+  CreditsInput: {
+    type: 'object', required: ['remaining'], additionalProperties: false,
+    description: 'Usage limit: sets the balance to `remaining` now; the refill interval starts now.',
+    properties: { remaining: { type: 'integer', minimum: 0, maximum: 1e15 }, refill: ref('CreditRefill') },
+  },
+  Credits: {
+    type: 'object', required: ['remaining'], description: 'A usage-limited key\'s credits now. Absent on unlimited keys.',
+    properties: { remaining: { type: 'integer', minimum: 0 }, refill: ref('CreditRefill'), nextRefillAt: { type: 'integer', description: 'Epoch milliseconds of the next refill.' } },
+  },
   Key: {
     type: 'object',
     description: 'A key record. Never holds the key itself or its hash.',
@@ -138,6 +153,7 @@ const SCHEMAS: Record<string, Json> = {
       active: { type: 'boolean' },
       expiresAt: { type: 'integer', description: 'Epoch milliseconds.' },
       rateLimit: ref('RateLimit'),
+      credits: ref('Credits'),
       description: { type: 'string' },
       metadata: { type: 'object' },
       createdAt: { type: 'integer' },
@@ -207,6 +223,7 @@ const SCHEMAS: Record<string, Json> = {
       active: { type: 'boolean' },
       expiresAt: nullable({ type: 'integer', description: 'Epoch milliseconds in the future.' }),
       rateLimit: { oneOf: [ref('RateLimit'), { type: 'null' }] },
+      credits: { oneOf: [ref('CreditsInput'), { type: 'null' }] },
       description: nullable({ type: 'string' }),
       metadata: nullable({ type: 'object' }),
     },

@@ -1,7 +1,7 @@
 /**
  * The checks after authentication, shared by every scheme, in the decision order: tenant (when
  * not already compared after the key lookup), client address, permission, explicit grant, rate
- * limit. Synchronous unless a rate limiter is configured.
+ * limit, credits. Synchronous unless a rate limiter is configured or the key has credits.
  * @module
  */
 import { headerReader } from '../tenant.js'
@@ -9,7 +9,8 @@ import type { Decision, RateLimiter } from '../types.js'
 import { clientOf, type Ctx } from './context.js'
 import { allowlistHas, type Subject } from './records.js'
 import { TIMEOUT, within } from './store-gate.js'
-import { allow, deny } from './verdict.js'
+import { paid } from './credits.js'
+import { deny } from './verdict.js'
 
 /** Rate-limit header fields and the `RateLimitResult` fields they show. */
 const RATE_HEADERS = [
@@ -53,7 +54,7 @@ export function finish(ctx: Ctx, subject: Subject): Decision | Promise<Decision>
       return deny(ctx, 'operation_not_granted', op === undefined ? { detail: 'route names no operation' } : { subject: op })
     }
   }
-  return e.limiter ? limited(ctx, subject, e.limiter) : allow(ctx, subject, {})
+  return e.limiter ? limited(ctx, subject, e.limiter) : paid(ctx, subject, {})
 }
 
 /**
@@ -81,7 +82,7 @@ async function limited(ctx: Ctx, subject: Subject, l: RateLimiter): Promise<Deci
   } catch (err) {
     return deny(ctx, 'store_unavailable', { retryAfterSec: 1, detail: err === TIMEOUT ? 'rate_limiter_timeout' : 'rate_limiter' })
   }
-  if (allowed === true) return allow(ctx, subject, headers)
+  if (allowed === true) return paid(ctx, subject, headers)
   if (allowed !== false) return deny(ctx, 'store_unavailable', { retryAfterSec: 1, detail: 'rate_limiter_malformed' })
   const retryAfterSec = typeof retryAfter === 'number' && Number.isFinite(retryAfter) && retryAfter >= 1 ? Math.ceil(retryAfter) : 1
   return deny(ctx, 'rate_limited', { retryAfterSec, headers })

@@ -1,7 +1,7 @@
 /**
  * Request time: one decision, in the order of the contract. The first failure decides:
  * transport → extraction → format/checksum → store lookup → tenant → active/group/owner →
- * expiry/rotation → client address → permission → explicit grant → rate limit.
+ * expiry/rotation → client address → permission → explicit grant → rate limit → credits.
  * @module
  */
 import { collectHeaders } from '../lib/headers.js'

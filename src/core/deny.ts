@@ -23,7 +23,7 @@ const REASON_SET: { readonly [R in DenyReason]: true } = {
   malformed_credentials: true, conflicting_credentials: true, missing_credentials: true, unknown_key: true, bad_checksum: true,
   tenant_mismatch: true, user_mismatch: true, invalid_token: true, key_disabled: true, group_disabled: true, owner_disabled: true,
   key_expired: true, key_rotated: true, insecure_transport: true, ip_not_allowed: true, insufficient_permission: true,
-  operation_not_granted: true, rate_limited: true, store_unavailable: true,
+  operation_not_granted: true, rate_limited: true, credits_exhausted: true, store_unavailable: true,
 }
 export const REASONS = Object.freeze(Object.keys(REASON_SET) as DenyReason[])
 

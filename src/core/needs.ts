@@ -3,6 +3,7 @@
  * request only compares integers. Adapters compile a route's need when the route is defined.
  * @module
  */
+import { creditCount } from '../lib/credits.js'
 import { quote, rangeError, typeError } from '../errors.js'
 import type { ParsedPermission, Roles } from '../roles.js'
 import type { Need } from '../types.js'
@@ -13,14 +14,16 @@ export interface CompiledNeed {
   readonly operation?: string
   /** The product (namespace) whose owner role applies. */
   readonly product?: string
+  /** Credits a usage-limited key pays for the route (1 unless the need says otherwise). */
+  readonly cost: number
   /** @internal */
   readonly parsed: readonly ParsedPermission[]
 }
 
-const NEED_FIELDS: ReadonlySet<string> = new Set(['permission', 'operation', 'product'])
+const NEED_FIELDS: ReadonlySet<string> = new Set(['permission', 'operation', 'product', 'cost'])
 /** A product (namespace) name, as `OwnerRecord.roles` keys it. */
 export const PRODUCT_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
-const EMPTY_NEED: CompiledNeed = Object.freeze({ permissions: [], parsed: [] })
+const EMPTY_NEED: CompiledNeed = Object.freeze({ permissions: [], parsed: [], cost: 1 })
 
 /**
  * A need is a string or a plain object. Anything else built by a class (an Express request or
@@ -66,6 +69,7 @@ export function needCompiler(roles: Roles): (need: Need | CompiledNeed | undefin
       const foreign = need as CompiledNeed
       return compileNeed({
         permission: foreign.permissions,
+        cost: foreign.cost ?? 1,
         ...(foreign.operation === undefined ? {} : { operation: foreign.operation }),
         ...(foreign.product === undefined ? {} : { product: foreign.product }),
       })
@@ -77,6 +81,7 @@ export function needCompiler(roles: Roles): (need: Need | CompiledNeed | undefin
     let perms: readonly unknown[] = []
     let operation: string | undefined
     let product: string | undefined
+    let cost = 1
     if (typeof need === 'string') perms = [need]
     else if (need !== null && typeof need === 'object' && !Array.isArray(need)) {
       if (!isPlainObject(need)) throw typeError('need', UNCALLED_GUARD)
@@ -85,7 +90,10 @@ export function needCompiler(roles: Roles): (need: Need | CompiledNeed | undefin
       if (p !== undefined) perms = typeof p === 'string' ? [p] : Array.isArray(p) ? p : [p]
       operation = operationOf((need as { operation?: unknown }).operation)
       product = productOf((need as { product?: unknown }).product)
-    } else throw typeError('need', 'must be a permission string or { permission?, operation?, product? }')
+      // Validated here, when the route is defined, never per request.
+      const c = (need as { cost?: unknown }).cost
+      if (c !== undefined) cost = creditCount(c, 'need.cost', 1)
+    } else throw typeError('need', 'must be a permission string or { permission?, operation?, product?, cost? }')
     const parsed = perms.map((p, i) => {
       if (typeof p !== 'string') throw typeError(`need.permission[${i}]`, 'must be a string')
       const r = roles.lookup(p)
@@ -95,6 +103,7 @@ export function needCompiler(roles: Roles): (need: Need | CompiledNeed | undefin
     const compiled: CompiledNeed = Object.freeze({
       permissions: Object.freeze(perms as string[]),
       parsed: Object.freeze(parsed),
+      cost,
       ...(operation === undefined ? {} : { operation }),
       ...(product === undefined ? {} : { product }),
     })

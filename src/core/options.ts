@@ -15,7 +15,7 @@ import type { Scheme } from '../schemes/scheme.js'
 import type { RolePrecedence } from './records.js'
 import type { TenantResolver } from '../tenant.js'
 import { apiKeyHeader } from '../schemes/api-key.js'
-import type { AuthRequest, Decision, DecisionEvent, KeyStore, RateLimiter } from '../types.js'
+import type { AuthRequest, CreditLedger, Decision, DecisionEvent, KeyStore, RateLimiter } from '../types.js'
 
 /** The breaker's validated settings. */
 export interface BreakerConfig {
@@ -37,6 +37,7 @@ export interface Config {
   readonly rolePrecedence: RolePrecedence
   readonly exposeReasons: boolean
   readonly limiter: RateLimiter | undefined
+  readonly credits: CreditLedger | undefined
   readonly realm: string
   readonly timeoutMs: number
   /** `undefined` when the breaker is disabled. */
@@ -49,7 +50,7 @@ export interface Config {
 /** Every field of {@link AuthorizerOptions}: any other name is refused (a typo never falls back to a default). */
 const AUTHORIZER_FIELDS = opt.fieldsOf<AuthorizerOptions>({
   store: true, schemes: true, roles: true, pepper: true, tenant: true, trustProxy: true, requireTls: true,
-  explicitGrants: true, rolePrecedence: true, rateLimiter: true, realm: true, storeTimeoutMs: true, breaker: true, exposeReasons: true,
+  explicitGrants: true, rolePrecedence: true, rateLimiter: true, credits: true, realm: true, storeTimeoutMs: true, breaker: true, exposeReasons: true,
   onDecision: true, touchIntervalMs: true, now: true,
 })
 const BREAKER_FIELDS = opt.fieldsOf<BreakerOptions>({ threshold: true, cooldownMs: true, onStateChange: true })
@@ -125,6 +126,12 @@ export function configure(options: AuthorizerOptions): Config {
   if (o.rateLimiter !== undefined && (o.rateLimiter === null || typeof o.rateLimiter.consume !== 'function')) {
     throw typeError('rateLimiter', 'must implement consume(key)')
   }
+  if (o.credits !== undefined && (o.credits === null || typeof o.credits !== 'object' || typeof o.credits.consume !== 'function')) {
+    throw typeError('credits', 'must implement consume(keyId, credits, cost, at)')
+  }
+  if (store.consumeCredits !== undefined && typeof store.consumeCredits !== 'function') {
+    throw typeError('store.consumeCredits', 'must be a function when present (see KeyStore)')
+  }
   opt.func(o.onDecision, 'onDecision')
   opt.func(o.now, 'now')
   const breaker = checkBreaker(o.breaker)
@@ -132,6 +139,6 @@ export function configure(options: AuthorizerOptions): Config {
   const hasher = createHasher(o.pepper)
   return Object.freeze({
     store, schemes, roles, hasher, tenantOf: o.tenant, net, requireTls, explicitGrants, rolePrecedence, exposeReasons,
-    limiter: o.rateLimiter, realm, timeoutMs, breaker, touchMs, onDecision: o.onDecision, now: o.now ?? Date.now,
+    limiter: o.rateLimiter, credits: o.credits, realm, timeoutMs, breaker, touchMs, onDecision: o.onDecision, now: o.now ?? Date.now,
   })
 }

@@ -9,7 +9,7 @@ import { allowlistHas, compileAllowlist, type Allowlist } from '../net/ip.js'
 import type { PrincipalFields } from '../principal.js'
 import type { PermissionSet, Roles } from '../roles.js'
 import type { TokenIdentity } from '../schemes/scheme.js'
-import type { KeyGroup, KeyRecord, OwnerRecord, RateLimitSpec } from '../types.js'
+import type { KeyCredits, KeyGroup, KeyRecord, OwnerRecord, RateLimitSpec } from '../types.js'
 
 export { allowlistHas, type Allowlist }
 
@@ -29,6 +29,8 @@ export interface Subject extends PrincipalFields {
   readonly grantList: readonly string[]
   readonly lists: readonly (Allowlist | undefined)[]
   readonly rateLimit: RateLimitSpec | undefined
+  /** The record's credits: set for a usage-limited key, whose allowed requests consume them. */
+  readonly credits: KeyCredits | undefined
   readonly metadata: Readonly<Record<string, unknown>> | undefined
 }
 
@@ -242,6 +244,7 @@ export class Records {
       grantList,
       lists,
       rateLimit: r.rateLimit,
+      credits: r.credits,
       metadata: r.metadata,
     }
   }
@@ -265,6 +268,7 @@ export class Records {
       grantList,
       lists: [],
       rateLimit: id.rateLimit,
+      credits: undefined,
       metadata: id.metadata,
     }
   }

@@ -7,15 +7,18 @@
  *
  * Redis keys and channels used (all configurable):
  * - `keyward:rl:<key id>`: a hash `{ tokens, at, cap, rate }` per key's bucket, expiring once full;
- * - `keyward:invalidate`: the pub/sub channel of invalidations.
+ * - `keyward:invalidate`: the pub/sub channel of invalidations;
+ * - `keyward:credits:<key id>`: a hash `{ rem, at, v, amt, ms }` per usage-limited key (never expires).
  * @module
  */
 import type { Redis } from 'ioredis'
+import { createRedisCredits, type RedisCredits, type RedisCreditsOptions } from './_credits.js'
 import { createRedisInvalidation, type RedisInvalidation, type RedisInvalidationOptions } from './_invalidation.js'
 import { createRedisRateLimiter, type RedisRateLimiter, type RedisRateLimiterOptions } from './_limiter.js'
 
 export type { InvalidationTarget, RedisInvalidation, RedisInvalidationOptions } from './_invalidation.js'
 export type { RedisRateLimiter, RedisRateLimiterOptions } from './_limiter.js'
+export type { RedisCredits, RedisCreditsOptions } from './_credits.js'
 
 /**
  * A per-key token bucket shared by every instance: the same arithmetic, limits and headers as the
@@ -72,4 +75,29 @@ export function redisRateLimiter(redis: Redis, options: RedisRateLimiterOptions)
  */
 export function redisInvalidation(redis: Redis, options?: RedisInvalidationOptions): RedisInvalidation {
   return createRedisInvalidation(redis, options)
+}
+
+/**
+ * A credit ledger shared by every instance, for usage-limited keys: the refill due and the
+ * decrement in one Lua script (atomic, one round trip), so 100 credits admit exactly 100 requests
+ * across any number of instances, never below zero, and a refill interval is counted once.
+ *
+ * The balance is seeded from the key record the first time a key is used, and again whenever the
+ * record carries a newer `credits.version` (a `KeyManager` edit: "set the balance to N"); a stale
+ * record never resets it. Entries never expire: run Redis with `maxmemory-policy noeviction`.
+ * Fails closed: when Redis is down or slower than the authorizer's `storeTimeoutMs`, the request
+ * is denied 503.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from 'ioredis'
+ * import { createAuthorizer } from 'keyward'
+ * import { redisCredits } from 'keyward/redis'
+ *
+ * const redis = new Redis(process.env.REDIS_URL!)
+ * const authorizer = createAuthorizer({ store, credits: redisCredits(redis) })
+ * ```
+ */
+export function redisCredits(redis: Redis, options?: RedisCreditsOptions): RedisCredits {
+  return createRedisCredits(redis, options)
 }

@@ -14,10 +14,23 @@ function canonical(v: unknown): string {
   return JSON.stringify(v) ?? 'null'
 }
 
-/** Equal in every field but `lastUsedAt`, which `touch` changes behind every writer's back. */
+/** A record without what changes behind every writer's back: `lastUsedAt`, and the live credit balance. */
+function edited(r: object): Record<string, unknown> {
+  const { lastUsedAt: _l, ...rest } = r as Record<string, unknown>
+  const c = rest.credits
+  if (c !== null && typeof c === 'object' && !Array.isArray(c)) {
+    const { remaining: _r, refilledAt: _t, ...spec } = c as Record<string, unknown>
+    rest.credits = spec
+  }
+  return rest
+}
+
+/**
+ * Equal in every field but `lastUsedAt`, which `touch` changes behind every writer's back, and
+ * the credit balance (`credits.remaining`, `credits.refilledAt`), which every allowed request of a
+ * usage-limited key changes; an edit of the credits changes `credits.version`, which is compared.
+ */
 export function sameAs<T extends object>(stored: T, expected: T): boolean {
   if (stored === expected) return true
-  const { lastUsedAt: _a, ...a } = stored as T & { lastUsedAt?: number }
-  const { lastUsedAt: _b, ...b } = expected as T & { lastUsedAt?: number }
-  return canonical(a) === canonical(b)
+  return canonical(edited(stored)) === canonical(edited(expected))
 }

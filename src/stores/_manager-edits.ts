@@ -3,6 +3,7 @@
  * patches, and the compare-and-swap retry that every read-modify-write shares.
  * @module
  */
+import { creditsInput, creditsSet } from '../lib/credits.js'
 import { randomBytes } from '../keys/random.js'
 import { ConflictError, rangeError, typeError } from '../errors.js'
 import { randomBase62 } from '../keys/base62.js'
@@ -74,6 +75,7 @@ function checkKind(r: KeyRecord): void {
   if (r.kind === 'tenant' && (r.scopes !== undefined || (r.grants !== undefined && r.grants.length > 0))) {
     throw rangeError(r.scopes !== undefined ? 'scopes' : 'grants', 'does not apply to tenant keys: they grant nothing')
   }
+  if (r.kind === 'tenant' && r.credits !== undefined) throw rangeError('credits', 'does not apply to tenant keys: the user key of the pair pays')
 }
 
 /** Validates issue/import fields (all but `group`, which needs the store) into a record without id/hash. */
@@ -88,6 +90,7 @@ export function keyFields(input: Record<string, unknown>, now: number, roles: Ro
   if (input.allowedIps !== undefined) r.allowedIps = F.allowedIps(input.allowedIps)
   if (input.expiresAt !== undefined) r.expiresAt = F.expiresAt(input.expiresAt, now)
   if (input.rateLimit !== undefined) r.rateLimit = F.rateLimit(input.rateLimit)
+  if (input.credits !== undefined) r.credits = creditsSet(creditsInput(input.credits), undefined, now)
   if (input.description !== undefined) r.description = F.description(input.description)
   if (input.metadata !== undefined) r.metadata = F.metadata(input.metadata)
   if (kind === 'user' && r.owner === undefined) throw rangeError('owner', 'is required for user keys (On Behalf Of)')
@@ -96,6 +99,7 @@ export function keyFields(input: Record<string, unknown>, now: number, roles: Ro
     if (r.tenant === undefined) throw rangeError('tenant', 'is required for tenant keys')
     if (r.scopes !== undefined) throw rangeError('scopes', 'does not apply to tenant keys: they grant nothing')
     if (r.grants !== undefined) throw rangeError('grants', 'does not apply to tenant keys: they grant nothing')
+    if (r.credits !== undefined) throw rangeError('credits', 'does not apply to tenant keys: the user key of the pair pays')
   }
   return r
 }
@@ -111,6 +115,7 @@ export function patchKey(old: KeyRecord, p: Record<string, unknown>, now: number
   if (p.active !== undefined) r.active = F.bool(p.active, 'active')
   if (p.expiresAt !== undefined) r.expiresAt = p.expiresAt === null ? undefined : F.expiresAt(p.expiresAt, now)
   if (p.rateLimit !== undefined) r.rateLimit = p.rateLimit === null ? undefined : F.rateLimit(p.rateLimit)
+  if (p.credits !== undefined) r.credits = p.credits === null ? undefined : creditsSet(creditsInput(p.credits), old.credits, now)
   if (p.description !== undefined) r.description = p.description === null ? undefined : F.description(p.description)
   if (p.metadata !== undefined) r.metadata = p.metadata === null ? undefined : F.metadata(p.metadata)
   checkKind(r)

@@ -4,7 +4,7 @@
  */
 import type { Pepper } from '../keys/hash.js'
 import type { Roles } from '../roles.js'
-import type { KeyKind, KeyRecord, RateLimitSpec, StoreChange } from '../types.js'
+import type { CreditRefill, KeyKind, KeyRecord, RateLimitSpec, StoreChange } from '../types.js'
 
 /** Options of {@link KeyManager}. */
 export interface KeyManagerOptions {
@@ -117,6 +117,13 @@ export interface IssueOptions {
    */
   rateLimit?: RateLimitSpec
   /**
+   * Usage limit: the credits the key starts with and how they come back. Each allowed request
+   * takes one (or the route's `cost`); at too few, 429 `credits_exhausted`. `user` and `org` keys.
+   * @default undefined (unlimited)
+   * @example { remaining: 100, refill: { amount: 100, interval: 'day' } }
+   */
+  credits?: { remaining: number; refill?: CreditRefill }
+  /**
    * Free text shown to administrators (at most 1024 characters).
    * @default undefined
    * @example 'CI pipeline of the billing team'
@@ -151,6 +158,8 @@ export interface KeyPatch {
   active?: boolean
   expiresAt?: number | Date | null
   rateLimit?: RateLimitSpec | null
+  /** Sets the balance to `remaining` now (and the refill, whose interval restarts now); `null`: unlimited. */
+  credits?: { remaining: number; refill?: CreditRefill } | null
   description?: string | null
   metadata?: Record<string, unknown> | null
 }
@@ -212,11 +221,11 @@ export interface IssuedKey {
 }
 
 export const ISSUE_FIELDS: ReadonlySet<string> = new Set([
-  'kind', 'tenant', 'group', 'owner', 'role', 'scopes', 'grants', 'allowedIps', 'active', 'expiresAt', 'rateLimit', 'description', 'metadata',
+  'kind', 'tenant', 'group', 'owner', 'role', 'scopes', 'grants', 'allowedIps', 'active', 'expiresAt', 'rateLimit', 'credits', 'description', 'metadata',
 ])
 export const IMPORT_FIELDS: ReadonlySet<string> = new Set([...ISSUE_FIELDS, 'key'])
 export const PATCH_FIELDS: ReadonlySet<string> = new Set([
-  'group', 'owner', 'role', 'scopes', 'grants', 'allowedIps', 'active', 'expiresAt', 'rateLimit', 'description', 'metadata',
+  'group', 'owner', 'role', 'scopes', 'grants', 'allowedIps', 'active', 'expiresAt', 'rateLimit', 'credits', 'description', 'metadata',
 ])
 export const GROUP_FIELDS: ReadonlySet<string> = new Set(['name', 'description', 'tenant', 'allowedIps', 'active'])
 export const GROUP_PATCH_FIELDS: ReadonlySet<string> = new Set(['name', 'description', 'allowedIps', 'active'])

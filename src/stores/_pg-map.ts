@@ -6,7 +6,8 @@
  */
 import { rangeError, typeError } from '../errors.js'
 import { KEY_COLUMNS } from './_pg-sql.js'
-import type { KeyGroup, KeyKind, KeyRecord, OwnerRecord, RateLimitSpec } from '../types.js'
+import { intervalMs } from '../lib/credits.js'
+import type { CreditRefill, CreditResult, KeyCredits, KeyGroup, KeyKind, KeyRecord, OwnerRecord, RateLimitSpec } from '../types.js'
 
 type Row = Record<string, unknown>
 
@@ -100,7 +101,19 @@ export function keyParams(r: KeyRecord): unknown[] {
     optTime(r.lastUsedAt, 'lastUsedAt'),
     r.previousHash === undefined ? null : reqStr(r.previousHash, 'previousHash'),
     optTime(r.previousExpiresAt, 'previousExpiresAt'),
+    ...creditParams(r.credits),
   ]
+}
+
+/** credits_remaining, credits_refill, credits_refilled_at, credits_version. */
+function creditParams(c: KeyCredits | undefined): unknown[] {
+  if (c === undefined) return [null, null, null, null]
+  if (c === null || typeof c !== 'object') throw typeError('credits', 'must be { remaining, refill?, refilledAt?, version }')
+  const remaining = optTime(c.remaining, 'credits.remaining')
+  if (remaining === null || remaining < 0) throw rangeError('credits.remaining', 'must be a non-negative integer')
+  const version = optTime(c.version, 'credits.version')
+  if (version === null) throw rangeError('credits.version', 'must be an integer')
+  return [remaining, optJson(c.refill, 'credits.refill'), optTime(c.refilledAt, 'credits.refilledAt'), version]
 }
 
 /** The parameters of an update (`EDIT_COLUMNS`): `keyParams` without last_used_at, which only `touch` writes. */
@@ -170,6 +183,12 @@ export function keyFromRow(row: Row): KeyRecord {
   if (row.last_used_at != null) r.lastUsedAt = num(row.last_used_at)
   if (row.previous_hash != null) r.previousHash = String(row.previous_hash)
   if (row.previous_expires_at != null) r.previousExpiresAt = num(row.previous_expires_at)
+  if (row.credits_remaining != null) {
+    const c: KeyCredits = { remaining: num(row.credits_remaining), version: row.credits_version == null ? 0 : num(row.credits_version) }
+    if (row.credits_refill != null) c.refill = json(row.credits_refill) as CreditRefill
+    if (row.credits_refilled_at != null) c.refilledAt = num(row.credits_refilled_at)
+    r.credits = c
+  }
   return freeze(r)
 }
 
@@ -188,4 +207,12 @@ export function ownerFromRow(row: Row): OwnerRecord {
   const o: OwnerRecord = { active: row.active === true }
   if (row.role != null) o.role = String(row.role)
   return freeze(o)
+}
+
+/** A row of the consume statement as a `CreditResult`. */
+export function creditResultOf(row: Row): CreditResult {
+  if (row.remaining == null) return { allowed: row.allowed === true }
+  const result: CreditResult = { allowed: row.allowed === true, remaining: num(row.remaining) }
+  if (row.refill != null && row.refilled_at != null) result.nextRefillAt = num(row.refilled_at) + intervalMs((json(row.refill) as CreditRefill).interval)
+  return result
 }

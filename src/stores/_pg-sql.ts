@@ -8,7 +8,7 @@
 import { rangeError, typeError } from '../errors.js'
 
 /** The schema version this code writes and reads. */
-export const SCHEMA_VERSION = 1
+export const SCHEMA_VERSION = 2
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
 
@@ -41,7 +41,18 @@ export const KEY_COLUMNS = [
   'last_used_at',
   'previous_hash',
   'previous_expires_at',
+  'credits_remaining',
+  'credits_refill',
+  'credits_refilled_at',
+  'credits_version',
 ] as const
+
+/**
+ * The live credit balance: changed by every allowed request of a usage-limited key, so left out
+ * of the version a compare-and-swap compares, and written by an edit only when the edit sets
+ * new credits (a new `credits_version`).
+ */
+const BALANCE_COLUMNS: ReadonlySet<string> = new Set(['credits_remaining', 'credits_refilled_at'])
 
 /** The columns an update writes: all but `last_used_at`, which only `touch` advances. */
 export const EDIT_COLUMNS = KEY_COLUMNS.filter((c) => c !== 'last_used_at')
@@ -68,6 +79,10 @@ const KEY_TYPES: Record<(typeof KEY_COLUMNS)[number], string> = {
   last_used_at: 'bigint',
   previous_hash: 'text',
   previous_expires_at: 'bigint',
+  credits_remaining: 'bigint',
+  credits_refill: 'jsonb',
+  credits_refilled_at: 'bigint',
+  credits_version: 'bigint',
 }
 
 /** Columns of `keyward_groups`, in the order every statement uses. */
@@ -145,6 +160,15 @@ CREATE TABLE IF NOT EXISTS ${s}.keyward_owners (
 );
 
 INSERT INTO ${s}.keyward_migrations (version) VALUES (1) ON CONFLICT (version) DO NOTHING;
+
+-- Version 2: usage-limited keys. credits_remaining NULL: unlimited. credits_refill is
+-- {"amount": n, "interval": "day" | "month" | ms}; credits_refilled_at starts the current interval.
+ALTER TABLE ${s}.keyward_keys ADD COLUMN IF NOT EXISTS credits_remaining bigint CHECK (credits_remaining >= 0);
+ALTER TABLE ${s}.keyward_keys ADD COLUMN IF NOT EXISTS credits_refill jsonb;
+ALTER TABLE ${s}.keyward_keys ADD COLUMN IF NOT EXISTS credits_refilled_at bigint;
+ALTER TABLE ${s}.keyward_keys ADD COLUMN IF NOT EXISTS credits_version bigint;
+
+INSERT INTO ${s}.keyward_migrations (version) VALUES (2) ON CONFLICT (version) DO NOTHING;
 `
 }
 
@@ -156,6 +180,7 @@ export interface Statements {
   readonly updateKey: string
   readonly updateKeyIf: string
   readonly revokeKey: string
+  readonly consumeCredits: string
   readonly deleteKey: string
   readonly listKeys: (where: readonly string[]) => string
   readonly touch: string
@@ -191,14 +216,16 @@ export function statements(s: string): Statements {
   // JavaScript value cannot (a jsonb number beyond double precision, a NULL inside a text array)
   // can still be edited.
   const version = (t: string, c: readonly string[]): string => `md5(ROW(${c.map((x) => `${t}.${x}`).join(', ')})::text)`
-  const keyVersion = version('k', KEY_COLUMNS.filter((c) => c !== 'id' && c !== 'last_used_at'))
+  const keyVersion = version('k', KEY_COLUMNS.filter((c) => c !== 'id' && c !== 'last_used_at' && !BALANCE_COLUMNS.has(c)))
   const groupVersionOf = version('g', GROUP_COLUMNS.filter((c) => c !== 'id'))
   const kcols = KEY_COLUMNS.map((c) => `k.${c}`).join(', ')
   // last_used_at is never written by an edit (only `touch` advances it): the parameters of an
   // update are EDIT_COLUMNS, then the hashes ($m+1), then the version read ($m+2).
   const m = EDIT_COLUMNS.length
+  const param = (c: (typeof EDIT_COLUMNS)[number]): string => `$${EDIT_COLUMNS.indexOf(c) + 1}::${KEY_TYPES[c]}`
+  // The balance is written only by an edit that sets new credits (another credits_version).
   const set = EDIT_COLUMNS.filter((c) => c !== 'id')
-    .map((c) => `${c} = $${EDIT_COLUMNS.indexOf(c) + 1}::${KEY_TYPES[c]}`)
+    .map((c) => (BALANCE_COLUMNS.has(c) ? `${c} = CASE WHEN k.credits_version IS DISTINCT FROM ${param('credits_version')} THEN ${param(c)} ELSE k.${c} END` : `${c} = ${param(c)}`))
     .join(', ')
   const editHashes = `$${m + 1}::text[]`
   // One statement: the row and its hash index change together or not at all. Hashes the key
@@ -237,6 +264,7 @@ INSERT INTO ${H} (hash, key_id) SELECT DISTINCT h.hash, k.id FROM k CROSS JOIN u
   updated_at = $4::bigint
 WHERE k.id = $1::text
 RETURNING ${kcols}, ${keyVersion} AS version`,
+    consumeCredits: consumeSql(K),
     deleteKey: `DELETE FROM ${K} WHERE id = $1`,
     listKeys: (where) => `SELECT ${kcols}, ${keyVersion} AS version FROM ${K} AS k${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY k.created_at, k.id`,
     // One statement for a whole batch; never moves last_used_at backwards. Rows are locked in
@@ -281,4 +309,28 @@ ON CONFLICT (id) DO UPDATE SET role = EXCLUDED.role, active = EXCLUDED.active, u
     deleteOwner: `DELETE FROM ${O} WHERE id = $1`,
     schemaVersion: `SELECT max(version)::int AS version FROM ${s}.keyward_migrations`,
   }
+}
+
+/**
+ * One consume of credits ($1 key id, $2 cost, $3 time): the refill due and the decrement in one
+ * conditional UPDATE of the row, which Postgres re-evaluates on the row's latest version when a
+ * concurrent consume got there first (READ COMMITTED), so concurrent consumes are exact and never
+ * go below zero. When the UPDATE matches nothing, the second branch reports the balance (or,
+ * with credits_remaining NULL, an unlimited key) as of the statement's snapshot; no row at all:
+ * no such key. The arithmetic is `refilled()` of `_credits.ts`.
+ */
+function consumeSql(K: string): string {
+  const ms = `(CASE k.credits_refill->>'interval' WHEN 'day' THEN 86400000 WHEN 'month' THEN 2592000000 ELSE (k.credits_refill->>'interval')::bigint END)`
+  const due = `(k.credits_refill IS NOT NULL AND k.credits_refilled_at IS NOT NULL AND $3::bigint >= k.credits_refilled_at + ${ms})`
+  const rem = `(CASE WHEN ${due} THEN greatest(k.credits_remaining, (k.credits_refill->>'amount')::bigint) ELSE k.credits_remaining END)`
+  const at = `(CASE WHEN ${due} THEN k.credits_refilled_at + (($3::bigint - k.credits_refilled_at) / ${ms}) * ${ms} ELSE k.credits_refilled_at END)`
+  return `WITH u AS (
+  UPDATE ${K} AS k SET credits_remaining = ${rem} - $2::bigint, credits_refilled_at = ${at}
+  WHERE k.id = $1::text AND k.credits_remaining IS NOT NULL AND ${rem} >= $2::bigint
+  RETURNING k.credits_remaining AS remaining, k.credits_refilled_at AS refilled_at, k.credits_refill AS refill
+)
+SELECT true AS allowed, remaining, refilled_at, refill FROM u
+UNION ALL
+SELECT k.credits_remaining IS NULL AS allowed, ${rem} AS remaining, ${at} AS refilled_at, k.credits_refill AS refill
+FROM ${K} AS k WHERE k.id = $1::text AND NOT EXISTS (SELECT 1 FROM u)`
 }

@@ -21,7 +21,7 @@
  */
 import { fieldsOf, knownFields } from '../lib/options.js'
 import { rangeError, typeError } from '../errors.js'
-import type { KeyFilter, GroupFilter, KeyGroup, KeyRecord, KeyStore, ManagedKeyStore, OwnerRecord, StoreChange } from '../types.js'
+import type { CreditResult, KeyFilter, GroupFilter, KeyGroup, KeyRecord, KeyStore, ManagedKeyStore, OwnerRecord, StoreChange } from '../types.js'
 import { CachedReads, recordId, type Sizes } from './_cache-reads.js'
 
 /** Options of {@link cachedStore}. */
@@ -116,6 +116,13 @@ export interface CachedStore extends ManagedKeyStore {
   peekOwner(id: string): OwnerRecord | null | undefined
   /** Forwarded to the wrapped store's `touch`, if it has one; never invalidates. */
   touch(id: string, at: number): Promise<void>
+  /**
+   * Always forwarded to the wrapped store, by key id: credit balances are never cached, so every
+   * instance's consume meets the one atomic balance. Rejects with a `TypeError` when the wrapped
+   * store has no `consumeCredits` (the authorizer then fails closed, 503).
+   * @example await cache.consumeCredits(record.id, 1, Date.now())
+   */
+  consumeCredits(id: string, cost: number, at: number): Promise<CreditResult | undefined>
   /** Forwarded; rejects with a `TypeError` when the wrapped store has no `putOwner`. Invalidates the owner. */
   putOwner(id: string, owner: OwnerRecord): Promise<void>
   /** Forwarded; rejects with a `TypeError` when the wrapped store has no `deleteOwner`. Invalidates the owner. */
@@ -274,6 +281,13 @@ class CachedKeyStore extends CachedReads implements CachedStore {
   async deleteOwner(id: string): Promise<boolean> {
     const fn = this.#method('deleteOwner')
     return this.#write(() => fn(id), this.#afterName('owner', id))
+  }
+
+  /** Forwarded, never cached (see {@link CachedStore.consumeCredits}). */
+  async consumeCredits(id: string, cost: number, at: number): Promise<CreditResult | undefined> {
+    const inner = this.#inner
+    if (typeof inner.consumeCredits !== 'function') throw new TypeError('cachedStore: the wrapped store has no consumeCredits()')
+    return inner.consumeCredits(id, cost, at)
   }
 
   // Reads used only by management go straight to the inner store: admins never see stale data.

@@ -2,10 +2,12 @@
  * The embedded key store: everything in process memory, nothing on disk.
  * @module
  */
-import { ConflictError, NotFoundError } from '../errors.js'
+import { charged, creditCount, type Balance } from '../lib/credits.js'
+import { ConflictError, NotFoundError, rangeError, typeError } from '../errors.js'
 import { sameAs } from './_compare.js'
 import { storableGroup, storableKey, storableOwner } from './fields.js'
 import type {
+  CreditResult,
   GroupFilter,
   KeyFilter,
   KeyGroup,
@@ -53,6 +55,12 @@ export class MemoryKeyStore implements ManagedKeyStore {
   readonly #byHash = new Map<string, KeyRecord>()
   readonly #groups = new Map<string, KeyGroup>()
   readonly #owners = new Map<string, OwnerRecord>()
+  /**
+   * Live balances of usage-limited keys, by id. The records hold the credits as last set; this
+   * map is the authority (`getKey` and `listKeys` show it), changed only by `consumeCredits` and
+   * by an edit that sets a new `credits.version`. Records are not replaced per request.
+   */
+  readonly #balances = new Map<string, Balance>()
 
   /** Number of keys held. */
   get size(): number {
@@ -107,6 +115,42 @@ export class MemoryKeyStore implements ManagedKeyStore {
     if (r && (r.lastUsedAt === undefined || r.lastUsedAt < at)) this.#put(freezeRecord({ ...r, lastUsedAt: at }))
   }
 
+  /**
+   * Takes `cost` credits from key `id` at `at`, with any refill due, in one synchronous step
+   * (nothing can interleave): exact under any concurrency. `remaining` absent: the key has no
+   * credits (unlimited). `undefined`: no such key.
+   * @example await store.consumeCredits(record.id, 1, Date.now()) // { allowed: true, remaining: 99 }
+   */
+  async consumeCredits(id: string, cost: number, at: number): Promise<CreditResult | undefined> {
+    if (typeof id !== 'string') throw typeError('id', 'must be a string')
+    creditCount(cost, 'cost', 1)
+    if (!Number.isFinite(at)) throw rangeError('at', 'must be epoch milliseconds')
+    const r = this.#byId.get(id)
+    if (r === undefined) return undefined
+    const b = this.#balances.get(id)
+    if (r.credits === undefined || b === undefined) return { allowed: true }
+    const { balance, result } = charged(b, r.credits.refill, cost, at)
+    this.#balances.set(id, balance)
+    return result
+  }
+
+  /** `r` with its live balance, for the management reads. */
+  #withBalance(r: KeyRecord): KeyRecord {
+    const b = this.#balances.get(r.id)
+    if (r.credits === undefined || b === undefined) return r
+    if (b.remaining === r.credits.remaining && b.refilledAt === r.credits.refilledAt) return r
+    const credits = { ...r.credits, remaining: b.remaining }
+    if (b.refilledAt !== undefined) credits.refilledAt = b.refilledAt
+    return freezeRecord({ ...r, credits })
+  }
+
+  /** Sets or keeps the balance of `next` (see `KeyCredits.version`); `old` is the record it replaces. */
+  #balanceFor(next: KeyRecord, old: KeyRecord | undefined): void {
+    const c = next.credits
+    if (c === undefined) this.#balances.delete(next.id)
+    else if (old?.credits?.version !== c.version || !this.#balances.has(next.id)) this.#balances.set(next.id, { remaining: c.remaining, refilledAt: c.refilledAt })
+  }
+
   /** Stores `r` under its id and its hashes (the hashes must already be free or be this key's). */
   #put(r: KeyRecord): void {
     this.#byId.set(r.id, r)
@@ -115,7 +159,8 @@ export class MemoryKeyStore implements ManagedKeyStore {
   }
 
   async getKey(id: string): Promise<KeyRecord | undefined> {
-    return this.#byId.get(id)
+    const r = this.#byId.get(id)
+    return r === undefined ? undefined : this.#withBalance(r)
   }
 
   #indexHashes(r: KeyRecord, except?: KeyRecord): void {
@@ -130,6 +175,7 @@ export class MemoryKeyStore implements ManagedKeyStore {
     storableKey(record)
     if (this.#byId.has(record.id)) throw new ConflictError(`key ${record.id} already exists`)
     this.#indexHashes(record)
+    this.#balanceFor(record, undefined)
     this.#put(freezeRecord({ ...record }))
   }
 
@@ -144,6 +190,7 @@ export class MemoryKeyStore implements ManagedKeyStore {
     const next: KeyRecord = { ...record }
     if (old.lastUsedAt === undefined) delete next.lastUsedAt
     else next.lastUsedAt = old.lastUsedAt
+    this.#balanceFor(next, old)
     this.#put(freezeRecord(next))
   }
 
@@ -167,12 +214,13 @@ export class MemoryKeyStore implements ManagedKeyStore {
     if (!old) return false
     for (const h of [old.hash, old.previousHash]) if (h !== undefined) this.#byHash.delete(h)
     this.#byId.delete(id)
+    this.#balances.delete(id)
     return true
   }
 
   async listKeys(filter?: KeyFilter): Promise<KeyRecord[]> {
     const out: KeyRecord[] = []
-    for (const r of this.#byId.values()) if (matches(r, filter)) out.push(r)
+    for (const r of this.#byId.values()) if (matches(r, filter)) out.push(this.#withBalance(r))
     return out
   }
 

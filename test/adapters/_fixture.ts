@@ -13,9 +13,11 @@ import {
   tenantFromPath,
   tokenBucket,
   type Authorizer,
+  type CreditLedger,
   type KeyStore,
   type Need,
 } from '../../src/index.js'
+import { charged, type Balance } from '../../src/lib/credits.js'
 import { T0, testClock } from '../_support/clock.js'
 
 /** Issue time of every key (the shared `T0`); authorizers run one minute later (no wall clock anywhere). */
@@ -55,6 +57,7 @@ export async function makeFixture(): Promise<Fixture> {
   await issue('lan', { kind: 'user', owner: 'lia', role: 'Read Only', allowedIps: ['10.0.0.0/8'] })
   await issue('local', { kind: 'user', owner: 'lou', role: 'Read Only', allowedIps: ['127.0.0.1/32'] })
   await issue('limited', { kind: 'user', owner: 'lim', role: 'Read Only' })
+  await issue('trial', { kind: 'user', owner: 'tia', role: 'Read Only', credits: { remaining: 3, refill: { amount: 3, interval: 'day' } } })
   await issue('ssapi', { kind: 'user', owner: 'sam', role: 'Product Admin', grants: ['GetProjects'] })
   // Ivanti: keys in a key group of tenant acme, allowed from loopback; Reference IDs imported.
   const group = await m.createGroup({ name: 'Integrations', tenant: 'acme', allowedIps: ['127.0.0.0/8'] })
@@ -86,7 +89,7 @@ export function downStore(): KeyStore {
 }
 
 /** The authorizer configurations, by route prefix. */
-export type AuthzName = 'main' | 'multi' | 'proxy' | 'tlsStrict' | 'tlsProxy' | 'attackforge' | 'ivanti' | 'contrast' | 'limited' | 'down' | 'expose' | 'jwtOnly' | 'ivantiHost'
+export type AuthzName = 'main' | 'multi' | 'proxy' | 'tlsStrict' | 'tlsProxy' | 'attackforge' | 'ivanti' | 'contrast' | 'limited' | 'credits' | 'down' | 'expose' | 'jwtOnly' | 'ivantiHost'
 
 export function makeAuthorizers(store: KeyStore): Record<AuthzName, Authorizer> {
   // One clock for every authorizer and the limiter; nothing here moves it.
@@ -113,6 +116,8 @@ export function makeAuthorizers(store: KeyStore): Record<AuthzName, Authorizer> 
     ivantiHost: createAuthorizer({ ...base, schemes: [schemes.restApiKey()], tenant: tenantFromHost({ domain: 'example.test' }) }),
     contrast: createAuthorizer({ ...base, schemes: [schemes.contrast()] }),
     limited: createAuthorizer({ ...base, rateLimiter: tokenBucket({ capacity: 2, refillPerSecond: 1, now: clock.now }) }),
+    // Each framework's servers get a ledger of their own, so each sees the trial key start full.
+    credits: createAuthorizer({ ...base, credits: memoryLedger() }),
     down: createAuthorizer({ ...base, store: downStore(), schemes: [schemes.apiKeyHeader(), schemes.bearer()] }),
     expose: createAuthorizer({ ...base, exposeReasons: true }),
     jwtOnly: createAuthorizer({
@@ -146,6 +151,7 @@ export const ROUTES: readonly RouteSpec[] = [
   { method: 'GET', path: '/ivanti/:tenant/apps', authz: 'ivanti', need: 'apps:read' },
   { method: 'GET', path: '/contrast/apps', authz: 'contrast', need: 'apps:read' },
   { method: 'GET', path: '/limited/apps', authz: 'limited', need: 'apps:read' },
+  { method: 'GET', path: '/credits/scans', authz: 'credits', need: { permission: 'scans:read', cost: 2 } },
   { method: 'GET', path: '/down/apps', authz: 'down', need: 'apps:read' },
   { method: 'GET', path: '/expose/apps', authz: 'expose', need: 'apps:read' },
   { method: 'GET', path: '/jwt/apps', authz: 'jwtOnly', need: 'apps:read' },
@@ -155,4 +161,17 @@ export const ROUTES: readonly RouteSpec[] = [
 /** What every route handler answers: the principal it saw, as JSON, with an exact content-type. */
 export function handlerBody(principal: unknown): string {
   return JSON.stringify({ principal: principal ?? null })
+}
+
+/** A credit ledger in this process's memory, seeded from the record (the arithmetic of the stores). */
+function memoryLedger(): CreditLedger {
+  const balances = new Map<string, Balance>()
+  return {
+    async consume(keyId, credits, cost, at) {
+      const b = balances.get(keyId) ?? { remaining: credits.remaining, refilledAt: credits.refilledAt }
+      const { balance, result } = charged(b, credits.refill, cost, at)
+      balances.set(keyId, balance)
+      return result
+    },
+  }
 }

@@ -45,6 +45,7 @@ export const COMPARED = [
   'ratelimit-limit',
   'ratelimit-remaining',
   'ratelimit-reset',
+  'x-credits-remaining',
 ] as const
 
 export interface Res {

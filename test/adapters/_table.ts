@@ -17,6 +17,10 @@ export interface Expect {
   readonly scheme?: string
   /** Expected `ratelimit-remaining`, where the row is about rate limits. */
   readonly remaining?: string
+  /** Expected `x-credits-remaining`, where the row is about credits. */
+  readonly credits?: string
+  /** Expected `Retry-After`, exactly, where the row says. */
+  readonly retryAfter?: string
   /** Expected `WWW-Authenticate`, exactly, where the row is about the challenge. */
   readonly challenge?: string
   /** The deny body is `application/problem+xml` (the client prefers XML). */
@@ -125,6 +129,8 @@ export function table(f: Fixture): readonly Row[] {
     // ---- 429 and 503 ----------------------------------------------------------------------------
     { name: 'allows the first request of a burst of 2', method: 'GET', path: '/limited/apps', headers: apiKey(k.limited!), expect: { status: 200, key: 'limited', scheme: 'api-key', remaining: '1' } },
     { name: 'allows the second request of a burst of 2', method: 'GET', path: '/limited/apps', headers: apiKey(k.limited!), expect: { status: 200, key: 'limited', scheme: 'api-key', remaining: '0' } },
+    { name: 'charges a usage-limited key the route\'s cost and shows the balance', method: 'GET', path: '/credits/scans', headers: apiKey(k.trial!), expect: { status: 200, key: 'trial', scheme: 'api-key', credits: '1' } },
+    { name: 'refuses a key with too few credits with 429 credits_exhausted until the refill', method: 'GET', path: '/credits/scans', headers: apiKey(k.trial!), expect: { status: 429, code: 'credits_exhausted', credits: '1', retryAfter: '86340' } },
     { name: 'rate-limits the third request', method: 'GET', path: '/limited/apps', headers: apiKey(k.limited!), expect: { status: 429, code: 'rate_limited', remaining: '0' } },
     { name: 'fails closed with 503 when the store is down', method: 'GET', path: '/down/apps', headers: apiKey(k.rw!), expect: { status: 503, code: 'service_unavailable' } },
     { name: 'fails closed with 503 for a Bearer key too', method: 'GET', path: '/down/apps', headers: [['Authorization', `Bearer ${k.rw}`]], expect: { status: 503, code: 'service_unavailable' } },

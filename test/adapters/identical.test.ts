@@ -37,6 +37,8 @@ function checkOutcome(row: Row, res: Res): void {
   const e = row.expect
   expect(res.status).toBe(e.status)
   if (e.remaining !== undefined) expect(res.headers['ratelimit-remaining']).toBe(e.remaining)
+  if (e.credits !== undefined) expect(res.headers['x-credits-remaining']).toBe(e.credits)
+  if (e.retryAfter !== undefined) expect(res.headers['retry-after']).toBe(e.retryAfter)
   if (e.code !== undefined && e.xml) {
     // RFC 9457 Appendix B, with the members of the JSON document.
     expect(res.headers['content-type']).toBe('application/problem+xml')
@@ -96,7 +98,7 @@ describe('the same request gets the same bytes from Express 5, Express 4, Koa, H
     const codes = new Set(rows.map((r) => r.expect.code))
     const all: DenyCode[] = [
       'invalid_request', 'missing_credentials', 'invalid_credentials', 'key_disabled', 'key_expired', 'insecure_transport',
-      'ip_not_allowed', 'insufficient_permission', 'operation_not_granted', 'rate_limited', 'service_unavailable',
+      'ip_not_allowed', 'insufficient_permission', 'operation_not_granted', 'rate_limited', 'credits_exhausted', 'service_unavailable',
     ]
     for (const c of all) expect(codes).toContain(c)
   })

@@ -4,7 +4,8 @@
  *
  * Environment: KEYWARD_PG_URL, KEYWARD_REDIS_URL, KW_SCHEMA, KW_CHANNEL, KW_RL_PREFIX, and
  * KW_MODE: `cached` (cachedStore over Postgres, invalidated over Redis) or `pg` (Postgres on
- * every request, no cache: the baseline). The parent drives key management over IPC, so that a
+ * every request, no cache: the baseline). KW_CREDITS_PREFIX, when set, keeps the credits of
+ * usage-limited keys in a Redis ledger (`redisCredits`) instead of the store. The parent drives key management over IPC, so that a
  * write is made by one instance's own `KeyManager`:
  *   → { type: 'issue', options } ← { type: 'issued', key, id }
  *   → { type: 'deactivate', id } ← { type: 'deactivated', at }  (when the write committed: wall-clock ms, sub-ms precision)
@@ -15,7 +16,7 @@ import http from 'node:http'
 import { Redis } from 'ioredis'
 import pg from 'pg'
 import { createAuthorizer, KeyManager, renderDeny, type IssueOptions, type KeyStore } from '../../src/index.js'
-import { redisInvalidation, redisRateLimiter } from '../../src/redis/index.js'
+import { redisCredits, redisInvalidation, redisRateLimiter } from '../../src/redis/index.js'
 import { cachedStore } from '../../src/stores/cached.js'
 import { postgresStore } from '../../src/stores/postgres.js'
 
@@ -34,7 +35,9 @@ const send = (m: unknown): void => {
 const mode = env('KW_MODE')
 const pool = new pg.Pool({ connectionString: env('KEYWARD_PG_URL'), max: 4 })
 pool.on('error', () => undefined)
-const pgStore = postgresStore(pool, { schema: env('KW_SCHEMA'), queryTimeoutMs: 1000 })
+// KW_TIMEOUT_MS: a longer deadline for runs that queue a thousand requests at once.
+const timeoutMs = Number(process.env.KW_TIMEOUT_MS || 1000)
+const pgStore = postgresStore(pool, { schema: env('KW_SCHEMA'), queryTimeoutMs: timeoutMs })
 const redis = new Redis(env('KEYWARD_REDIS_URL'), { maxRetriesPerRequest: 1 })
 redis.on('error', () => undefined)
 
@@ -72,8 +75,9 @@ if (mode === 'cached') {
 
 const authorizer = createAuthorizer({
   store,
-  storeTimeoutMs: 1500,
-  rateLimiter: redisRateLimiter(redis, { capacity: 10_000, refillPerSecond: 10_000, prefix: env('KW_RL_PREFIX') }),
+  storeTimeoutMs: timeoutMs + 500,
+  rateLimiter: redisRateLimiter(redis, { capacity: 10_000, refillPerSecond: 10_000, prefix: env('KW_RL_PREFIX'), timeoutMs }),
+  ...(process.env.KW_CREDITS_PREFIX ? { credits: redisCredits(redis, { prefix: process.env.KW_CREDITS_PREFIX }) } : {}),
 })
 
 const server = http.createServer((req, res) => {

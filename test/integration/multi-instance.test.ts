@@ -5,6 +5,8 @@
  *   PROPAGATION_BOUND_MS (the documented guarantee when Redis is up), and no request sent after
  *   that bound is allowed anywhere.
  * - A per-key limit of N admits N requests in total across the instances, not N per instance.
+ * - A key with N credits admits exactly N requests in total across the instances, whether the
+ *   credits are consumed in Postgres (through the cache or not) or in a Redis ledger.
  * - The same run on Postgres alone (no cache, no bus) is the baseline.
  *
  * Times are wall-clock milliseconds (`performance.timeOrigin + performance.now()`) in every
@@ -36,12 +38,12 @@ interface Child {
   request<T>(message: object, reply: string): Promise<T>
 }
 
-async function startInstances(mode: 'cached' | 'pg', schema: string, channel: string, prefix: string): Promise<Child[]> {
+async function startInstances(mode: 'cached' | 'pg', schema: string, channel: string, prefix: string, creditsPrefix = ''): Promise<Child[]> {
   return Promise.all(
     Array.from({ length: INSTANCES }, (_, i) => {
       const proc = fork(INSTANCE_FILE, [], {
         execArgv: ['--import', 'tsx'],
-        env: { ...process.env, KEYWARD_PG_URL: PG_URL, KEYWARD_REDIS_URL: REDIS_URL, KW_SCHEMA: schema, KW_CHANNEL: channel, KW_RL_PREFIX: prefix, KW_MODE: mode, KW_INDEX: String(i) },
+        env: { ...process.env, KEYWARD_PG_URL: PG_URL, KEYWARD_REDIS_URL: REDIS_URL, KW_SCHEMA: schema, KW_CHANNEL: channel, KW_RL_PREFIX: prefix, KW_MODE: mode, KW_INDEX: String(i), KW_CREDITS_PREFIX: creditsPrefix, KW_TIMEOUT_MS: '30000' },
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       })
       const request = <T>(message: object, reply: string): Promise<T> =>
@@ -182,12 +184,14 @@ describe.skipIf(!HAVE_PG || !HAVE_REDIS)('several instances on one Postgres and 
   })
 
   describe.each([
-    ['cached, invalidated over Redis', 'cached'],
-    ['Postgres on every request (baseline)', 'pg'],
-  ] as const)('%s', (label, mode) => {
+    ['cached, invalidated over Redis', 'cached', false],
+    ['Postgres on every request (baseline)', 'pg', false],
+    ['cached, credits in a Redis ledger', 'cached', true],
+  ] as const)('%s', (label, mode, ledger) => {
     let children: Child[] = []
     beforeAll(async () => {
-      children = await startInstances(mode, fx.schema, `kwtest:mi:${tag}:${mode}`, `kwtest:mi:${tag}:${mode}:rl:`)
+      const at = `kwtest:mi:${tag}:${mode}:${ledger ? 'ledger' : 'store'}`
+      children = await startInstances(mode, fx.schema, at, `${at}:rl:`, ledger ? `${at}:credits:` : '')
     }, 60_000)
     afterAll(async () => {
       await stopInstances(children)
@@ -213,5 +217,12 @@ describe.skipIf(!HAVE_PG || !HAVE_REDIS)('several instances on one Postgres and 
       expect(statuses.filter((s) => s === 200)).toHaveLength(n)
       expect(statuses.filter((s) => s === 429)).toHaveLength(2 * n)
     })
+
+    it(`allows exactly 100 of 1000 concurrent requests across the ${INSTANCES} instances for a key with 100 credits`, async () => {
+      const { key } = await children[0]!.request<{ key: string }>({ type: 'issue', options: { kind: 'org', credits: { remaining: 100 } } }, 'issued')
+      const statuses = await Promise.all(Array.from({ length: 1000 }, async (_, i) => (await ask(children[i % INSTANCES]!.port, key)).status))
+      expect(statuses.filter((s) => s === 200)).toHaveLength(100)
+      expect(statuses.filter((s) => s === 429)).toHaveLength(900)
+    }, 60_000)
   })
 })

@@ -313,7 +313,7 @@ describe.skipIf(!HAVE_PG)('postgres store: migration and options', () => {
       await Promise.all(stores.map((s) => s.migrate()))
       await stores[0]!.migrate()
       const { rows } = await pools[0]!.query(`SELECT version FROM "${schema}".keyward_migrations`)
-      expect(rows).toEqual([{ version: 1 }])
+      expect(rows).toEqual([{ version: 1 }, { version: 2 }])
       await stores[1]!.insertKey(minimal('m1', 'mh1'))
       expect((await stores[2]!.findByHash('mh1'))?.id).toBe('m1')
       for (const s of stores) await s.close()
