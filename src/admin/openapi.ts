@@ -87,6 +87,12 @@ const asset = (operationId: string, summary: string, type: string): Json => ({
   responses: { 200: { description: summary, content: { [type]: { schema: { type: 'string' } } } }, 404: problemResponse('The console is disabled (`console: false`).') },
 })
 
+const NEXT: Json = { type: 'string', description: 'Present when more items follow: pass it as `cursor` for the next page. Opaque.' }
+const page = (max: number): Json[] => [
+  { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: max, default: 50 }, description: 'Page size.' },
+  { name: 'cursor', in: 'query', required: false, schema: { type: 'string' }, description: 'The `nextCursor` of the previous page (same sort order).' },
+]
+
 const KEY_WRITE_PROPS: Record<string, Json> = {
   group: str('Key group id, of the caller\'s tenant.'),
   owner: str('On Behalf Of: the user the key acts for. Required for `user` keys.'),
@@ -144,6 +150,7 @@ const SCHEMAS: Record<string, Json> = {
       updatedAt: { type: 'integer' },
       lastUsedAt: { type: 'integer' },
       previousExpiresAt: { type: 'integer', description: 'After a rotation: when the replaced key stops working.' },
+      start: str('The short, non-secret start of the current key (prefix, environment, 4 random characters), e.g. `kw_live_3kTM`.'),
     },
   },
   IssuedKey: {
@@ -152,7 +159,54 @@ const SCHEMAS: Record<string, Json> = {
     required: ['key', 'record'],
     properties: { key: str('The plaintext key. Store it now.'), record: ref('Key') },
   },
-  KeyList: { type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref('Key') } } },
+  KeyListItem: {
+    description: 'A key as lists show it: the record, marked when the audit trail holds a leak report for it.',
+    allOf: [ref('Key'), { type: 'object', properties: { leaked: { type: 'boolean', const: true } } }],
+  },
+  KeyList: { type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref('KeyListItem') }, nextCursor: NEXT } },
+  Usage: {
+    type: 'object',
+    description: 'Decisions about one key per bucket and outcome (`allowed`, or the deny code). Every bucket of the window is present.',
+    required: ['keyId', 'window', 'bucketMs', 'from', 'to', 'outcomes', 'points', 'recording'],
+    properties: {
+      keyId: { type: 'string' },
+      window: { type: 'string', enum: ['24h', '30d'] },
+      bucketMs: { type: 'integer', description: 'One hour (24h) or one UTC day (30d).' },
+      from: { type: 'integer' },
+      to: { type: 'integer', description: 'Exclusive.' },
+      outcomes: strings('Outcomes present in the window, `allowed` first.'),
+      points: {
+        type: 'array',
+        items: { type: 'object', required: ['start', 'total', 'counts'], properties: { start: { type: 'integer' }, total: { type: 'integer' }, counts: { type: 'object', additionalProperties: { type: 'integer' } } } },
+      },
+      recording: { type: 'boolean', description: '`false`: the handler has no `usage` recorder, so every count is 0.' },
+    },
+  },
+  AuditEntry: {
+    type: 'object',
+    description: 'One admin call or leak report. Never holds a key, a hash or a request body.',
+    required: ['seq', 'at', 'action', 'outcome', 'status'],
+    properties: {
+      seq: { type: 'integer' },
+      at: { type: 'integer' },
+      action: str('The operationId, or `reportLeak`.'),
+      outcome: { type: 'string', enum: ['success', 'denied', 'invalid', 'not_found', 'conflict', 'error'] },
+      status: { type: 'integer' },
+      actor: str('The key that made the call.'),
+      actorKind: { type: 'string', enum: ['user', 'org'] },
+      tenant: { type: 'string' },
+      target: str('The key or group acted on.'),
+      code: str('The problem or deny code of a failed call; `key_leaked` for a leak report.'),
+      url: str('Leak report: where the key was found.'),
+      source: str('Leak report: the scanner\'s source.'),
+      leakAction: str('Leak report: what was done to the key.'),
+    },
+  },
+  AuditList: {
+    type: 'object',
+    required: ['items', 'recording'],
+    properties: { items: { type: 'array', items: ref('AuditEntry') }, nextCursor: NEXT, recording: { type: 'boolean', description: '`false`: the handler has no `auditStore`.' } },
+  },
   Group: {
     type: 'object',
     required: ['id', 'name', 'active', 'createdAt'],
@@ -167,7 +221,7 @@ const SCHEMAS: Record<string, Json> = {
       updatedAt: { type: 'integer' },
     },
   },
-  GroupList: { type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref('Group') } } },
+  GroupList: { type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref('Group') }, nextCursor: NEXT } },
   Session: {
     type: 'object',
     required: ['keyId', 'kind', 'permissions', 'grants', 'roles'],
@@ -287,7 +341,7 @@ export function adminOpenApi(options: AdminOpenApiOptions = {}): Record<string, 
     servers: [{ url: basePath === '' ? '/' : basePath }],
     security: [{ adminKey: [] }],
     tags: [
-      { name: 'session' }, { name: 'groups' }, { name: 'keys' }, { name: 'console', description: 'The web console and this document; no credentials.' },
+      { name: 'session' }, { name: 'groups' }, { name: 'keys' }, { name: 'audit' }, { name: 'console', description: 'The web console and this document; no credentials.' },
     ],
     paths: {
       '/': { get: asset('getConsole', 'The web console (HTML).', 'text/html') },
@@ -298,7 +352,7 @@ export function adminOpenApi(options: AdminOpenApiOptions = {}): Record<string, 
       },
       '/api/me': { get: op('getSession', 'The calling admin key: id, kind, tenant, permissions; and the role names.', 'session', { 200: jsonOk('The session.', ref('Session')) }, []) },
       '/api/groups': {
-        get: op('listGroups', 'Groups of the caller\'s tenant.', 'groups', { 200: jsonOk('Groups, oldest first.', ref('GroupList')) }, ['400']),
+        get: op('listGroups', 'Groups of the caller\'s tenant, one page.', 'groups', { 200: jsonOk('Groups, oldest first.', ref('GroupList')) }, ['400'], { parameters: page(200) }),
         post: op('createGroup', 'Create a group in the caller\'s tenant.', 'groups', { 201: jsonOk('The group.', ref('Group'), { Location: { schema: { type: 'string' } } }) }, ['400', '413', '415'], {
           requestBody: jsonBody('CreateGroup', { name: 'Integrations', description: 'CI and partner integrations' }),
         }),
@@ -320,13 +374,21 @@ export function adminOpenApi(options: AdminOpenApiOptions = {}): Record<string, 
         post: op('deactivateGroup', 'Deactivate a group: every key in it is refused (org administrators only).', 'groups', { 200: jsonOk('The group.', ref('Group')) }, ['404', '415']),
       },
       '/api/keys': {
-        get: op('listKeys', 'Keys of the caller\'s tenant, filtered.', 'keys', { 200: jsonOk('Keys, oldest first.', ref('KeyList')) }, ['400'], {
+        get: op('listKeys', 'Keys of the caller\'s tenant, filtered, sorted, one page.', 'keys', { 200: jsonOk('Keys in the `sort` order (then by id).', ref('KeyList')) }, ['400'], {
           parameters: [
             tenantQuery('tenant', 'Only the caller\'s own tenant matches; any other gives an empty list.'),
             tenantQuery('group', 'Group id.'),
             tenantQuery('owner', 'On Behalf Of.'),
             { name: 'kind', in: 'query', required: false, schema: { type: 'string', enum: ['user', 'org', 'tenant'] } },
             { name: 'active', in: 'query', required: false, schema: { type: 'string', enum: ['true', 'false'] } },
+            tenantQuery('role', 'In Role (exact).'),
+            { name: 'status', in: 'query', required: false, schema: { type: 'string', enum: ['active', 'inactive', 'expired', 'leaked'] } },
+            tenantQuery('q', 'Text the description contains (case-insensitive), at most 128 characters.'),
+            tenantQuery('prefix', 'The start of a key (e.g. pasted from a leaked key): at most 38 letters, digits or `_`. Send only the start, never a whole key.'),
+            { name: 'expiresAfter', in: 'query', required: false, schema: { type: 'integer' }, description: 'Only keys expiring at or after (epoch ms).' },
+            { name: 'expiresBefore', in: 'query', required: false, schema: { type: 'integer' }, description: 'Only keys expiring before (epoch ms).' },
+            { name: 'sort', in: 'query', required: false, schema: { type: 'string', enum: ['createdAt', '-createdAt', 'lastUsedAt', '-lastUsedAt', 'expiresAt', '-expiresAt', 'owner', '-owner'], default: 'createdAt' }, description: '`-` for descending; keys without the field come last.' },
+            ...page(200),
           ],
         }),
         post: op('createKey', 'Issue a key in the caller\'s tenant. The plaintext is in this response only.', 'keys', {
@@ -368,6 +430,17 @@ export function adminOpenApi(options: AdminOpenApiOptions = {}): Record<string, 
         post: op('removeAllowedIps', 'Remove allowed client addresses (removing the last leaves an empty list, which admits none).', 'keys', {
           200: jsonOk('The key.', ref('Key')),
         }, ['400', '404', '413', '415'], { requestBody: jsonBody('Entries', { entries: ['198.51.100.7'] }) }),
+      },
+      '/api/keys/{keyId}/usage': {
+        parameters: [keyId],
+        get: op('getKeyUsage', 'Decisions about the key per hour (24h) or UTC day (30d), by outcome.', 'keys', { 200: jsonOk('The series.', ref('Usage')) }, ['400', '404'], {
+          parameters: [{ name: 'window', in: 'query', required: false, schema: { type: 'string', enum: ['24h', '30d'], default: '24h' } }],
+        }),
+      },
+      '/api/audit': {
+        get: op('listAudit', 'The audit trail of the caller\'s tenant, newest first: changes, refused and failed calls, leak reports.', 'audit', { 200: jsonOk('One page.', ref('AuditList')) }, ['400'], {
+          parameters: [tenantQuery('key', 'Only entries about this key or group id.'), ...page(200)],
+        }),
       },
     },
     components: { schemas: SCHEMAS, securitySchemes: { adminKey: securityScheme(auth) } },
