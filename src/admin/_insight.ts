@@ -8,7 +8,7 @@ import { INVALID_OPTION, rangeError } from '../errors.js'
 import type { KeyManager } from '../stores/manager.js'
 import type { KeyGroup, KeyRecord, Principal } from '../types.js'
 import type { AuditStore } from './audit.js'
-import { json, NOT_FOUND } from './_http.js'
+import { json, NOT_FOUND, Problem } from './_http.js'
 import { GROUP_LIST_QUERY, KEY_LIST_QUERY, keyMatches, keyQueryOf, limitOf, paginate, parseQuery } from './_list.js'
 import { groupView, keyView } from './_serialize.js'
 import { USAGE_WINDOWS, usageSeries, type UsageRecorder } from './usage.js'
@@ -18,6 +18,8 @@ export interface InsightDeps {
   readonly usage: UsageRecorder | undefined
   readonly audit: AuditStore | undefined
   readonly now: () => number
+  /** Where a failed read of these stores is reported (the handler's `onError`). */
+  readonly report: (error: unknown) => void
 }
 
 /** The part of an operation context these routes read. */
@@ -31,6 +33,16 @@ interface Ctx {
 interface Deps {
   readonly manager: KeyManager
   readonly insight: InsightDeps
+}
+
+/** Reads the audit or usage store; its failure is a 503 the console can say in words (the error goes to `onError`). */
+async function fromStore<T>(read: () => Promise<T>, report: (e: unknown) => void): Promise<T> {
+  try {
+    return await read()
+  } catch (e) {
+    report(e)
+    throw new Problem(503, 'store_unavailable', 'The audit or usage store is unavailable; try again later.', { headers: { 'retry-after': '5' } })
+  }
 }
 
 /** Self-service: the owner whose keys the caller may see, and which of them it may. */
@@ -54,7 +66,7 @@ export async function keyPage(ctx: Ctx, deps: Deps, self?: OwnKeys): Promise<Res
   // Filtered again: a tenant-less caller asked for "all", and a store might ignore the filter.
   const mine = all.filter((k) => k.tenant === ctx.tenant && (self === undefined || self.visible(k)))
   const audit = deps.insight.audit
-  const leaked = audit === undefined || mine.length === 0 ? new Set<string>() : await audit.leaked(ctx.tenant, mine.map((k) => k.id))
+  const leaked = audit === undefined || mine.length === 0 ? new Set<string>() : await fromStore(() => audit.leaked(ctx.tenant, mine.map((k) => k.id)), deps.insight.report)
   const now = deps.insight.now()
   const shown = mine.filter((k) => keyMatches(k, f, now, leaked))
   const { page, nextCursor } = paginate<KeyRecord>(shown, f.sort, f.limit, f.cursor)
@@ -100,7 +112,8 @@ export async function keyUsage(ctx: Ctx, deps: Deps): Promise<Response> {
     const empty = await usageSeries({ record: () => undefined, series: async () => [] }, k.id, w, deps.insight.now())
     return json(200, { ...empty, recording: false })
   }
-  return json(200, { ...(await usageSeries(usage, k.id, w, deps.insight.now())), recording: true })
+  const series = await fromStore(() => usageSeries(usage, k.id, w, deps.insight.now()), deps.insight.report)
+  return json(200, { ...series, recording: true })
 }
 
 function auditCursor(seq: number): string {
@@ -122,14 +135,15 @@ export async function auditPage(ctx: Ctx, deps: Deps): Promise<Response> {
   const key = q.get('key')
   if (key !== undefined && (key.length === 0 || key.length > 128)) throw rangeError('key', 'must be a key or group id')
   const cursor = q.get('cursor')
+  const beforeSeq = cursor === undefined ? undefined : seqOf(cursor)
   const audit = deps.insight.audit
   if (audit === undefined) return json(200, { items: [], recording: false })
-  const items = await audit.list({
+  const items = await fromStore(() => audit.list({
     tenant: ctx.tenant,
     limit: limit + 1,
     ...(key === undefined ? {} : { target: key }),
-    ...(cursor === undefined ? {} : { beforeSeq: seqOf(cursor) }),
-  })
+    ...(beforeSeq === undefined ? {} : { beforeSeq }),
+  }), deps.insight.report)
   // Filtered again: a store must not widen the scope of a tenant's trail.
   const mine = items.filter((e) => e.tenant === ctx.tenant && (key === undefined || e.target === key))
   const page = mine.slice(0, limit)

@@ -319,7 +319,7 @@ export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
       if (locks.get(id) === tail) locks.delete(id)
     }
   }
-  const deps: OpDeps = { manager, roles: authorizer.roles, lock, singleTenant: comparesTenants(authorizer) === false, insight: { usage, audit: auditStore, now } }
+  const deps: OpDeps = { manager, roles: authorizer.roles, lock, singleTenant: comparesTenants(authorizer) === false, insight: { usage, audit: auditStore, now, report: (e) => unexpectedQuietly(e) } }
 
   async function audit(event: AdminAuditEvent, method: string): Promise<void> {
     if (auditStore !== undefined && (method !== 'GET' || event.outcome !== 'success')) {
