@@ -24,9 +24,9 @@ export interface UsagePoint {
 
 /** What {@link UsageRecorder.series} is asked for. */
 export interface UsageQuery {
-  /** First hour bucket wanted (inclusive), a multiple of {@link HOUR_MS}. */
+  /** First hour bucket wanted (inclusive), a multiple of one hour (3600000 ms). */
   readonly from: number
-  /** End (exclusive), a multiple of {@link HOUR_MS}. */
+  /** End (exclusive), a multiple of one hour (3600000 ms). */
   readonly to: number
 }
 
@@ -88,7 +88,7 @@ export function usageOnDecision(
 export interface MemoryUsageRecorderOptions {
   /**
    * Most keys counted at once; beyond it, the key recorded least recently is forgotten. Memory
-   * is bounded by `maxKeys` × {@link RETENTION_HOURS} hours × the outcomes seen in an hour (at
+   * is bounded by `maxKeys` × 744 (31 days) hours × the outcomes seen in an hour (at
    * most `maxOutcomes`), and in practice by the hours a key was actually used.
    * @default 10000
    * @example 1000
@@ -112,7 +112,7 @@ function intOption(value: unknown, field: string, def: number, max: number): num
 
 /**
  * Usage counts in this process's memory: exact for one instance; each instance of several
- * counts only what it decided. Hours older than {@link RETENTION_HOURS} are dropped as new ones
+ * counts only what it decided. Hours older than 744 (31 days) are dropped as new ones
  * are recorded.
  *
  * @example
