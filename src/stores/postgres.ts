@@ -26,6 +26,8 @@ import {
 import { migrationSql, quoteSchema, SCHEMA_VERSION, statements, type Statements } from './_pg-sql.js'
 
 export { PostgresStoreError } from './_pg-errors.js'
+export { PostgresAuditStore, PostgresUsageRecorder } from './postgres-insight.js'
+export type { PostgresAuditStoreOptions, PostgresUsageRecorderOptions } from './postgres-insight.js'
 
 /** Options of {@link postgresStore}. */
 export interface PostgresStoreOptions {
