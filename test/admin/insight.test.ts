@@ -286,3 +286,29 @@ describe('the audit trail', () => {
     expect((await f.call(f.acme, 'GET', '/admin/api/audit')).status).toBe(503)
   })
 })
+
+describe('usage counts are exact', () => {
+  it('sums, per hour and outcome, exactly the decisions recorded (any order, any outcomes)', async () => {
+    const outcome = fc.constantFrom('allowed', 'insufficient_permission', 'key_expired', 'constructor', '__proto__', 'Bad Code!')
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(fc.constantFrom('k1', 'k2'), outcome, fc.integer({ min: 0, max: 5 * 3_600_000 })), { maxLength: 200 }), async (events) => {
+        const usage = new MemoryUsageRecorder()
+        const want = new Map<string, number>()
+        for (const [key, o, dt] of events) {
+          usage.record(key, o, T0 + dt)
+          const name = /^[a-z][a-z0-9_]{0,47}$/.test(o) ? o : 'denied'
+          const cell = `${key}|${Math.floor((T0 + dt) / 3_600_000) * 3_600_000}|${name}`
+          want.set(cell, (want.get(cell) ?? 0) + 1)
+        }
+        const got = new Map<string, number>()
+        for (const key of ['k1', 'k2']) {
+          for (const p of await usage.series(key, { from: T0, to: T0 + 6 * 3_600_000 })) {
+            for (const [o, c] of Object.entries(p.counts)) got.set(`${key}|${p.start}|${o}`, c)
+          }
+        }
+        expect(got).toEqual(want)
+      }),
+      { numRuns: 100 },
+    )
+  })
+})
