@@ -207,6 +207,7 @@ CREATE INDEX IF NOT EXISTS keyward_usage_hour ON ${this.#t} (hour);
 `
   }
 
+  /** Creates the table if needed (idempotent). */
   async migrate(): Promise<void> {
     await this.#pool.query(this.migrationSql())
   }
