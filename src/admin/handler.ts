@@ -138,8 +138,9 @@ export interface AdminHandlerOptions {
    */
   onAudit?: (event: AdminAuditEvent) => void
   /**
-   * Keeps the audit trail the console shows (`GET <basePath>/api/audit`): every call that
-   * changes something, and every call refused or failed, read-only successes excepted. The
+   * Keeps the audit trail the console shows (`GET <basePath>/api/audit`): every call of an
+   * authenticated key that changes something, or is refused or fails (successful reads and
+   * calls without a valid key go to `onAudit` only). The
    * append is awaited before the answer is sent, so a reload shows it; a failed append goes to
    * `onError` and never changes the answer. Also give it to `createLeakHandler` (with
    * `auditTo`) so leak reports appear in the trail and leaked keys are marked in lists.
@@ -322,7 +323,9 @@ export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
   const deps: OpDeps = { manager, roles: authorizer.roles, lock, singleTenant: comparesTenants(authorizer) === false, insight: { usage, audit: auditStore, now, report: (e) => unexpectedQuietly(e) } }
 
   async function audit(event: AdminAuditEvent, method: string): Promise<void> {
-    if (auditStore !== undefined && (method !== 'GET' || event.outcome !== 'success')) {
+    // Only calls of an authenticated key: anonymous refusals go to `onAudit` alone, so nobody
+    // without a key can push a bounded trail's real entries out.
+    if (auditStore !== undefined && event.actor !== undefined && (method !== 'GET' || event.outcome !== 'success')) {
       try {
         await auditStore.append(event)
       } catch (e) {

@@ -247,6 +247,9 @@ describe('the audit trail', () => {
     const all = (await f.call(f.acme, 'GET', '/admin/api/audit')).json<{ items: AuditEntry[] }>()
     expect(all.items.every((e) => e.tenant === 'acme')).toBe(true)
     expect(all.items.some((e) => e.action === 'listKeys')).toBe(false)
+    // A call without a valid key never reaches the trail (it could flood a bounded one).
+    expect((await f.call('kw_nope', 'POST', `/admin/api/keys/${k.record.id}/deactivate`)).status).toBe(401)
+    expect((await f.auditStore.list({ tenant: undefined, limit: 50 }))).toEqual([])
     const theirs = (await f.call(f.globex, 'GET', '/admin/api/audit')).json<{ items: AuditEntry[] }>()
     expect(theirs.items.map((e) => [e.action, e.outcome])).toEqual([['deactivateKey', 'not_found']])
   })
