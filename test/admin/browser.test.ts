@@ -241,6 +241,23 @@ describe.skipIf(!HAVE_BROWSER && !IN_CI)('the console in a real browser', () => 
     await page.click('#secret-done')
   }, 30_000)
 
+  it("edits a group's allowed addresses, with the error next to the field", async () => {
+    const row = page.locator('#groups-table tbody tr', { hasText: 'Integrations' })
+    await row.locator('button[data-action="addresses"]').click()
+    const area = page.locator('#group-ips-form textarea[name="allowedIps"]')
+    expect(await area.evaluate((e) => e === document.activeElement)).toBe(true)
+    await area.fill('10.0.0.1/8')
+    await page.click('#group-ips-form button[type="submit"]')
+    await expect.poll(() => area.getAttribute('aria-invalid')).toBe('true')
+    expect(await area.evaluate((e) => e === document.activeElement)).toBe(true)
+    await area.fill('127.0.0.0/8')
+    await page.click('#group-ips-form button[type="submit"]')
+    await page.locator('#group-ips-form').waitFor({ state: 'hidden' })
+    const group = (await manager.listGroups({ tenant: 'acme' })).find((g) => g.name === 'Integrations')!
+    expect(group.allowedIps).toEqual(['127.0.0.0/8'])
+    expect(await row.locator('td[data-label="Allowed addresses"]').textContent()).toBe('127.0.0.0/8')
+  }, 30_000)
+
   it('deletes only after confirmation', async () => {
     await (await rowOf(issued.id)).locator('button[data-action="delete"]').click()
     await page.locator('#dialog[open]').waitFor()
