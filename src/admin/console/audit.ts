@@ -55,12 +55,17 @@ export function auditRows(items: readonly AuditEntry[]): HTMLElement[] {
 
 let next: string | undefined
 
+let loads = 0
+
+/** Loads the trail (or its next page); only the latest request renders. */
 async function load(more: boolean): Promise<void> {
+  const mine = ++loads
   const q = new URLSearchParams({ limit: '50' })
   const key = ($('audit-key') as HTMLInputElement).value.trim()
   if (key) q.set('key', key)
   if (more && next) q.set('cursor', next)
   const page = await api<{ items: AuditEntry[]; nextCursor?: string; recording: boolean }>('GET', `/audit?${q.toString()}`)
+  if (mine !== loads) return
   const body = ($('audit-table') as HTMLTableElement).tBodies[0]!
   if (!more) body.replaceChildren()
   body.append(...auditRows(page.items))

@@ -15,13 +15,20 @@ export const listHooks: { detail: () => void; open: (id: string) => void; secret
 
 const SORTABLE: Record<string, string> = { created: 'createdAt', lastUsed: 'lastUsedAt', expires: 'expiresAt', owner: 'owner' }
 
-/** Loads the page at `state.cursor` with the search and sort. */
+let loads = 0
+
+/**
+ * Loads the page at `state.cursor` with the search and sort. Only the latest request renders:
+ * an older answer arriving late (a reset overtaken by a search) never replaces a newer one.
+ */
 export async function loadKeys(): Promise<void> {
+  const mine = ++loads
   const q = new URLSearchParams(state.search)
   q.set('sort', state.sort)
   q.set('limit', String(state.limit))
   if (state.cursor) q.set('cursor', state.cursor)
   const page = await api<Page<Key>>('GET', `/keys?${q.toString()}`)
+  if (mine !== loads) return
   state.keys = page.items
   state.next = page.nextCursor
   renderKeys()
