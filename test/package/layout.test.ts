@@ -15,6 +15,7 @@ const sources = readSources(join(ROOT, 'src'))
  * here once it is under the limit.
  */
 const LONG_FILES_BEING_SPLIT = new Set([
+  'admin/_ops.ts',
   'admin/handler.ts',
   'stores/manager.ts',
   'stores/postgres.ts',
