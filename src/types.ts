@@ -134,6 +134,12 @@ export interface KeyRecord {
   previousHash?: string
   /** End of the rotation grace period of `previousHash`. */
   previousExpiresAt?: number
+  /**
+   * The short, non-secret start of the current key (`kw_live_3kTM`: prefix, environment and 4
+   * random characters), kept at issue and rotation so an operator can tell keys apart and find
+   * a leaked key's record. Absent for imported keys and keys issued before it was kept.
+   */
+  start?: string
 }
 
 /** A key group (Ivanti key groups). */

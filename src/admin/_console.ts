@@ -1,11 +1,13 @@
 /**
  * The web console: one HTML page, one script and one stylesheet, served by the admin handler.
- * No framework, no build step, no external asset, no inline script or style (the page is served
+ * No framework, no external asset, no inline script or style (the page is served
  * under `script-src 'self'; style-src 'self'`). The administrator's key is held in a closure
  * variable of the script only: never in storage, cookies, the URL or the DOM after sign-in.
  * Every piece of data from the API is rendered with `textContent`, never parsed as HTML.
  * @module
  */
+
+export { CONSOLE_JS } from './_console-script.js'
 
 /** How the console sends the admin key: which header, in which format. */
 export interface ConsoleAuth {
@@ -36,6 +38,7 @@ export function consolePage(options: { basePath: string; auth: ConsoleAuth | und
 <script src="${base}/console.js" defer></script>
 </head>
 <body data-api="${base}/api" data-auth-header="${header}" data-auth-format="${format}">
+<a class="skip" href="#create-card">Skip to issue a key</a> <a class="skip" href="#keys-card">Skip to the key list</a>
 <header class="bar">
   <h1>keyward <span>API keys</span></h1>
   <div id="session" hidden><span id="session-text"></span> <button type="button" id="signout">Sign out</button></div>
@@ -43,8 +46,8 @@ export function consolePage(options: { basePath: string; auth: ConsoleAuth | und
 <noscript><p class="card">This console needs JavaScript.</p></noscript>
 <div id="error" class="error" role="alert" hidden><p id="error-text"></p><button type="button" id="error-close">Dismiss</button></div>
 <p id="status" class="status" role="status" aria-live="polite"></p>
-<section id="signin" class="card narrow">
-  <h2>Sign in</h2>
+<section id="signin" class="card narrow" aria-labelledby="signin-title">
+  <h2 id="signin-title">Sign in</h2>
   <form id="signin-form" autocomplete="off">
     <label for="signin-key">Administrator API key</label>
     <div class="row"><input id="signin-key" type="password" autocomplete="off" spellcheck="false"><button type="submit" id="signin-button">Sign in</button></div>
@@ -52,47 +55,16 @@ export function consolePage(options: { basePath: string; auth: ConsoleAuth | und
   <p class="hint">The key is kept in this page's memory only. It is never stored, and reloading the page signs you out.</p>
 </section>
 <main id="app" hidden>
-  <section id="secret" class="card secret" hidden>
-    <h2>New key: copy it now</h2>
+  <section id="secret" class="card secret" hidden aria-labelledby="secret-title">
+    <h2 id="secret-title">New key: copy it now</h2>
     <p class="warning"><strong>This key will not be shown again.</strong> Store it in a secret manager before you hide this panel.</p>
     <p id="secret-for"></p>
     <div class="row"><input id="secret-value" type="text" readonly spellcheck="false" autocomplete="off" aria-label="New API key"><button type="button" id="secret-copy">Copy</button></div>
     <p id="secret-copy-status" class="hint" role="status"></p>
     <button type="button" id="secret-done">I have stored it: hide the key</button>
   </section>
-  <section id="groups-card" class="card">
-    <h2>Key groups</h2>
-    <table id="groups-table"><thead><tr><th>Name</th><th>Description</th><th>Status</th><th>Keys</th><th>ID</th><th>Actions</th></tr></thead><tbody></tbody></table>
-    <p id="groups-empty" class="hint" hidden>No key groups yet.</p>
-    <form id="group-form" class="row wrap" autocomplete="off">
-      <label>Name <input name="name" maxlength="128"></label>
-      <label>Description <input name="description" maxlength="1024"></label>
-      <button type="submit">Create group</button>
-    </form>
-  </section>
-  <section id="keys-card" class="card">
-    <h2>Keys</h2>
-    <label class="filter">Show <select id="keys-filter"><option value="">all groups</option></select></label>
-    <table id="keys-table"><thead><tr><th>ID</th><th>Kind</th><th>Owner</th><th>Role</th><th>Group</th><th>Description</th><th>Status</th><th>Expires</th><th>Actions</th></tr></thead><tbody></tbody></table>
-    <p id="keys-empty" class="hint" hidden>No keys.</p>
-  </section>
-  <section id="detail" class="card" hidden>
-    <h2 id="detail-title"></h2>
-    <dl id="detail-facts"></dl>
-    <h3>Description</h3>
-    <form id="detail-desc-form" class="row" autocomplete="off"><input id="detail-desc" maxlength="1024" aria-label="Description"><button type="submit">Save description</button></form>
-    <h3>Allowed client addresses</h3>
-    <p id="detail-ips-mode" class="hint"></p>
-    <ul id="detail-ips" class="chips"></ul>
-    <form id="detail-ip-form" class="row" autocomplete="off"><input id="detail-ip" placeholder="203.0.113.0/24" aria-label="Address or CIDR"><button type="submit">Add address</button></form>
-    <p><button type="button" id="detail-ips-clear">Remove the restriction (accept any address)</button></p>
-    <h3>Granted operations</h3>
-    <ul id="detail-grants" class="chips"></ul>
-    <form id="detail-grant-form" class="row" autocomplete="off"><input id="detail-grant" placeholder="getProjects" aria-label="Operation"><button type="submit">Grant operation</button></form>
-    <p><button type="button" id="detail-close">Close</button></p>
-  </section>
-  <section id="create-card" class="card">
-    <h2>Issue a key</h2>
+  <section id="create-card" class="card" aria-labelledby="create-title" tabindex="-1">
+    <h2 id="create-title">Issue a key</h2>
     <form id="key-form" class="grid" autocomplete="off">
       <label>Kind <select name="kind"><option value="user">user: acts for an owner, in a role</option><option value="org">org: every permission in this tenant</option><option value="tenant">tenant: organization key, grants nothing alone</option></select></label>
       <label>On behalf of (owner) <input name="owner" maxlength="256"></label>
@@ -106,8 +78,81 @@ export function consolePage(options: { basePath: string; auth: ConsoleAuth | und
       <div><button type="submit">Create key</button></div>
     </form>
   </section>
+  <section id="keys-card" class="card" aria-labelledby="keys-title" tabindex="-1">
+    <h2 id="keys-title">Keys</h2>
+    <form id="search-form" class="grid search" role="search" aria-label="Find keys" autocomplete="off">
+      <label>Owner <input name="owner" maxlength="256" placeholder="ana@example.com"></label>
+      <label>Key start <input name="prefix" maxlength="4096" spellcheck="false" placeholder="kw_live_3kTM" aria-describedby="prefix-hint"></label>
+      <label>Description contains <input name="q" maxlength="128"></label>
+      <label>Group <select id="keys-filter"><option value="">all groups</option></select></label>
+      <label>Kind <select name="kind"><option value="">any kind</option><option value="user">user</option><option value="org">org</option><option value="tenant">tenant</option></select></label>
+      <label>Role <select name="role"><option value="">any role</option></select></label>
+      <label>Status <select name="status"><option value="">any status</option><option value="active">active</option><option value="inactive">inactive</option><option value="expired">expired</option><option value="leaked">leaked</option></select></label>
+      <label>Expires within <select name="expiresWithin"><option value="">any time</option><option value="7">7 days</option><option value="30">30 days</option><option value="90">90 days</option></select></label>
+      <div class="row"><button type="submit">Search</button><button type="reset" class="quiet">Clear</button></div>
+    </form>
+    <p id="prefix-hint" class="hint">Paste a leaked key here: only its start (prefix and 4 characters, never enough to use it) is sent.</p>
+    <div class="table-wrap">
+    <table id="keys-table"><caption class="sr-only">Keys, one page</caption><thead><tr><th scope="col">Key</th><th scope="col">Kind</th><th scope="col" data-sort="owner"><button type="button" class="sort">Owner</button></th><th scope="col">Role</th><th scope="col">Group</th><th scope="col">Description</th><th scope="col">Status</th><th scope="col" data-sort="created"><button type="button" class="sort">Created</button></th><th scope="col" data-sort="lastUsed"><button type="button" class="sort">Last used</button></th><th scope="col" data-sort="expires"><button type="button" class="sort">Expires</button></th><th scope="col">Actions</th></tr></thead><tbody></tbody></table>
+    </div>
+    <p id="keys-empty" class="hint" hidden>No keys.</p>
+    <nav class="row pager" aria-label="Key list pages"><button type="button" id="keys-prev" class="quiet">Previous page</button><span id="keys-page-info" aria-live="polite"></span><button type="button" id="keys-next" class="quiet">Next page</button></nav>
+  </section>
+  <section id="detail" class="card" hidden aria-labelledby="detail-title">
+    <h2 id="detail-title" tabindex="-1"></h2>
+    <dl id="detail-facts"></dl>
+    <h3>Usage</h3>
+    <div id="detail-usage" class="usage-grid"></div>
+    <h3>Access</h3>
+    <form id="detail-edit-form" class="grid" autocomplete="off" data-field-ratelimit="capacity">
+      <label>Role <select name="role"></select></label>
+      <label>Scopes (narrow the role) <textarea name="scopes" rows="2" placeholder="resource:level, one per line"></textarea></label>
+      <label>Expires <input name="expiresAt" type="datetime-local"></label>
+      <label>Rate limit: burst <input name="capacity" type="number" min="1" step="1"></label>
+      <label>Rate limit: requests per second <input name="refillPerSecond" type="number" min="0" step="any"></label>
+      <div><button type="submit">Save access</button></div>
+    </form>
+    <h3>Description</h3>
+    <form id="detail-desc-form" class="row" autocomplete="off"><input id="detail-desc" name="description" maxlength="1024" aria-label="Description"><button type="submit">Save description</button></form>
+    <h3>Allowed client addresses</h3>
+    <p id="detail-ips-mode" class="hint"></p>
+    <ul id="detail-ips" class="chips"></ul>
+    <form id="detail-ip-form" class="row" autocomplete="off" data-field-entries="entry"><input id="detail-ip" name="entry" placeholder="203.0.113.0/24" aria-label="Address or CIDR"><button type="submit">Add address</button></form>
+    <p><button type="button" id="detail-ips-clear">Remove the restriction (accept any address)</button></p>
+    <h3>Granted operations</h3>
+    <ul id="detail-grants" class="chips"></ul>
+    <form id="detail-grant-form" class="row" autocomplete="off" data-field-operations="operation"><input id="detail-grant" name="operation" placeholder="getProjects" aria-label="Operation"><button type="submit">Grant operation</button></form>
+    <h3>Audit trail of this key</h3>
+    <div class="table-wrap"><table id="detail-audit" class="audit"><thead><tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">What</th><th scope="col">Which</th><th scope="col">Outcome</th><th scope="col">Where</th></tr></thead><tbody></tbody></table></div>
+    <p id="detail-audit-empty" class="hint"></p>
+    <p><button type="button" id="detail-close">Close</button></p>
+  </section>
+  <section id="groups-card" class="card" aria-labelledby="groups-title">
+    <h2 id="groups-title">Key groups</h2>
+    <div class="table-wrap">
+    <table id="groups-table"><thead><tr><th scope="col">Name</th><th scope="col">Description</th><th scope="col">Status</th><th scope="col">Allowed addresses</th><th scope="col">ID</th><th scope="col">Actions</th></tr></thead><tbody></tbody></table>
+    </div>
+    <p id="groups-empty" class="hint" hidden>No key groups yet.</p>
+    <form id="group-ips-form" class="card inset" hidden autocomplete="off">
+      <h3 id="group-ips-title"></h3>
+      <label>Allowed addresses (empty: any address) <textarea name="allowedIps" rows="3" placeholder="one per line, e.g. 198.51.100.0/24"></textarea></label>
+      <div class="row"><button type="submit">Save addresses</button><button type="button" id="group-ips-cancel" class="quiet">Cancel</button></div>
+    </form>
+    <form id="group-form" class="row wrap" autocomplete="off">
+      <label>Name <input name="name" maxlength="128"></label>
+      <label>Description <input name="description" maxlength="1024"></label>
+      <button type="submit">Create group</button>
+    </form>
+  </section>
+  <section id="audit-card" class="card" aria-labelledby="audit-title">
+    <h2 id="audit-title">Audit trail</h2>
+    <form id="audit-form" class="row wrap" autocomplete="off"><label>Key or group id <input id="audit-key" name="key" maxlength="128"></label><button type="submit">Show</button></form>
+    <div class="table-wrap"><table id="audit-table" class="audit"><thead><tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">What</th><th scope="col">Which</th><th scope="col">Outcome</th><th scope="col">Where</th></tr></thead><tbody></tbody></table></div>
+    <p id="audit-empty" class="hint"></p>
+    <button type="button" id="audit-more" class="quiet" hidden>Older entries</button>
+  </section>
 </main>
-<dialog id="dialog">
+<dialog id="dialog" aria-labelledby="dialog-message">
   <form id="dialog-form" autocomplete="off">
     <p id="dialog-message"></p>
     <label id="dialog-field" hidden><span id="dialog-label"></span> <input id="dialog-input"></label>
@@ -165,502 +210,40 @@ dialog { border: 1px solid var(--line); border-radius: 6px; padding: 16px 18px; 
 dialog::backdrop { background: rgba(20, 33, 61, .35); }
 dialog label { margin-bottom: 10px; }
 [hidden] { display: none !important; }
-`
-
-/**
- * The console's script. Plain ES2020, no dependency. Kept free of template literals so it can
- * live in this `String.raw` constant unchanged.
- */
-export const CONSOLE_JS = String.raw`(function () {
-  'use strict';
-  var body = document.body;
-  var API = body.getAttribute('data-api') || '';
-  var AUTH_HEADER = body.getAttribute('data-auth-header') || '';
-  var AUTH_FORMAT = body.getAttribute('data-auth-format') || '';
-
-  // The administrator's key lives in this variable only: never in storage, cookies, the URL or the DOM.
-  var adminKey = null;
-  var me = null;
-  var groups = [];
-  var keys = [];
-  var detailId = null;
-
-  function $(id) { return document.getElementById(id); }
-  function el(tag, value, cls) {
-    var e = document.createElement(tag);
-    if (value !== undefined && value !== null) e.textContent = String(value);
-    if (cls) e.className = cls;
-    return e;
-  }
-  function btn(label, action, disabled, title) {
-    var b = el('button', label);
-    b.type = 'button';
-    b.setAttribute('data-action', action);
-    if (disabled) b.disabled = true;
-    if (title) b.title = title;
-    return b;
-  }
-  function fmtTime(ms) {
-    if (typeof ms !== 'number' || !isFinite(ms)) return '';
-    return new Date(ms).toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
-  }
-
-  function ApiError(status, problem) { this.status = status; this.problem = problem; }
-
-  function describe(err) {
-    if (err instanceof ApiError) {
-      var p = err.problem;
-      if (p && typeof p === 'object' && typeof p.detail === 'string') {
-        return (typeof p.title === 'string' ? p.title : 'Error') + ' (' + err.status + '): ' + p.detail;
-      }
-      return 'The server answered with status ' + err.status + '.';
-    }
-    return 'The server could not be reached. Check the connection and try again.';
-  }
-  function showError(err) {
-    $('error-text').textContent = typeof err === 'string' ? err : describe(err);
-    $('error').hidden = false;
-    say('');
-  }
-  function clearError() { $('error').hidden = true; $('error-text').textContent = ''; }
-  function say(message) { $('status').textContent = message; }
-
-  function authValue(key) {
-    if (AUTH_FORMAT === 'bearer') return 'Bearer ' + key;
-    if (AUTH_FORMAT === 'basic') return 'Basic ' + btoa(key + ':');
-    if (AUTH_FORMAT === 'rest_api_key') return 'rest_api_key=' + key;
-    return key;
-  }
-
-  async function api(method, path, payload) {
-    if (adminKey === null) throw new ApiError(401, { title: 'Signed out', detail: 'Sign in again.' });
-    var headers = {};
-    headers[AUTH_HEADER] = authValue(adminKey);
-    var init = { method: method, headers: headers, cache: 'no-store', credentials: 'omit', redirect: 'error', referrerPolicy: 'no-referrer' };
-    if (payload !== undefined) {
-      headers['content-type'] = 'application/json';
-      init.body = JSON.stringify(payload);
-    }
-    var res = await fetch(API + path, init);
-    if (res.status === 204) return null;
-    var data = null;
-    try { data = await res.json(); } catch (e) { data = null; }
-    if (!res.ok) throw new ApiError(res.status, data);
-    return data;
-  }
-
-  // Runs an action; shows its failure in words. A refused admin key ends the session.
-  async function run(action) {
-    clearError();
-    try {
-      await action();
-    } catch (err) {
-      if (err instanceof ApiError && err.status === 401 && me !== null) {
-        signOut();
-        showError('Your administrator key was refused, so you have been signed out. ' + describe(err));
-      } else {
-        showError(err);
-      }
-    }
-  }
-
-  function ask(opts) {
-    return new Promise(function (resolve) {
-      var d = $('dialog'), form = $('dialog-form'), cancel = $('dialog-cancel'), input = $('dialog-input');
-      $('dialog-message').textContent = opts.message;
-      $('dialog-field').hidden = !opts.label;
-      $('dialog-label').textContent = opts.label || '';
-      input.type = opts.type || 'text';
-      input.value = opts.value || '';
-      if (opts.type === 'number') { input.min = '0'; input.step = 'any'; }
-      $('dialog-confirm').textContent = opts.confirm || 'Confirm';
-      function done(value) {
-        form.removeEventListener('submit', onSubmit);
-        cancel.removeEventListener('click', onCancel);
-        d.removeEventListener('cancel', onCancel);
-        if (d.open) d.close();
-        input.value = '';
-        resolve(value);
-      }
-      function onSubmit(ev) { ev.preventDefault(); done(opts.label ? input.value : true); }
-      function onCancel(ev) { if (ev) ev.preventDefault(); done(null); }
-      form.addEventListener('submit', onSubmit);
-      cancel.addEventListener('click', onCancel);
-      d.addEventListener('cancel', onCancel);
-      d.showModal();
-      (opts.label ? input : $('dialog-confirm')).focus();
-    });
-  }
-
-  // ---- session ---------------------------------------------------------------------------------
-  function signOut() {
-    adminKey = null;
-    me = null;
-    groups = [];
-    keys = [];
-    detailId = null;
-    hideSecret();
-    $('groups-table').tBodies[0].replaceChildren();
-    $('keys-table').tBodies[0].replaceChildren();
-    $('detail').hidden = true;
-    $('app').hidden = true;
-    $('session').hidden = true;
-    $('session-text').textContent = '';
-    $('signin').hidden = false;
-    say('');
-  }
-
-  $('signin-form').addEventListener('submit', function (ev) {
-    ev.preventDefault();
-    var input = $('signin-key');
-    var key = input.value.trim();
-    input.value = '';
-    clearError();
-    if (!AUTH_FORMAT) { showError('This console cannot sign in: the server accepts no key scheme the console can send.'); return; }
-    if (!key) { showError('Enter an administrator API key.'); return; }
-    if (!/^[\x21-\x7e]+$/.test(key)) { showError('An API key is made of visible ASCII characters only; check what you pasted.'); return; }
-    adminKey = key;
-    run(async function () {
-      try {
-        me = await api('GET', '/me');
-      } catch (err) {
-        adminKey = null;
-        throw err;
-      }
-      $('session-text').textContent = 'Signed in with key ' + me.keyId + ' (' + me.kind + (me.tenant ? ', tenant ' + me.tenant : ', no tenant') + ')';
-      $('session').hidden = false;
-      $('signin').hidden = true;
-      $('app').hidden = false;
-      var role = $('key-form').elements.namedItem('role');
-      role.replaceChildren(new Option('(none)', ''));
-      (me.roles || []).forEach(function (r) { role.appendChild(new Option(r, r)); });
-      await refresh();
-      say('Signed in.');
-    });
-  });
-  $('signout').addEventListener('click', function () { signOut(); clearError(); say('Signed out.'); });
-  $('error-close').addEventListener('click', clearError);
-
-  async function refresh() {
-    var g = await api('GET', '/groups');
-    var k = await api('GET', '/keys');
-    groups = g.items;
-    keys = k.items;
-    render();
-  }
-
-  // ---- rendering -------------------------------------------------------------------------------
-  function groupName(id) {
-    for (var i = 0; i < groups.length; i++) if (groups[i].id === id) return groups[i].name;
-    return id;
-  }
-  function badge(active) { return el('span', active ? 'active' : 'inactive', 'badge ' + (active ? 'on' : 'off')); }
-  function fillGroupSelect(select, first) {
-    var keep = select.value;
-    select.replaceChildren(new Option(first, ''));
-    groups.forEach(function (g) { select.appendChild(new Option(g.name + (g.active ? '' : ' (inactive)'), g.id)); });
-    select.value = groups.some(function (g) { return g.id === keep; }) ? keep : '';
-  }
-
-  function render() {
-    fillGroupSelect($('keys-filter'), 'all groups');
-    fillGroupSelect($('key-form').elements.namedItem('group'), '(no group)');
-    var gb = $('groups-table').tBodies[0];
-    gb.replaceChildren();
-    groups.forEach(function (g) {
-      var tr = document.createElement('tr');
-      tr.setAttribute('data-group-id', g.id);
-      var count = keys.filter(function (k) { return k.group === g.id; }).length;
-      var actions = el('td', null, 'actions');
-      actions.append(btn(g.active ? 'Deactivate' : 'Activate', g.active ? 'deactivate' : 'activate'), btn('Delete', 'delete'));
-      var status = el('td');
-      status.append(badge(g.active));
-      tr.append(el('td', g.name), el('td', g.description || '', 'desc'), status, el('td', count), el('td', g.id, 'id'), actions);
-      gb.appendChild(tr);
-    });
-    $('groups-empty').hidden = groups.length > 0;
-
-    var filter = $('keys-filter').value;
-    var shown = keys.filter(function (k) { return !filter || k.group === filter; });
-    var kb = $('keys-table').tBodies[0];
-    kb.replaceChildren();
-    var now = Date.now();
-    shown.forEach(function (k) {
-      var self = me !== null && k.id === me.keyId;
-      var tr = document.createElement('tr');
-      tr.setAttribute('data-key-id', k.id);
-      var idCell = el('td', k.id, 'id');
-      if (self) idCell.appendChild(el('span', 'this session', 'sub'));
-      var status = el('td', null, 'status-cell');
-      status.append(badge(k.active));
-      if (typeof k.previousExpiresAt === 'number' && k.previousExpiresAt > now) {
-        status.appendChild(el('span', 'previous key valid until ' + fmtTime(k.previousExpiresAt), 'sub'));
-      }
-      var why = self ? 'This is the key you are signed in with; use another administrator key to change it.' : '';
-      var actions = el('td', null, 'actions');
-      actions.append(
-        btn(k.active ? 'Deactivate' : 'Activate', k.active ? 'deactivate' : 'activate', self, why),
-        btn('Rotate', 'rotate'),
-        btn('Edit', 'edit', self, why),
-        btn('Delete', 'delete', self, why)
-      );
-      tr.append(idCell, el('td', k.kind), el('td', k.owner || ''), el('td', k.role || ''), el('td', k.group ? groupName(k.group) : ''),
-        el('td', k.description || '', 'desc'), status, el('td', k.expiresAt ? fmtTime(k.expiresAt) : 'never'), actions);
-      kb.appendChild(tr);
-    });
-    $('keys-empty').hidden = shown.length > 0;
-    renderDetail();
-  }
-
-  function replaceKey(record) {
-    for (var i = 0; i < keys.length; i++) if (keys[i].id === record.id) { keys[i] = record; return; }
-    keys.push(record);
-  }
-  function replaceGroup(group) {
-    for (var i = 0; i < groups.length; i++) if (groups[i].id === group.id) { groups[i] = group; return; }
-    groups.push(group);
-  }
-
-  // ---- the one-time secret ---------------------------------------------------------------------
-  function showSecret(key, note) {
-    $('secret-value').value = key;
-    $('secret-for').textContent = note;
-    $('secret-copy-status').textContent = '';
-    $('secret').hidden = false;
-    $('secret').scrollIntoView({ block: 'nearest' });
-    $('secret-copy').focus();
-  }
-  function hideSecret() {
-    $('secret-value').value = '';
-    $('secret-for').textContent = '';
-    $('secret-copy-status').textContent = '';
-    $('secret').hidden = true;
-  }
-  $('secret-done').addEventListener('click', hideSecret);
-  $('secret-copy').addEventListener('click', async function () {
-    var input = $('secret-value');
-    var copied = false;
-    try {
-      if (navigator.clipboard && window.isSecureContext) {
-        await navigator.clipboard.writeText(input.value);
-        copied = true;
-      }
-    } catch (e) {
-      copied = false;
-    }
-    if (!copied) {
-      // Fallback: select the key so the user can copy it by hand (or execCommand where it still works).
-      input.focus();
-      input.select();
-      try { copied = document.execCommand('copy'); } catch (e) { copied = false; }
-    }
-    $('secret-copy-status').textContent = copied ? 'Copied to the clipboard.' : 'The key is selected: press Ctrl+C (or Cmd+C) to copy it.';
-  });
-
-  // ---- groups ----------------------------------------------------------------------------------
-  $('group-form').addEventListener('submit', function (ev) {
-    ev.preventDefault();
-    var f = ev.target;
-    var payload = { name: f.elements.namedItem('name').value.trim() };
-    var d = f.elements.namedItem('description').value;
-    if (d) payload.description = d;
-    run(async function () {
-      var g = await api('POST', '/groups', payload);
-      replaceGroup(g);
-      f.reset();
-      render();
-      say('Group ' + g.name + ' created.');
-    });
-  });
-
-  $('groups-table').addEventListener('click', function (ev) {
-    var b = ev.target.closest('button[data-action]');
-    if (!b) return;
-    var id = b.closest('tr').getAttribute('data-group-id');
-    var action = b.getAttribute('data-action');
-    run(async function () {
-      if (action === 'delete') {
-        if (!(await ask({ message: 'Delete group ' + groupName(id) + '? Only an empty group can be deleted.', confirm: 'Delete group' }))) return;
-        await api('DELETE', '/groups/' + encodeURIComponent(id));
-        groups = groups.filter(function (g) { return g.id !== id; });
-        render();
-        say('Group deleted.');
-      } else {
-        if (action === 'deactivate' && !(await ask({ message: 'Deactivate group ' + groupName(id) + '? Every key in it is refused until it is activated again.', confirm: 'Deactivate group' }))) return;
-        replaceGroup(await api('POST', '/groups/' + encodeURIComponent(id) + '/' + action));
-        render();
-        say('Group ' + (action === 'activate' ? 'activated.' : 'deactivated.'));
-      }
-    });
-  });
-
-  // ---- keys ------------------------------------------------------------------------------------
-  $('keys-filter').addEventListener('change', render);
-
-  function lines(value, split) {
-    return value.split(split).map(function (s) { return s.trim(); }).filter(function (s) { return s.length > 0; });
-  }
-  var kindSelect = $('key-form').elements.namedItem('kind');
-  kindSelect.addEventListener('change', function () {
-    $('key-form').elements.namedItem('role').disabled = kindSelect.value !== 'user';
-  });
-
-  $('key-form').addEventListener('submit', function (ev) {
-    ev.preventDefault();
-    var f = ev.target;
-    var v = function (n) { return f.elements.namedItem(n).value; };
-    var payload = { kind: v('kind'), active: f.elements.namedItem('active').checked };
-    if (v('owner').trim()) payload.owner = v('owner').trim();
-    if (v('role') && payload.kind === 'user') payload.role = v('role');
-    if (v('group')) payload.group = v('group');
-    if (v('description')) payload.description = v('description');
-    var ips = lines(v('allowedIps'), /[\s,]+/);
-    if (ips.length) payload.allowedIps = ips;
-    var grants = lines(v('grants'), /\n/);
-    if (grants.length) payload.grants = grants;
-    if (v('expiresAt')) {
-      var t = new Date(v('expiresAt')).getTime();
-      if (!isFinite(t)) { showError('The expiry date is not valid.'); return; }
-      payload.expiresAt = t;
-    }
-    run(async function () {
-      var res = await api('POST', '/keys', payload);
-      replaceKey(res.record);
-      f.reset();
-      $('key-form').elements.namedItem('role').disabled = false;
-      render();
-      showSecret(res.key, 'Key ' + res.record.id + ' was created.');
-      say('Key ' + res.record.id + ' created.');
-    });
-  });
-
-  $('keys-table').addEventListener('click', function (ev) {
-    var b = ev.target.closest('button[data-action]');
-    if (!b || b.disabled) return;
-    var id = b.closest('tr').getAttribute('data-key-id');
-    var action = b.getAttribute('data-action');
-    var path = '/keys/' + encodeURIComponent(id);
-    run(async function () {
-      if (action === 'edit') {
-        detailId = id;
-        renderDetail();
-        $('detail').scrollIntoView({ block: 'nearest' });
-      } else if (action === 'delete') {
-        if (!(await ask({ message: 'Delete key ' + id + '? Clients using it are refused at once. This cannot be undone.', confirm: 'Delete key' }))) return;
-        await api('DELETE', path);
-        keys = keys.filter(function (k) { return k.id !== id; });
-        if (detailId === id) detailId = null;
-        render();
-        say('Key ' + id + ' deleted.');
-      } else if (action === 'rotate') {
-        var grace = await ask({
-          message: 'Rotate key ' + id + '? A new key is issued now. The current key keeps working during the grace period, then it is refused.',
-          label: 'Grace period (seconds)', value: '3600', type: 'number', confirm: 'Rotate key',
-        });
-        if (grace === null) return;
-        var seconds = Number(grace);
-        if (grace.trim() === '' || !isFinite(seconds) || seconds < 0) { showError('The grace period must be a number of seconds, 0 or more.'); return; }
-        var res = await api('POST', path + '/rotate', { graceMs: Math.round(seconds * 1000) });
-        // Rotating the session's own key: carry on with the new one.
-        if (me !== null && id === me.keyId) adminKey = res.key;
-        replaceKey(res.record);
-        render();
-        showSecret(res.key, 'Key ' + id + ' was rotated. The previous key stops working at ' + fmtTime(res.record.previousExpiresAt) + '.');
-        say('Key ' + id + ' rotated.');
-      } else {
-        if (action === 'deactivate' && !(await ask({ message: 'Deactivate key ' + id + '? Clients using it are refused until it is activated again.', confirm: 'Deactivate key' }))) return;
-        replaceKey(await api('POST', path + '/' + action));
-        render();
-        say('Key ' + id + (action === 'activate' ? ' activated.' : ' deactivated.'));
-      }
-    });
-  });
-
-  // ---- key detail: description, allowed addresses, grants -------------------------------------
-  function current() {
-    for (var i = 0; i < keys.length; i++) if (keys[i].id === detailId) return keys[i];
-    return null;
-  }
-  function chip(value, action) {
-    var li = el('li');
-    li.setAttribute('data-value', value);
-    var b = btn('remove', action);
-    b.setAttribute('aria-label', 'Remove ' + value);
-    li.append(el('span', value), b);
-    return li;
-  }
-  function renderDetail() {
-    var k = current();
-    if (!k) { $('detail').hidden = true; detailId = null; return; }
-    $('detail').hidden = false;
-    $('detail').setAttribute('data-key-id', k.id);
-    $('detail-title').textContent = 'Edit key ' + k.id;
-    var facts = $('detail-facts');
-    facts.replaceChildren();
-    [['Kind', k.kind], ['Owner', k.owner], ['Role', k.role], ['Tenant', k.tenant], ['Group', k.group ? groupName(k.group) : ''],
-      ['Created', fmtTime(k.createdAt)], ['Last used', k.lastUsedAt ? fmtTime(k.lastUsedAt) : 'never']].forEach(function (p) {
-      facts.append(el('dt', p[0]), el('dd', p[1] || '—'));
-    });
-    if (document.activeElement !== $('detail-desc')) $('detail-desc').value = k.description || '';
-    var ips = $('detail-ips');
-    ips.replaceChildren();
-    (k.allowedIps || []).forEach(function (ip) { ips.appendChild(chip(ip, 'remove-ip')); });
-    $('detail-ips-mode').textContent = k.allowedIps === undefined
-      ? 'No restriction: any client address is accepted (the group may still restrict it).'
-      : k.allowedIps.length === 0
-        ? 'Empty list: no address is accepted, so the key cannot be used. Add an address or remove the restriction.'
-        : 'Only these addresses are accepted:';
-    $('detail-ips-clear').hidden = k.allowedIps === undefined;
-    var grants = $('detail-grants');
-    grants.replaceChildren();
-    (k.grants || []).forEach(function (g) { grants.appendChild(chip(g, 'remove-grant')); });
-    if (!k.grants || k.grants.length === 0) grants.appendChild(el('li', 'none granted', 'none'));
-  }
-  function detailPath() { return '/keys/' + encodeURIComponent(detailId); }
-  function afterEdit(record, message) { replaceKey(record); render(); say(message); }
-
-  $('detail-close').addEventListener('click', function () { detailId = null; renderDetail(); });
-  $('detail-desc-form').addEventListener('submit', function (ev) {
-    ev.preventDefault();
-    var d = $('detail-desc').value;
-    run(async function () { afterEdit(await api('PATCH', detailPath(), { description: d === '' ? null : d }), 'Description saved.'); });
-  });
-  $('detail-ip-form').addEventListener('submit', function (ev) {
-    ev.preventDefault();
-    var entries = lines($('detail-ip').value, /[\s,]+/);
-    if (!entries.length) { showError('Enter an IPv4 or IPv6 address, optionally with a /prefix.'); return; }
-    run(async function () {
-      afterEdit(await api('POST', detailPath() + '/allowed-ips/add', { entries: entries }), 'Address added.');
-      $('detail-ip').value = '';
-    });
-  });
-  $('detail-grant-form').addEventListener('submit', function (ev) {
-    ev.preventDefault();
-    var op = $('detail-grant').value.trim();
-    if (!op) { showError('Enter an operation name.'); return; }
-    run(async function () {
-      afterEdit(await api('POST', detailPath() + '/grants/add', { operations: [op] }), 'Operation granted.');
-      $('detail-grant').value = '';
-    });
-  });
-  $('detail-ips-clear').addEventListener('click', function () {
-    run(async function () {
-      if (!(await ask({ message: 'Remove the address restriction of key ' + detailId + '? It will be accepted from any address its group allows.', confirm: 'Remove restriction' }))) return;
-      afterEdit(await api('PATCH', detailPath(), { allowedIps: null }), 'Address restriction removed.');
-    });
-  });
-  $('detail').addEventListener('click', function (ev) {
-    var b = ev.target.closest('li button[data-action]');
-    if (!b) return;
-    var value = b.closest('li').getAttribute('data-value');
-    var action = b.getAttribute('data-action');
-    run(async function () {
-      if (action === 'remove-ip') afterEdit(await api('POST', detailPath() + '/allowed-ips/remove', { entries: [value] }), 'Address removed.');
-      else afterEdit(await api('POST', detailPath() + '/grants/remove', { operations: [value] }), 'Grant revoked.');
-    });
-  });
-
-  if (!AUTH_FORMAT) showError('This console cannot sign in: the server accepts no key scheme the console can send.');
-  $('signin-key').focus();
-})();
+.skip { position: absolute; left: 8px; top: -40px; background: #fff; color: var(--accent); padding: 6px 10px; border-radius: 4px; z-index: 10; }
+.skip:focus { top: 8px; }
+.sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+.table-wrap { max-width: 100%; overflow-x: auto; }
+th button.sort { background: none; border: none; color: inherit; font: inherit; text-transform: inherit; letter-spacing: inherit; padding: 0; cursor: pointer; text-decoration: underline dotted; }
+th[aria-sort="ascending"] button.sort::after { content: " ▲"; } th[aria-sort="descending"] button.sort::after { content: " ▼"; }
+button.quiet { background: #fff; color: var(--accent); }
+button:focus-visible, a:focus-visible, input:focus-visible, select:focus-visible, textarea:focus-visible, summary:focus-visible { outline: 3px solid #f0a500; outline-offset: 1px; }
+.search { margin-bottom: 4px; }
+.pager { justify-content: space-between; flex-wrap: wrap; }
+.muted { color: var(--muted); }
+time { text-decoration: underline dotted var(--line); }
+.field-error { color: var(--danger); font-size: 12px; margin: 4px 0 0; }
+[aria-invalid="true"] { border-color: var(--danger); box-shadow: 0 0 0 1px var(--danger); }
+.card.inset { margin: 10px 0; background: var(--bg); }
+.usage-grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(300px, 1fr)); gap: 12px; }
+figure.usage { margin: 0; } figure.usage figcaption { font-weight: 600; margin-bottom: 4px; }
+svg.chart { width: 100%; height: auto; background: #fafbfc; border: 1px solid var(--line); border-radius: 4px; }
+svg.chart .axis { stroke: var(--muted); stroke-width: 1; } svg.chart .tick { fill: var(--muted); font-size: 11px; }
+.o-allowed { fill: #2e7d4f; background: #2e7d4f; } .o-deny0 { fill: #c0392b; background: #c0392b; } .o-deny1 { fill: #d68910; background: #d68910; }
+.o-deny2 { fill: #7d3c98; background: #7d3c98; } .o-deny3 { fill: #2471a3; background: #2471a3; } .o-deny4 { fill: #6e2c00; background: #6e2c00; } .o-deny5 { fill: #566573; background: #566573; }
+.legend { list-style: none; padding: 0; margin: 6px 0; display: flex; flex-wrap: wrap; gap: 10px; font-size: 12px; }
+.legend li { display: flex; align-items: center; gap: 4px; } .swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; }
+tr.leak td { background: #fdecea; }
+@media (max-width: 640px) {
+  .bar { flex-wrap: wrap; gap: 6px; padding: 10px 12px; } .card { margin: 10px 8px; padding: 12px; } .error, .status { margin-left: 8px; margin-right: 8px; }
+  .grid { grid-template-columns: 1fr; }
+  .table-wrap table, .table-wrap thead, .table-wrap tbody, .table-wrap tr, .table-wrap td, .table-wrap th { display: block; }
+  .table-wrap thead tr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
+  .table-wrap tr { border: 1px solid var(--line); border-radius: 6px; margin-bottom: 8px; padding: 4px 6px; }
+  .table-wrap td { border: none; padding: 3px 4px; }
+  .table-wrap td[data-label]::before { content: attr(data-label) ": "; color: var(--muted); font-size: 12px; }
+  td.actions { white-space: normal; } td.desc { max-width: none; }
+  .row:not(.pager) { flex-wrap: wrap; }
+  dl { grid-template-columns: 1fr; }
+}
 `

@@ -36,6 +36,7 @@ export type AdminProblemCode =
   | 'not_admin'
   | 'self_service'
   | 'tenant_setup'
+  | 'store_unavailable'
   | 'internal_error'
 
 const TITLES: Readonly<Record<AdminProblemCode, string>> = Object.freeze({
@@ -53,6 +54,7 @@ const TITLES: Readonly<Record<AdminProblemCode, string>> = Object.freeze({
   not_admin: 'Not an administrator',
   self_service: 'Not available through self-service',
   tenant_setup: 'Keys and administrator disagree on tenants',
+  store_unavailable: 'Store unavailable',
   internal_error: 'Internal error',
 })
 

@@ -23,8 +23,9 @@ import { INVALID_OPTION, NotFoundError, rangeError } from '../errors.js'
 import type { Roles } from '../roles.js'
 import type { KeyManager } from '../stores/manager.js'
 import * as F from '../stores/fields.js'
-import type { KeyFilter, KeyGroup, KeyKind, KeyRecord, Principal } from '../types.js'
+import type { KeyGroup, KeyKind, KeyRecord, Principal } from '../types.js'
 import { empty, json, NOT_FOUND, Problem } from './_http.js'
+import { auditPage, groupPage, keyPage, keyUsage, type InsightDeps } from './_insight.js'
 import { groupView, keyView } from './_serialize.js'
 
 /** What an operation sees of the request. */
@@ -56,6 +57,8 @@ export interface OpDeps {
   readonly singleTenant?: boolean
   /** Serialises check-then-write sequences on one id within this handler. */
   readonly lock: <T>(id: string, fn: () => Promise<T>) => Promise<T>
+  /** Usage counts, audit trail and clock of the insight routes (lists, usage, audit). */
+  readonly insight: InsightDeps
 }
 
 export type Operation = (ctx: OpContext, deps: OpDeps) => Promise<Response>
@@ -71,9 +74,6 @@ interface Rights {
 
 const isValidation = (e: unknown): boolean =>
   (e instanceof TypeError || e instanceof RangeError) && (e as { code?: unknown }).code === INVALID_OPTION
-
-const byCreation = <T extends { createdAt: number; id: string }>(a: T, b: T): number =>
-  a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
 
 function param(ctx: OpContext, name: string): string {
   const v = ctx.params.get(name)
@@ -246,16 +246,6 @@ function patchedRights(old: KeyRecord, patch: Readonly<Record<string, unknown>>,
   return r
 }
 
-function parseQuery(ctx: OpContext, allowed: readonly string[]): Map<string, string> {
-  const out = new Map<string, string>()
-  for (const [k, v] of ctx.query) {
-    if (!allowed.includes(k)) throw rangeError(k.length > 64 ? 'query' : k, 'unknown query parameter')
-    if (out.has(k)) throw rangeError(k, 'must be given at most once')
-    out.set(k, v)
-  }
-  return out
-}
-
 // ---- operations ------------------------------------------------------------------------------
 
 const getSession: Operation = async (ctx, deps) => {
@@ -273,12 +263,8 @@ const getSession: Operation = async (ctx, deps) => {
   })
 }
 
-const listGroups: Operation = async (ctx, deps) => {
-  parseQuery(ctx, [])
-  const groups = await deps.manager.listGroups(ctx.tenant === undefined ? {} : { tenant: ctx.tenant })
-  // Filtered again: a tenant-less caller asked for "all", and a store might ignore the filter.
-  return json(200, { items: groups.filter((g) => g.tenant === ctx.tenant && ctx.selfService !== true).sort(byCreation).map(groupView) })
-}
+// Self-service callers see no group (groups are administered, not owned).
+const listGroups: Operation = async (ctx, deps) => (ctx.selfService === true ? json(200, { items: [] }) : groupPage(ctx, deps))
 
 const createGroup: Operation = async (ctx, deps) => {
   if (ctx.selfService === true) throw selfOnly()
@@ -327,33 +313,9 @@ const deactivateGroup: Operation = async (ctx, deps) => {
   return json(200, groupView(await deps.manager.deactivateGroup(g.id)))
 }
 
-const listKeys: Operation = async (ctx, deps) => {
-  const q = parseQuery(ctx, ['tenant', 'group', 'owner', 'kind', 'active'])
-  const filter: KeyFilter = {}
-  const tenant = q.get('tenant')
-  // Another tenant's name filters down to nothing, exactly like a tenant that has no keys.
-  if (tenant !== undefined && F.tenant(tenant) !== ctx.tenant) return json(200, { items: [] })
-  if (ctx.tenant !== undefined) filter.tenant = ctx.tenant
-  const group = q.get('group')
-  if (group !== undefined) filter.group = F.id(group, 'group')
-  const owner = q.get('owner')
-  if (owner !== undefined) filter.owner = F.owner(owner)
-  // Self-service: the caller's own keys; another owner's name filters down to nothing.
-  if (ctx.selfService === true) {
-    if (owner !== undefined && filter.owner !== ctx.principal.owner) return json(200, { items: [] })
-    filter.owner = ctx.principal.owner!
-  }
-  const kind = q.get('kind')
-  if (kind !== undefined) filter.kind = F.kind(kind)
-  const active = q.get('active')
-  if (active !== undefined) {
-    if (active !== 'true' && active !== 'false') throw rangeError('active', "must be 'true' or 'false'")
-    filter.active = active === 'true'
-  }
-  const keys = await deps.manager.list(filter)
-  const visible = keys.filter((k) => k.tenant === ctx.tenant && (ctx.selfService !== true || ownKey(ctx, k)))
-  return json(200, { items: visible.sort(byCreation).map(keyView) })
-}
+// Self-service: the caller's own keys; another owner's name filters down to nothing.
+const listKeys: Operation = async (ctx, deps) =>
+  keyPage(ctx, deps, ctx.selfService === true ? { owner: ctx.principal.owner!, visible: (k) => ownKey(ctx, k) } : undefined)
 
 const createKey: Operation = async (ctx, deps) => {
   const b = ctx.body
@@ -472,4 +434,10 @@ export const OPERATIONS: ReadonlyMap<string, Operation> = new Map<string, Operat
   ['removeGrants', removeGrants],
   ['addAllowedIps', addAllowedIps],
   ['removeAllowedIps', removeAllowedIps],
+  // Self-service: the usage of the caller's own keys only (visibleKey answers 404 otherwise), no trail.
+  ['getKeyUsage', async (ctx, deps) => (await visibleKey(ctx, deps, param(ctx, 'keyId')), keyUsage(ctx, deps))],
+  ['listAudit', async (ctx, deps) => {
+    if (ctx.selfService === true) throw selfOnly()
+    return auditPage(ctx, deps)
+  }],
 ])

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { GROUP_LIST_QUERY, KEY_LIST_QUERY } from './_list.js'
+
 /** HTTP methods the admin handler answers. */
 export type AdminMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE'
 
@@ -45,14 +47,14 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = Object.freeze([
   { method: 'GET', path: '/console.css', operationId: 'getConsoleStyles', kind: 'asset' },
   { method: 'GET', path: '/openapi.json', operationId: 'getOpenApi', kind: 'asset' },
   { method: 'GET', path: '/api/me', operationId: 'getSession', kind: 'api' },
-  { method: 'GET', path: '/api/groups', operationId: 'listGroups', kind: 'api', query: [] },
+  { method: 'GET', path: '/api/groups', operationId: 'listGroups', kind: 'api', query: GROUP_LIST_QUERY },
   { method: 'POST', path: '/api/groups', operationId: 'createGroup', kind: 'api', body: { fields: ['name', 'description', 'tenant', 'allowedIps', 'active'], required: ['name'] } },
   { method: 'GET', path: '/api/groups/{groupId}', operationId: 'getGroup', kind: 'api' },
   { method: 'PATCH', path: '/api/groups/{groupId}', operationId: 'updateGroup', kind: 'api', body: { fields: ['name', 'description', 'allowedIps', 'active'], required: [] } },
   { method: 'DELETE', path: '/api/groups/{groupId}', operationId: 'deleteGroup', kind: 'api' },
   { method: 'POST', path: '/api/groups/{groupId}/activate', operationId: 'activateGroup', kind: 'api' },
   { method: 'POST', path: '/api/groups/{groupId}/deactivate', operationId: 'deactivateGroup', kind: 'api' },
-  { method: 'GET', path: '/api/keys', operationId: 'listKeys', kind: 'api', query: ['tenant', 'group', 'owner', 'kind', 'active'] },
+  { method: 'GET', path: '/api/keys', operationId: 'listKeys', kind: 'api', query: KEY_LIST_QUERY },
   { method: 'POST', path: '/api/keys', operationId: 'createKey', kind: 'api', body: { fields: KEY_CREATE_FIELDS, required: ['kind'] } },
   { method: 'GET', path: '/api/keys/{keyId}', operationId: 'getKey', kind: 'api' },
   { method: 'PATCH', path: '/api/keys/{keyId}', operationId: 'updateKey', kind: 'api', body: { fields: KEY_PATCH_FIELDS, required: [] } },
@@ -64,6 +66,8 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = Object.freeze([
   { method: 'POST', path: '/api/keys/{keyId}/grants/remove', operationId: 'removeGrants', kind: 'api', body: { fields: ['operations'], required: ['operations'] } },
   { method: 'POST', path: '/api/keys/{keyId}/allowed-ips/add', operationId: 'addAllowedIps', kind: 'api', body: { fields: ['entries'], required: ['entries'] } },
   { method: 'POST', path: '/api/keys/{keyId}/allowed-ips/remove', operationId: 'removeAllowedIps', kind: 'api', body: { fields: ['entries'], required: ['entries'] } },
+  { method: 'GET', path: '/api/keys/{keyId}/usage', operationId: 'getKeyUsage', kind: 'api', query: ['window'] },
+  { method: 'GET', path: '/api/audit', operationId: 'listAudit', kind: 'api', query: ['key', 'limit', 'cursor'] },
 ] satisfies AdminRoute[])
 
 /** The operation name an admin route is authorized as (for `explicitGrants`): `admin:<operationId>`. */

@@ -39,6 +39,8 @@ export interface KeyView {
   lastUsedAt?: number
   /** End of the rotation grace period of the replaced key (after `rotate`). */
   previousExpiresAt?: number
+  /** The short, non-secret start of the current key, e.g. `kw_live_3kTM`. */
+  start?: string
 }
 
 /** A group as the admin API shows it. */
@@ -55,7 +57,7 @@ export interface GroupView {
 
 const KEY_FIELDS = [
   'id', 'kind', 'tenant', 'group', 'owner', 'role', 'scopes', 'grants', 'allowedIps', 'active', 'expiresAt', 'rateLimit', 'credits',
-  'description', 'metadata', 'createdAt', 'updatedAt', 'lastUsedAt', 'previousExpiresAt',
+  'description', 'metadata', 'createdAt', 'updatedAt', 'lastUsedAt', 'previousExpiresAt', 'start',
 ] as const satisfies readonly (keyof KeyView & keyof KeyRecord)[]
 
 const GROUP_FIELDS = [

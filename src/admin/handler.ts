@@ -16,6 +16,8 @@ import { asset, fieldOf, json, NOT_FOUND, Problem, problem, readJsonObject } fro
 import { OPERATIONS, type OpContext, type OpDeps } from './_ops.js'
 import { ADMIN_ROUTES, matchRoute, operationName, type AdminRoute } from './_routes.js'
 import { adminOpenApi } from './openapi.js'
+import type { AuditStore } from './audit.js'
+import type { UsageRecorder } from './usage.js'
 
 /** What the mount knows about the connection, which a bare Fetch `Request` does not carry. */
 export interface ClientInfo {
@@ -136,6 +138,24 @@ export interface AdminHandlerOptions {
    */
   onAudit?: (event: AdminAuditEvent) => void
   /**
+   * Keeps the audit trail the console shows (`GET <basePath>/api/audit`): every call of an
+   * authenticated key that changes something, or is refused or fails (successful reads and
+   * calls without a valid key go to `onAudit` only). The
+   * append is awaited before the answer is sent, so a reload shows it; a failed append goes to
+   * `onError` and never changes the answer. Also give it to `createLeakHandler` (with
+   * `auditTo`) so leak reports appear in the trail and leaked keys are marked in lists.
+   * @default undefined (no trail: the console says so)
+   * @example new MemoryAuditStore()
+   */
+  auditStore?: AuditStore
+  /**
+   * Usage counts the key page charts (`GET <basePath>/api/keys/{keyId}/usage`). Feed the same
+   * recorder from the authorizer with `onDecision: usageOnDecision(usage)`.
+   * @default undefined (no chart: the console says usage is not recorded)
+   * @example new MemoryUsageRecorder()
+   */
+  usage?: UsageRecorder
+  /**
    * Receives unexpected errors (answered as a generic 500). Exceptions thrown here are swallowed.
    * @default undefined
    * @example (e) => logger.error(e)
@@ -191,7 +211,7 @@ function outcomeOf(status: number): AdminAuditOutcome {
 
 const ADMIN_FIELDS = fieldsOf<AdminHandlerOptions>({
   manager: true, authorizer: true, permission: true, basePath: true, clientInfo: true, trustedOrigins: true, maxBodyBytes: true, console: true,
-  consoleScheme: true, onAudit: true, onError: true, now: true, selfService: true,
+  consoleScheme: true, onAudit: true, onError: true, now: true, selfService: true, auditStore: true, usage: true,
 })
 
 /**
@@ -269,6 +289,13 @@ export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
   const isAdmin = (p: Principal): boolean => p.kind === 'org' || (permission !== undefined && p.can(permission))
   /** A self-service caller: a user key acting for an owner (whose keys it may manage). */
   const isSelf = (p: Principal): boolean => selfService && !isAdmin(p) && p.kind === 'user' && p.owner !== undefined
+  const { auditStore, usage } = options
+  if (auditStore !== undefined && (auditStore === null || typeof auditStore !== 'object' || typeof auditStore.append !== 'function' || typeof auditStore.list !== 'function' || typeof auditStore.leaked !== 'function')) {
+    throw typeError('auditStore', 'must be an AuditStore (append, list, leaked)')
+  }
+  if (usage !== undefined && (usage === null || typeof usage !== 'object' || typeof usage.record !== 'function' || typeof usage.series !== 'function')) {
+    throw typeError('usage', 'must be a UsageRecorder (record, series)')
+  }
 
   // Needs are compiled once; this also proves the authorizer accepts them (permission, operation names).
   const needs = new Map<AdminRoute, CompiledNeed>()
@@ -293,14 +320,32 @@ export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
       if (locks.get(id) === tail) locks.delete(id)
     }
   }
-  const deps: OpDeps = { manager, roles: authorizer.roles, lock, singleTenant: comparesTenants(authorizer) === false }
+  const deps: OpDeps = { manager, roles: authorizer.roles, lock, singleTenant: comparesTenants(authorizer) === false, insight: { usage, audit: auditStore, now, report: (e) => unexpectedQuietly(e) } }
 
-  function audit(event: AdminAuditEvent): void {
+  async function audit(event: AdminAuditEvent, method: string): Promise<void> {
+    // Only calls of an authenticated key: anonymous refusals go to `onAudit` alone, so nobody
+    // without a key can push a bounded trail's real entries out.
+    if (auditStore !== undefined && event.actor !== undefined && (method !== 'GET' || event.outcome !== 'success')) {
+      try {
+        await auditStore.append(event)
+      } catch (e) {
+        // The trail's failure is reported, and must not change the answer either.
+        unexpectedQuietly(e)
+      }
+    }
     if (!onAudit) return
     try {
       onAudit(event)
     } catch {
       // An audit sink's failure must not change the answer.
+    }
+  }
+
+  function unexpectedQuietly(e: unknown): void {
+    try {
+      onError?.(e)
+    } catch {
+      // Reporting must never turn into a crash.
     }
   }
 
@@ -408,7 +453,7 @@ export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
       else if (response.status === 409) code = 'conflict'
       else code = 'internal_error'
     }
-    audit({
+    await audit({
       at,
       action: route.operationId,
       outcome: outcomeOf(response.status),
@@ -417,7 +462,7 @@ export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
       ...(principal?.tenant === undefined ? {} : { tenant: principal.tenant }),
       ...(ctx.target === undefined ? {} : { target: ctx.target }),
       ...(code === undefined ? {} : { code }),
-    })
+    }, request.method)
     return response
   }
 

@@ -7,6 +7,7 @@
  * @module
  */
 import type { ConsoleAuth } from './_console.js'
+import { INSIGHT_SCHEMAS, KEY_LIST_PARAMETERS } from './_openapi-insight.js'
 
 /** Options of {@link adminOpenApi}. */
 export interface AdminOpenApiOptions {
@@ -87,6 +88,12 @@ const asset = (operationId: string, summary: string, type: string): Json => ({
   responses: { 200: { description: summary, content: { [type]: { schema: { type: 'string' } } } }, 404: problemResponse('The console is disabled (`console: false`).') },
 })
 
+const NEXT: Json = { type: 'string', description: 'Present when more items follow: pass it as `cursor` for the next page. Opaque.' }
+const page = (max: number): Json[] => [
+  { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: max, default: 50 }, description: 'Page size.' },
+  { name: 'cursor', in: 'query', required: false, schema: { type: 'string' }, description: 'The `nextCursor` of the previous page (same sort order).' },
+]
+
 const KEY_WRITE_PROPS: Record<string, Json> = {
   group: str('Key group id, of the caller\'s tenant.'),
   owner: str('On Behalf Of: the user the key acts for. Required for `user` keys.'),
@@ -160,6 +167,7 @@ const SCHEMAS: Record<string, Json> = {
       updatedAt: { type: 'integer' },
       lastUsedAt: { type: 'integer' },
       previousExpiresAt: { type: 'integer', description: 'After a rotation: when the replaced key stops working.' },
+      start: str('The short, non-secret start of the current key (prefix, environment, 4 random characters), e.g. `kw_live_3kTM`.'),
     },
   },
   IssuedKey: {
@@ -168,7 +176,12 @@ const SCHEMAS: Record<string, Json> = {
     required: ['key', 'record'],
     properties: { key: str('The plaintext key. Store it now.'), record: ref('Key') },
   },
-  KeyList: { type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref('Key') } } },
+  KeyListItem: {
+    description: 'A key as lists show it: the record, marked when the audit trail holds a leak report for it.',
+    allOf: [ref('Key'), { type: 'object', properties: { leaked: { type: 'boolean', const: true } } }],
+  },
+  KeyList: { type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref('KeyListItem') }, nextCursor: NEXT } },
+  ...INSIGHT_SCHEMAS,
   Group: {
     type: 'object',
     required: ['id', 'name', 'active', 'createdAt'],
@@ -183,7 +196,7 @@ const SCHEMAS: Record<string, Json> = {
       updatedAt: { type: 'integer' },
     },
   },
-  GroupList: { type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref('Group') } } },
+  GroupList: { type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref('Group') }, nextCursor: NEXT } },
   Session: {
     type: 'object',
     required: ['keyId', 'kind', 'permissions', 'grants', 'roles'],
@@ -304,7 +317,7 @@ export function adminOpenApi(options: AdminOpenApiOptions = {}): Record<string, 
     servers: [{ url: basePath === '' ? '/' : basePath }],
     security: [{ adminKey: [] }],
     tags: [
-      { name: 'session' }, { name: 'groups' }, { name: 'keys' }, { name: 'console', description: 'The web console and this document; no credentials.' },
+      { name: 'session' }, { name: 'groups' }, { name: 'keys' }, { name: 'audit' }, { name: 'console', description: 'The web console and this document; no credentials.' },
     ],
     paths: {
       '/': { get: asset('getConsole', 'The web console (HTML).', 'text/html') },
@@ -315,7 +328,7 @@ export function adminOpenApi(options: AdminOpenApiOptions = {}): Record<string, 
       },
       '/api/me': { get: op('getSession', 'The calling admin key: id, kind, tenant, permissions; and the role names.', 'session', { 200: jsonOk('The session.', ref('Session')) }, []) },
       '/api/groups': {
-        get: op('listGroups', 'Groups of the caller\'s tenant.', 'groups', { 200: jsonOk('Groups, oldest first.', ref('GroupList')) }, ['400']),
+        get: op('listGroups', 'Groups of the caller\'s tenant, one page.', 'groups', { 200: jsonOk('Groups, oldest first.', ref('GroupList')) }, ['400'], { parameters: page(200) }),
         post: op('createGroup', 'Create a group in the caller\'s tenant.', 'groups', { 201: jsonOk('The group.', ref('Group'), { Location: { schema: { type: 'string' } } }) }, ['400', '413', '415'], {
           requestBody: jsonBody('CreateGroup', { name: 'Integrations', description: 'CI and partner integrations' }),
         }),
@@ -337,14 +350,8 @@ export function adminOpenApi(options: AdminOpenApiOptions = {}): Record<string, 
         post: op('deactivateGroup', 'Deactivate a group: every key in it is refused (org administrators only).', 'groups', { 200: jsonOk('The group.', ref('Group')) }, ['404', '415']),
       },
       '/api/keys': {
-        get: op('listKeys', 'Keys of the caller\'s tenant, filtered.', 'keys', { 200: jsonOk('Keys, oldest first.', ref('KeyList')) }, ['400'], {
-          parameters: [
-            tenantQuery('tenant', 'Only the caller\'s own tenant matches; any other gives an empty list.'),
-            tenantQuery('group', 'Group id.'),
-            tenantQuery('owner', 'On Behalf Of.'),
-            { name: 'kind', in: 'query', required: false, schema: { type: 'string', enum: ['user', 'org', 'tenant'] } },
-            { name: 'active', in: 'query', required: false, schema: { type: 'string', enum: ['true', 'false'] } },
-          ],
+        get: op('listKeys', 'Keys of the caller\'s tenant, filtered, sorted, one page.', 'keys', { 200: jsonOk('Keys in the `sort` order (then by id).', ref('KeyList')) }, ['400'], {
+          parameters: [...KEY_LIST_PARAMETERS],
         }),
         post: op('createKey', 'Issue a key in the caller\'s tenant. The plaintext is in this response only.', 'keys', {
           201: jsonOk('The new key and its record.', ref('IssuedKey'), { ...noStore, Location: { schema: { type: 'string' } } }),
@@ -385,6 +392,17 @@ export function adminOpenApi(options: AdminOpenApiOptions = {}): Record<string, 
         post: op('removeAllowedIps', 'Remove allowed client addresses (removing the last leaves an empty list, which admits none).', 'keys', {
           200: jsonOk('The key.', ref('Key')),
         }, ['400', '404', '413', '415'], { requestBody: jsonBody('Entries', { entries: ['198.51.100.7'] }) }),
+      },
+      '/api/keys/{keyId}/usage': {
+        parameters: [keyId],
+        get: op('getKeyUsage', 'Decisions about the key per hour (24h) or UTC day (30d), by outcome.', 'keys', { 200: jsonOk('The series.', ref('Usage')) }, ['400', '404'], {
+          parameters: [{ name: 'window', in: 'query', required: false, schema: { type: 'string', enum: ['24h', '30d'], default: '24h' } }],
+        }),
+      },
+      '/api/audit': {
+        get: op('listAudit', 'The audit trail of the caller\'s tenant, newest first: changes, refused and failed calls, leak reports.', 'audit', { 200: jsonOk('One page.', ref('AuditList')) }, ['400'], {
+          parameters: [tenantQuery('key', 'Only entries about this key or group id.'), ...page(200)],
+        }),
       },
     },
     components: { schemas: SCHEMAS, securitySchemes: { adminKey: securityScheme(auth) } },

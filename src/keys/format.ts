@@ -117,6 +117,25 @@ export function parseKey(key: string): ParsedKey | undefined {
   return us === -1 ? { valid, prefix: head } : { valid, prefix: head.slice(0, us), environment: head.slice(us + 1) }
 }
 
+/**
+ * Random characters a key's stored start keeps after its prefix and environment. Four base62
+ * characters are about 23.8 bits of the key's 190: the 28 that stay unknown still carry about
+ * 166 bits, far above the 128 a guess would have to beat, and the checksum (computed over the
+ * whole key) reveals nothing more. Enough to tell keys apart in a list and to find a leaked
+ * key's record from its first characters; never enough to matter.
+ */
+export const START_RANDOM_CHARS = 4
+
+/**
+ * @internal The short, non-secret start of a keyward key (`kw_live_3kTM`): its prefix, its
+ * environment and the first {@link START_RANDOM_CHARS} random characters. `undefined` for a key
+ * without keyward's valid shape (an imported UUID has too little entropy to show any of it).
+ */
+export function keyStart(key: string): string | undefined {
+  if (keyShape(key) !== VALID) return undefined
+  return key.slice(0, key.length - RANDOM_LENGTH - CHECKSUM_LENGTH + START_RANDOM_CHARS)
+}
+
 /** @internal {@link keyShape}: not keyward-shaped. */
 export const NOT_KEYWARD = -1
 /** @internal {@link keyShape}: keyward-shaped with a wrong checksum. */

@@ -4,7 +4,7 @@
  */
 import { fieldsOf, knownFields } from '../lib/options.js'
 import { ConflictError, NotFoundError, rangeError, typeError } from '../errors.js'
-import { generateKey, validateKeyOptions } from '../keys/format.js'
+import { generateKey, keyStart, validateKeyOptions } from '../keys/format.js'
 import { createHasher, type Hasher } from '../keys/hash.js'
 import { insightAppSecRoles, type Roles } from '../roles.js'
 import type { GroupFilter, KeyFilter, KeyGroup, KeyRecord, KeyRevoke, ManagedKeyStore, OwnerRecord, StoreChange } from '../types.js'
@@ -162,7 +162,8 @@ export class KeyManager {
       const now = this.#now()
       const base = await this.#buildRecord(input, now)
       const key = generateKey({ prefix: this.#prefix, environment: this.#environment })
-      const record = { ...base, id: newId('key'), hash: this.#hash(key) } as KeyRecord
+      const start = keyStart(key)
+      const record = { ...base, id: newId('key'), hash: this.#hash(key), ...(start === undefined ? {} : { start }) } as KeyRecord
       await this.#store.insertKey(record)
       this.#emit({ type: 'key', id: record.id, hashes: [record.hash] })
       return { key, record: (await this.#store.getKey(record.id)) ?? record }
@@ -336,7 +337,9 @@ export class KeyManager {
     let key = ''
     const record = await this.#modify(keyId, (r, now) => {
       key = generateKey({ prefix: this.#prefix, environment: this.#environment })
-      return { ...r, hash: this.#hash(key), previousHash: r.hash, previousExpiresAt: now + grace }
+      const { start: _old, ...rest } = r
+      const start = keyStart(key)
+      return { ...rest, hash: this.#hash(key), previousHash: r.hash, previousExpiresAt: now + grace, ...(start === undefined ? {} : { start }) }
     })
     return { key, record }
   }

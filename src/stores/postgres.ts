@@ -30,6 +30,8 @@ import type { PostgresKeyStore, PostgresStoreOptions } from './_pg-types.js'
 
 export { PostgresStoreError } from './_pg-errors.js'
 export type { PostgresKeyStore, PostgresStoreOptions } from './_pg-types.js'
+export { PostgresAuditStore, PostgresUsageRecorder } from './postgres-insight.js'
+export type { PostgresAuditStoreOptions, PostgresUsageRecorderOptions } from './postgres-insight.js'
 
 const DEFAULTS = { schema: 'public', queryTimeoutMs: 1000, touchFlushMs: 1000 } as const
 const FIELDS: ReadonlySet<string> = new Set(['schema', 'queryTimeoutMs', 'touchFlushMs', 'preparedStatements', 'onError'])

@@ -215,17 +215,47 @@ describe.skipIf(!HAVE_BROWSER && !IN_CI)('the console in a real browser', () => 
     expect((await store.getKey(rotateMe.id))?.grants).toEqual([])
   }, 30_000)
 
-  it('shows API errors in words', async () => {
+  it('shows API errors in words next to the field at fault, with focus moved there', async () => {
     await page.fill('#detail-ip', '127.1')
     await page.click('#detail-ip-form button')
-    await page.locator('#error').waitFor({ state: 'visible' })
-    expect(await page.textContent('#error-text')).toBe('Invalid request (400): entries[0]: "127.1" is not a canonical IPv4 or IPv6 address or CIDR')
-    await page.click('#error-close')
-    await page.fill('#key-form input[name="owner"]', '')
+    await page.locator('#detail-ip-error').waitFor()
+    expect(await page.textContent('#detail-ip-error')).toBe('Invalid request (400): entries[0]: "127.1" is not a canonical IPv4 or IPv6 address or CIDR')
+    expect(await page.getAttribute('#detail-ip', 'aria-invalid')).toBe('true')
+    expect(await page.getAttribute('#detail-ip', 'aria-describedby')).toContain('detail-ip-error')
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('detail-ip')
+    expect(await page.locator('#error').isVisible()).toBe(false)
+
+    const owner = page.locator('#key-form input[name="owner"]')
+    await owner.fill('')
     await page.click('#key-form button[type="submit"]')
-    await page.locator('#error').waitFor({ state: 'visible' })
-    expect(await page.textContent('#error-text')).toBe('Invalid request (400): owner: is required for user keys (On Behalf Of)')
-    await page.click('#error-close')
+    await expect.poll(() => owner.getAttribute('aria-invalid')).toBe('true')
+    const describedBy = (await owner.getAttribute('aria-describedby'))!
+    expect(await page.textContent(`#${describedBy}`)).toBe('Invalid request (400): owner: is required for user keys (On Behalf Of)')
+    expect(await owner.evaluate((e) => e === document.activeElement)).toBe(true)
+    // A corrected submission clears the error.
+    await owner.fill('fixed@acme.test')
+    await page.selectOption('#key-form select[name="role"]', 'Read Only')
+    await page.click('#key-form button[type="submit"]')
+    await page.locator('#secret').waitFor({ state: 'visible' })
+    expect(await owner.getAttribute('aria-invalid')).toBeNull()
+    await page.click('#secret-done')
+  }, 30_000)
+
+  it("edits a group's allowed addresses, with the error next to the field", async () => {
+    const row = page.locator('#groups-table tbody tr', { hasText: 'Integrations' })
+    await row.locator('button[data-action="addresses"]').click()
+    const area = page.locator('#group-ips-form textarea[name="allowedIps"]')
+    expect(await area.evaluate((e) => e === document.activeElement)).toBe(true)
+    await area.fill('10.0.0.1/8')
+    await page.click('#group-ips-form button[type="submit"]')
+    await expect.poll(() => area.getAttribute('aria-invalid')).toBe('true')
+    expect(await area.evaluate((e) => e === document.activeElement)).toBe(true)
+    await area.fill('127.0.0.0/8')
+    await page.click('#group-ips-form button[type="submit"]')
+    await page.locator('#group-ips-form').waitFor({ state: 'hidden' })
+    const group = (await manager.listGroups({ tenant: 'acme' })).find((g) => g.name === 'Integrations')!
+    expect(group.allowedIps).toEqual(['127.0.0.0/8'])
+    expect(await row.locator('td[data-label="Allowed addresses"]').textContent()).toBe('127.0.0.0/8')
   }, 30_000)
 
   it('deletes only after confirmation', async () => {
