@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `npm run mutate [-- <module>…] [--full] [--concurrency N] [--survivors]`
+ * `npm run mutate [-- <module>…] [--full] [--static] [--concurrency N] [--survivors]`
  *
  * Runs StrykerJS (vitest runner, per-test coverage) on each security module in turn, with only
  * the test files that specify that module, and prints one row per module: score, killed,
@@ -58,6 +58,9 @@ for (const name of names) {
     mutate: m.mutate,
     testFiles,
     concurrency,
+    // Static mutants (module-level constants: the default role matrix, lookup tables) need a
+    // fresh module load and every test per mutant: hours on a 2-core machine. Opt in with --static.
+    ignoreStatic: !flag('--static'),
     incremental: true,
     force: flag('--full'),
     incrementalFile: `stryker/incremental/${name}.json`,
