@@ -59,6 +59,14 @@ describe('strict base64', () => {
     )
   })
 
+  it.each(['YWJj====', 'YWI===', 'YQ===', 'YQ====', 'YWJjZA===', '====', '=', 'YWJj=', 'YWJjZA=', 'YWI==', 'YWK=', 'YR==', 'YWJjZ'])(
+    'refuses %j, as Node would not write it',
+    (s) => {
+      expect(canonical(s)).toBe(false)
+      expect(decodeBase64(s)).toBeUndefined()
+    },
+  )
+
   it('stops at maxBytes: a decoded length over the bound is refused', () => {
     expect(decodeBase64('YWJj', 3)).toBe('abc')
     expect(decodeBase64('YWJjZA', 3)).toBeUndefined()
