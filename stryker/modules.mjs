@@ -22,6 +22,7 @@ export const MODULES = {
     tests: [
       'test/core/schemes.test.ts',
       'test/core/grammar.test.ts',
+      'test/core/extract.test.ts',
       'test/core/headers.test.ts',
       'test/core/contrast-half.test.ts',
       'test/core/decisions.test.ts',

@@ -8,7 +8,7 @@ export default defineConfig({
   test: {
     root: new URL('..', import.meta.url).pathname,
     include: ['test/**/*.test.ts'],
-    setupFiles: ['test/_support/setup.ts'],
+    setupFiles: ['test/_support/setup.ts', 'stryker/setup.ts'],
     testTimeout: 20_000,
     hookTimeout: 60_000,
   },
