@@ -125,7 +125,7 @@ describe('parseKey', () => {
       fc.property(inputs, (s) => {
         expect(parseKey(s)).toEqual(oracle(s))
       }),
-      { seed: 8, numRuns: 800 },
+      { seed: 8, numRuns: 300 },
     )
   })
 })
