@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `npm run mutate [-- <module>…] [--full] [--static] [--concurrency N] [--survivors]`
+ * `npm run mutate [-- <module>…] [--only <file glob>] [--full] [--static] [--concurrency N] [--survivors]`
  *
  * Runs StrykerJS (vitest runner, per-test coverage) on each security module in turn, with only
  * the test files that specify that module, and prints one row per module: score, killed,
@@ -25,7 +25,9 @@ const value = (name, fallback) => {
   return i >= 0 && i + 1 < args.length ? args[i + 1] : fallback
 }
 const concurrency = Number(value('--concurrency', process.env.KEYWARD_MUTATE_CONCURRENCY ?? '2'))
-const skip = new Set(['--concurrency', value('--concurrency', '')])
+// --only <glob>: mutate only the files of the module that match (one file after an edit).
+const only = value('--only', undefined)
+const skip = new Set(['--concurrency', value('--concurrency', ''), '--only', only])
 const wanted = args.filter((a) => !a.startsWith('--') && !skip.has(a))
 for (const name of wanted) {
   if (!Object.hasOwn(MODULES, name)) {
@@ -55,7 +57,7 @@ for (const name of names) {
     plugins: ['@stryker-mutator/vitest-runner'],
     vitest: { configFile: 'stryker/vitest.config.ts', related: false },
     coverageAnalysis: 'perTest',
-    mutate: m.mutate,
+    mutate: only === undefined ? m.mutate : [only],
     testFiles,
     concurrency,
     // Static mutants (module-level constants: the default role matrix, lookup tables) need a
