@@ -23,6 +23,7 @@ export const MODULES = {
       'test/core/schemes.test.ts',
       'test/core/grammar.test.ts',
       'test/core/extract.test.ts',
+      'test/jwt/extract.test.ts',
       'test/core/headers.test.ts',
       'test/core/contrast-half.test.ts',
       'test/core/decisions.test.ts',

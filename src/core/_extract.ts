@@ -63,7 +63,8 @@ export function extractor(schemes: readonly Scheme[]): (values: HeaderValues, si
       // of more headers beats one of fewer, a verified token beats an opaque key, anything beats
       // half a credential. What is left after that is really two credentials: a conflict.
       found = found.filter(([, e]) =>
-        !found.some(([, f]) => f !== e && subset(e.sources, f.sources) && (f.sources.length > e.sources.length || rank(f) > rank(e))),
+        // (A reading never drops itself: it has neither more sources nor a higher rank than itself.)
+        !found.some(([, f]) => subset(e.sources, f.sources) && (f.sources.length > e.sources.length || rank(f) > rank(e))),
       )
     }
     const bad = found.find(([, e]) => e.type === 'malformed')

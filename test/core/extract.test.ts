@@ -4,7 +4,7 @@
  * scheme whose extract() throws is malformed, never a crash.
  */
 import { describe, expect, it } from 'vitest'
-import { schemes, type Scheme } from '../../src/index.js'
+import { schemes, type Extraction, type Scheme } from '../../src/index.js'
 import { basicOf, harness, seen } from '../_support/core.js'
 
 async function keys() {
@@ -75,5 +75,36 @@ describe('extraction with several schemes', () => {
       expect(seen(await auth({ headers: { 'x-throwing': '1', 'x-api-key': a } })).reason).toBe('malformed_credentials')
     }
     expect((await h.authorizer({ schemes: [throwing, schemes.apiKeyHeader()] })({ headers: { 'x-api-key': a } })).allow).toBe(true)
+  })
+
+  /** A scheme of this test that reads `header` and hands back what `found` makes of its value. */
+  const custom = (name: string, header: string, found: (v: string) => Extraction): Scheme => ({
+    name,
+    headers: [header],
+    challengeScheme: name,
+    bearerErrors: false,
+    challenge: () => name,
+    extract: (values) => {
+      const v = values.get(header)
+      return v === undefined ? undefined : found(v[0]!)
+    },
+    verify: async () => ({ ok: false, reason: 'invalid_token' }),
+  })
+
+  it('lets a reading of more headers win over a higher-ranked reading of fewer (the Contrast pair over a token)', async () => {
+    const h = harness()
+    const org = await h.issue({ kind: 'tenant', tenant: 'org-1' })
+    const svc = await h.issue({ kind: 'user', owner: 'svc', tenant: 'org-1', role: 'Read Only' })
+    const token = custom('tok', 'authorization', (v) => ({ type: 'token', token: v, sources: ['authorization'] }))
+    const auth = h.authorizer({ schemes: [schemes.contrast(), token] })
+    const d = await auth({ headers: { 'api-key': org.key, authorization: Buffer.from(`svc:${svc.key}`).toString('base64') } })
+    expect(d.allow && d.principal.scheme).toBe('contrast')
+  })
+
+  it('takes two readings of the same header with the same rank as a conflict, not as nothing', async () => {
+    const { h, a } = await keys()
+    const twin = custom('twin', 'x-api-key', (v) => ({ type: 'key', key: v, sources: ['x-api-key'] }))
+    const auth = h.authorizer({ schemes: [schemes.apiKeyHeader(), twin] })
+    expect(seen(await auth({ headers: { 'x-api-key': a } })).reason).toBe('conflicting_credentials')
   })
 })
