@@ -8,13 +8,14 @@
 import { describe, expect, it } from 'vitest'
 import { createAuthorizer, hashKey, KeyManager } from '../../src/index.js'
 import { cachedStore } from '../../src/stores/cached.js'
-import { Clock, record, req, settle } from './_helpers.js'
+import { testClock } from '../_support/clock.js'
+import { record, req, settle } from './_helpers.js'
 import { SlowStore, type LookupKind } from './_slow-store.js'
 
 const LEGACY = '3f0e8a52-6a1c-4c57-9d5e-2a8c1f0b7e44'
 
 function setup(maxEntries = 100) {
-  const clock = new Clock()
+  const clock = testClock()
   const slow = new SlowStore()
   slow.slow = new Set()
   const cache = cachedStore(slow, { maxEntries, now: clock.now })
