@@ -16,8 +16,8 @@ export const MODULES = {
       'src/schemes/_key-shape*.ts',
       'src/schemes/_scheme*.ts',
       'src/schemes/{api-key,basic,bearer,contrast,rest-api-key,index}.ts',
-      'src/_extract*.ts',
-      'src/_headers*.ts',
+      'src/core/_extract*.ts',
+      'src/lib/headers*.ts',
     ],
     tests: [
       'test/core/schemes.test.ts',
@@ -31,7 +31,8 @@ export const MODULES = {
     ],
   },
   core: {
-    mutate: ['src/core/**/*.ts', 'src/authorize*.ts'],
+    // src/core/_extract.ts is the schemes module's (one credential per request).
+    mutate: ['src/core/**/*.ts', '!src/core/_extract*.ts', 'src/authorize*.ts'],
     tests: [
       'test/core/authorizer.test.ts',
       'test/core/decisions.test.ts',
@@ -55,7 +56,7 @@ export const MODULES = {
     tests: ['test/core/roles.test.ts', 'test/core/keys.test.ts', 'test/resilience/hash.test.ts', 'test/core/matrix.test.ts'],
   },
   cached: {
-    mutate: ['src/stores/cached*.ts', 'src/stores/_lookup*.ts'],
+    mutate: ['src/stores/cached*.ts', 'src/stores/_cache*.ts', 'src/stores/_lookup*.ts'],
     tests: [
       'test/resilience/cached-store.test.ts',
       'test/resilience/cached-invalidation.test.ts',
