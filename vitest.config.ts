@@ -15,6 +15,8 @@ export default defineConfig({
     testTimeout: 20_000,
     // Builds and packs the package once per run, for the tests that install it.
     globalSetup: ['test/package/_global-pack.ts'],
+    // Every test must assert something (expect.hasAssertions()).
+    setupFiles: ['test/_support/setup.ts'],
     hookTimeout: 60_000,
     pool: 'forks',
     maxWorkers: WORKERS,

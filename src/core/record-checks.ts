@@ -50,9 +50,10 @@ function checkTime(ctx: Ctx, r: KeyRecord, hash: string): Check {
   const at = ctx.at
   if (r.expiresAt !== undefined && !(typeof r.expiresAt === 'number' && at < r.expiresAt)) return deny(ctx, 'key_expired')
   if (r.hash !== hash) {
-    // Matched the previous hash of a rotated key: valid only during the grace period.
+    // Matched the previous hash of a rotated key: valid only during the grace period. Written as
+    // "not before the end" so a corrupt end (NaN) closes the grace instead of never ending it.
     const until = r.previousExpiresAt
-    if (r.previousHash !== hash || typeof until !== 'number' || at >= until) return deny(ctx, 'key_rotated')
+    if (r.previousHash !== hash || typeof until !== 'number' || !(at < until)) return deny(ctx, 'key_rotated')
   }
   return undefined
 }

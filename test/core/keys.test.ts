@@ -1,3 +1,4 @@
+import { crc32 as zlibCrc32 } from 'node:zlib'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { generateKey, hashKey, parseKey } from '../../src/index.js'
@@ -85,7 +86,47 @@ describe('parseKey', () => {
       }),
       { seed: 7, numRuns: 500 },
     )
-    fc.assert(fc.property(fc.string({ unit: 'binary' }), (s) => void parseKey(s)), { seed: 8, numRuns: 2000 })
+  })
+
+  it('agrees with a regex and zlib.crc32 oracle on keys, near-keys and random strings (property)', () => {
+    const B62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
+    const SHAPE = /^([a-z][a-z0-9]{0,15})(?:_([a-z0-9]{1,16}))?_[0-9A-Za-z]{32}([0-9A-Za-z]{6})$/
+    const encode = (n: number) => {
+      let out = ''
+      for (let i = 0; i < 6; i++, n = Math.floor(n / 62)) out = B62[n % 62] + out
+      return out
+    }
+    const oracle = (s: string) => {
+      const m = SHAPE.exec(s)
+      if (m === null) return undefined
+      const valid = m[3] === encode(zlibCrc32(s.slice(0, -6)))
+      return m[2] === undefined ? { valid, prefix: m[1] } : { valid, prefix: m[1], environment: m[2] }
+    }
+    const part = (max: number) => fc.string({ unit: fc.constantFrom(...'az09AZ_-.é'), maxLength: max })
+    // Key-shaped strings with one edited segment: every length and character-class edge.
+    const nearKeys = fc
+      .tuple(fc.stringMatching(/^[a-z][a-z0-9]{0,16}$/), fc.option(fc.stringMatching(/^[a-z0-9]{0,17}$/), { nil: undefined }), part(3), fc.nat({ max: 40 }), fc.boolean())
+      .map(([prefix, env, noise, at, fix]) => {
+        const body = `${prefix}_${env === undefined ? '' : `${env}_`}${'x'.repeat(32)}`
+        const key = body + (fix ? encode(zlibCrc32(body)) : 'AAAAAA')
+        return at % 3 === 0 ? key : key.slice(0, at) + noise + key.slice(at + noise.length)
+      })
+    // Every length edge of prefix and environment, with a right checksum.
+    for (const p of [1, 16, 17]) {
+      for (const e of [undefined, 1, 16, 17]) {
+        const body = `${'p'.repeat(p)}_${e === undefined ? '' : `${'e'.repeat(e)}_`}${'x'.repeat(32)}`
+        const key = body + encode(zlibCrc32(body))
+        expect(parseKey(key)).toEqual(oracle(key))
+        expect(oracle(key) !== undefined).toBe(p <= 16 && (e === undefined || e <= 16))
+      }
+    }
+    const inputs = fc.oneof(nearKeys, fc.string({ unit: 'binary', maxLength: 80 }), fc.constant(null).map(() => generateKey({ environment: 'live' })))
+    fc.assert(
+      fc.property(inputs, (s) => {
+        expect(parseKey(s)).toEqual(oracle(s))
+      }),
+      { seed: 8, numRuns: 300 },
+    )
   })
 })
 

@@ -21,10 +21,20 @@ describe('Rapid7 InsightAppSec: user keys and Org keys', () => {
     expect(d.allow && [d.principal.kind, d.principal.role]).toEqual(['org', undefined])
   })
 
-  it('denies a request whose tenant cannot be resolved when tenants are configured', async () => {
+  // The key has no tenant either, so "no tenant" equals "no tenant": only the rule that an
+  // unresolved request tenant is a deny can refuse it.
+  it.each([
+    ['undefined', () => undefined],
+    ['a number', () => 7 as unknown as string],
+  ])('denies a tenant-less key when the tenant function returns %s', async (_, tenant) => {
     const h = harness()
-    const org = await h.issue({ kind: 'org', tenant: 'acme' })
-    expect(seen(await h.authorizer({ tenant: () => undefined })({ headers: { 'x-api-key': org.key } })).reason).toBe('tenant_mismatch')
+    const org = await h.issue({ kind: 'org' })
+    const user = await h.issue({ kind: 'user', owner: 'u', role: 'Read Only' })
+    for (const k of [org, user]) {
+      expect(seen(await h.authorizer({ tenant })({ headers: { 'x-api-key': k.key } })).reason).toBe('tenant_mismatch')
+    }
+    // The same keys pass without a tenant function: the deny above is the tenant rule's.
+    expect((await h.authorizer()({ headers: { 'x-api-key': org.key } })).allow).toBe(true)
   })
 })
 

@@ -142,8 +142,10 @@ describe('basic', () => {
 
   it.each([
     ['no colon', `Basic ${Buffer.from('justakey').toString('base64')}`],
-    ['invalid base64', 'Basic !!!!'],
-    ['bad padding', 'Basic YWJj='],
+    // token68 but not base64: "." is no base64 character ("a:b" would be YTpi).
+    ['invalid base64', 'Basic YT.i'],
+    // "a:b" with a stray "=": refused for its padding, where without that rule it decodes to a colon pair.
+    ['bad padding', 'Basic YTpi='],
     ['a control byte in the credentials', `Basic ${Buffer.from('api:a\u0001b').toString('base64')}`],
     ['a DEL byte in the credentials', `Basic ${Buffer.from('api:a\u007fb').toString('base64')}`],
     ['an HTAB in the credentials', `Basic ${Buffer.from('api:a\tb').toString('base64')}`],
@@ -183,6 +185,78 @@ describe('basic', () => {
   it.each(wellFormed)('with Bearer and X-Api-Key configured too, still refuses %s with 401', async (_, value) => {
     const { auth } = await withKey([schemes.apiKeyHeader(), schemes.bearer(), schemes.basic()])
     expect(seen(await auth({ headers: { authorization: value } }))).toMatchObject({ status: 401, code: 'invalid_credentials' })
+  })
+})
+
+/**
+ * Each rule of strict base64 (RFC 4648 §3.3, §3.5, §4) and of RFC 7617 decoding, broken alone
+ * in the encoding of a real key: without the rule, the text decodes to `user:key` and allows.
+ */
+describe('basic: exactly one accepted encoding of a credential', () => {
+  /** The canonical encoding of `<user>:<key>` with a user-id of the length that gives `rem` bytes past the last full group. */
+  function encoded(key: string, rem: 0 | 1 | 2, user = 'api'): { user: string; b64: string } {
+    while ((user.length + 1 + key.length) % 3 !== rem) user += 'x'
+    return { user, b64: Buffer.from(`${user}:${key}`, 'latin1').toString('base64') }
+  }
+  const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
+  /** The same 6-bit digit with `bits` of its low (padding) bits set: decodes to the same bytes when those bits are ignored. */
+  const dirty = (c: string, bits: number) => B64[B64.indexOf(c) | ((1 << bits) - 1)]!
+
+  const cases: [string, (key: string) => string][] = [
+    ['a stray "=" after a full group', (k) => `${encoded(k, 0).b64}=`],
+    ['a third "="', (k) => `${encoded(k, 1).b64}=`],
+    ['a full group of "="', (k) => `${encoded(k, 0).b64}====`],
+    ...[...'-_~.'].map((c): [string, (key: string) => string] => [
+      `the token68 character "${c}", which base64 lacks, in the key's bytes`,
+      (k) => {
+        const b = encoded(k, 0).b64
+        return `${b.slice(0, 12)}${c}${b.slice(13)}`
+      },
+    ]),
+    ['a second "=" where one is due', (k) => `${encoded(k, 2).b64}=`],
+    ['one "=" where two are due', (k) => encoded(k, 1).b64.slice(0, -1)],
+    ['a dangling sixth bit group (length 4n+1)', (k) => `${encoded(k, 0).b64}A`],
+    ['non-zero padding bits before "=="', (k) => {
+      const b = encoded(k, 1).b64
+      return `${b.slice(0, -3)}${dirty(b.at(-3)!, 4)}==`
+    }],
+    ['non-zero padding bits before "="', (k) => {
+      const b = encoded(k, 2).b64
+      return `${b.slice(0, -2)}${dirty(b.at(-2)!, 2)}=`
+    }],
+    ['non-zero padding bits without the padding', (k) => {
+      const b = encoded(k, 1).b64.slice(0, -2)
+      return `${b.slice(0, -1)}${dirty(b.at(-1)!, 4)}`
+    }],
+    ['a control byte in the ignored user-id', (k) => Buffer.from(`a\u0001pi:${k}`).toString('base64')],
+    ['a DEL byte in the ignored user-id', (k) => Buffer.from(`api\u007f:${k}`).toString('base64')],
+    ['an HTAB in the ignored user-id', (k) => Buffer.from(`a\tpi:${k}`).toString('base64')],
+  ]
+
+  it.each(cases)('refuses %s with 400, though the bytes hold the key', async (_, encode) => {
+    const { key, auth } = await withKey([schemes.basic()])
+    const value = encode(key)
+    expect(seen(await auth({ headers: { authorization: `Basic ${value}` } })).reason).toBe('malformed_credentials')
+  })
+
+  it.each([0, 1, 2] as const)('allows the canonical encoding, padded or not (%i bytes past the last group)', async (rem) => {
+    const { key, auth } = await withKey([schemes.basic()])
+    const { b64 } = encoded(key, rem)
+    expect((await auth({ headers: { authorization: `Basic ${b64}` } })).allow).toBe(true)
+    expect((await auth({ headers: { authorization: `Basic ${b64.replace(/=+$/, '')}` } })).allow).toBe(true)
+  })
+
+  it('allows a UTF-8 user-id: the user-id is ignored and any text (RFC 7617 §2.1)', async () => {
+    const { key, auth } = await withKey([schemes.basic()])
+    expect((await auth({ headers: { authorization: `Basic ${Buffer.from(`jörg:${key}`, 'utf8').toString('base64')}` } })).allow).toBe(true)
+  })
+
+  it('refuses credentials over 2048 bytes as malformed, and takes 2048 as text that is no key', async () => {
+    const { auth } = await withKey([schemes.basic()])
+    const long = Buffer.from(`api:${'k'.repeat(2045)}`).toString('base64')
+    const fits = Buffer.from(`api:${'k'.repeat(2044)}`).toString('base64')
+    expect(seen(await auth({ headers: { authorization: `Basic ${long}` } })).reason).toBe('malformed_credentials')
+    expect(seen(await auth({ headers: { authorization: `Basic ${fits}` } })).reason).toBe('invalid_token')
   })
 })
 

@@ -79,6 +79,8 @@ describe('parseIp: IPv6', () => {
 
   it.each([
     ['fe80::1%eth0', 'a zone id'],
+    ['fe80::1%1', 'a numeric zone id'],
+    ['fe80::1%25', 'a percent-encoded numeric zone id'],
     ['fe80::1%25eth0', 'a URI-encoded zone id'],
     ['fe80::1%', 'an empty zone id'],
     ['[::1]', 'brackets'],

@@ -117,6 +117,7 @@ describe('clientAddress behind one load balancer', () => {
     ['a bracketed IPv6 with a port', '[::1]:80'],
     ['a bracketed IPv6', '[2001:db8::1]'],
     ['a zone id', 'fe80::1%eth0'],
+    ['a numeric zone id', 'fe80::1%1'],
     ['shorthand IPv4', '127.1'],
     ['octal IPv4', '0177.0.0.1'],
     ['an obfuscated name', 'localhost'],
@@ -211,6 +212,32 @@ describe('isSecure', () => {
       expect(net.isSecure(false, LB, [v])).toBe(false)
     }
   })
+
+  // Each of the five letters changed alone (to its neighbours, to a character that differs from
+  // it or its upper case by 0x20 only in the other direction), and every length around five.
+  const lookAlikes: string[] = []
+  for (let i = 0; i < 5; i++) {
+    for (const d of [-1, 1, -0x20 - 1, 0x40]) {
+      const c = 'https'.charCodeAt(i) + d
+      lookAlikes.push(`https`.slice(0, i) + String.fromCharCode(c) + 'https'.slice(i + 1))
+    }
+  }
+  lookAlikes.push('http', 'httpss', 'xhttps', 'https\u0000', 'ttps', 'hhttps')
+  it.each(lookAlikes.map((v) => [JSON.stringify(v), v]))('is false for the look-alike %s', (_, v) => {
+    expect(net.isSecure(false, LB, [v])).toBe(false)
+    expect(net.isSecure(false, LB, ['https', v])).toBe(false)
+  })
+})
+
+describe('socket addresses with a zone id', () => {
+  it.each([
+    ['a numeric zone id', 'fe80::1%1', 'fe80::1'],
+    ['a multi-digit numeric zone id', 'fe80::abcd%42', 'fe80::abcd'],
+    ['a named zone id', 'fe80::1%eth0', 'fe80::1'],
+  ])('drops %s from the socket address (RFC 4007 §11)', (_, sock, text) => {
+    const net = createNetPolicy(undefined)
+    expect(net.clientAddress(sock, undefined)).toEqual(client(text))
+  })
 })
 
 describe('NetPolicy properties', () => {
@@ -232,10 +259,15 @@ describe('NetPolicy properties', () => {
   })
 
   it('a resolved client is the untrusted socket, or an X-Forwarded-For entry', () => {
+    let resolvedCount = 0
     fc.assert(
       fc.property(addressText, fc.array(header, { minLength: 1, maxLength: 3 }), (sock, xff) => {
         const r = trusted.clientAddress(sock, xff)
-        if (r.text === undefined) return
+        if (r.text === undefined) {
+          expect(r).toEqual(UNRESOLVED)
+          return
+        }
+        resolvedCount++
         const entries = xff.join(',').split(',').map((e) => parseIp(e.replace(/^[ \t]+|[ \t]+$/g, '')))
         const socket = parseIp(sock.split('%')[0]!) // the socket's zone id is dropped
         const candidates = [socket, ...entries].filter((a) => a !== undefined).map(formatIp)
@@ -243,5 +275,7 @@ describe('NetPolicy properties', () => {
       }),
       params,
     )
+    // The property above says something only about resolved clients: there must be many.
+    expect(resolvedCount).toBeGreaterThan(params.numRuns / 4)
   })
 })

@@ -29,12 +29,19 @@ describe('native and @noble/hashes hashers', () => {
   it('give identical SHA-256 for random keys', () => {
     const n = native()!
     const p = nobleHasher()
-    fc.assert(fc.property(keys, (key) => n(key) === p(key)), { seed: SEED, numRuns: 2_000 })
+    fc.assert(
+      fc.property(keys, (key) => {
+        expect(n(key)).toBe(p(key))
+      }),
+      { seed: SEED, numRuns: 2_000 },
+    )
   })
 
   it('give identical HMAC-SHA-256 for random keys and peppers', () => {
     fc.assert(
-      fc.property(keys, peppers, (key, pepper) => native(pepper)!(key) === nobleHasher(pepper)(key)),
+      fc.property(keys, peppers, (key, pepper) => {
+        expect(native(pepper)!(key)).toBe(nobleHasher(pepper)(key))
+      }),
       { seed: SEED, numRuns: 1_000 },
     )
   })
@@ -55,7 +62,8 @@ describe('native and @noble/hashes hashers', () => {
     fc.assert(
       fc.property(keys, (key) => {
         const expected = nobleHasher(pepper)(key)
-        return hashKey(key, pepper) === expected && createHasher(pepper)(key) === expected
+        expect(hashKey(key, pepper)).toBe(expected)
+        expect(createHasher(pepper)(key)).toBe(expected)
       }),
       { seed: SEED, numRuns: 300 },
     )
@@ -72,10 +80,24 @@ describe('native and @noble/hashes hashers', () => {
     expect(() => nobleHasher('short')).toThrow(/^pepper: must be at least 32 bytes/)
     expect(() => createHasher()(undefined as unknown as string)).toThrow(TypeError)
     expect(() => hashKey('')).toThrow(RangeError)
+  })
+
+  // Each path that refuses a pepper must throw, and what it throws must not carry the pepper.
+  it.each([
+    ['nativeHasher', (p: string) => nativeHasher(p)],
+    ['nobleHasher', (p: string) => nobleHasher(p)],
+    ['createHasher', (p: string) => createHasher(p)],
+    ['hashKey', (p: string) => hashKey('kw_test_key', p)],
+  ])('%s refuses a short pepper without echoing it', (_, build) => {
+    const pepper = 'secret-pepper'
+    let thrown: unknown = undefined
     try {
-      nativeHasher('secret-pepper')
+      build(pepper)
     } catch (e) {
-      expect(String(e)).not.toContain('secret-pepper')
+      thrown = e
     }
+    expect(thrown).toBeInstanceOf(RangeError)
+    const err = thrown as Error
+    expect(`${String(err)} ${err.stack ?? ''}`).not.toContain(pepper)
   })
 })

@@ -1,0 +1,131 @@
+/**
+ * The credential grammar against independent oracles: RFC 9110 §11.2 token68 as a regular
+ * expression, and Node's base64 codec for strict base64 (RFC 4648 §4): a string is accepted
+ * exactly when it is the canonical encoding of its bytes, with or without its padding.
+ */
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { decodeBase64, decodeUserPass, isToken68, keyValue, splitAuthorization } from '../../src/schemes/_grammar.js'
+
+const TOKEN68 = /^[A-Za-z0-9\-._~+/]+=*$/
+const SEED = 0x6b77
+
+describe('token68', () => {
+  it('accepts exactly the RFC 9110 character classes, for every ASCII byte in every position', () => {
+    for (let c = 0; c < 128; c++) {
+      const ch = String.fromCharCode(c)
+      for (const s of [ch, `a${ch}`, `${ch}a`, `a${ch}b`, `a${ch}=`, `a=${ch}`]) {
+        expect([s, isToken68(s)]).toEqual([s, TOKEN68.test(s)])
+      }
+    }
+  })
+
+  it('agrees with the regular expression on random strings (property)', () => {
+    const text = fc.string({ unit: fc.constantFrom(...'aZ09-._~+/=!:,; é'), maxLength: 12 })
+    fc.assert(
+      fc.property(text, (s) => {
+        expect(isToken68(s)).toBe(TOKEN68.test(s))
+      }),
+      { seed: SEED, numRuns: 2000 },
+    )
+  })
+})
+
+describe('strict base64', () => {
+  const canonical = (s: string): boolean => {
+    const bytes = Buffer.from(s, 'base64')
+    const enc = bytes.toString('base64')
+    return s === enc || s === enc.replace(/=+$/, '')
+  }
+
+  it('decodes every canonical encoding, padded or not, to its bytes (property)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 40 }), fc.boolean(), (bytes, pad) => {
+        const enc = Buffer.from(bytes).toString('base64')
+        expect(decodeBase64(pad ? enc : enc.replace(/=+$/, ''))).toBe(Buffer.from(bytes).toString('latin1'))
+      }),
+      { seed: SEED, numRuns: 1000 },
+    )
+  })
+
+  it('accepts a string over the base64 alphabet exactly when it is canonical (property)', () => {
+    const text = fc.string({ unit: fc.constantFrom(...'AQgwBCDh/+9z='), maxLength: 10 })
+    fc.assert(
+      fc.property(text, (s) => {
+        const ok = /^[A-Za-z0-9+/]*=*$/.test(s) && canonical(s)
+        expect([s, decodeBase64(s) !== undefined]).toEqual([s, ok])
+      }),
+      { seed: SEED, numRuns: 3000 },
+    )
+  })
+
+  it.each(['YWJj====', 'YWI===', 'YQ===', 'YQ====', 'YWJjZA===', '====', '=', 'YWJj=', 'YWJjZA=', 'YWI==', 'YWK=', 'YR==', 'YWJjZ'])(
+    'refuses %j, as Node would not write it',
+    (s) => {
+      expect(canonical(s)).toBe(false)
+      expect(decodeBase64(s)).toBeUndefined()
+    },
+  )
+
+  it('stops at maxBytes: a decoded length over the bound is refused', () => {
+    expect(decodeBase64('YWJj', 3)).toBe('abc')
+    expect(decodeBase64('YWJjZA', 3)).toBeUndefined()
+    expect(decodeBase64('YWJjZA==', 4)).toBe('abcd')
+  })
+})
+
+describe('Basic user-pass', () => {
+  const b64 = (s: string) => Buffer.from(s, 'latin1').toString('base64')
+
+  it.each([
+    ['a:b', { user: 'a', pass: 'b' }],
+    [':', { user: '', pass: '' }],
+    ['a:b:c', { user: 'a', pass: 'b:c' }],
+    ['\u00e9:\u00ff', { user: '\u00e9', pass: '\u00ff' }],
+  ])('splits %j at the first colon', (text, want) => {
+    expect(decodeUserPass(b64(text))).toEqual(want)
+  })
+
+  it.each([
+    ['no colon', b64('ab')],
+    ['a NUL in the user-id', b64('a\u0000:b')],
+    ['a unit separator in the user-id', b64('a\u001f:b')],
+    ['a DEL in the user-id', b64('a\u007f:b')],
+    ['a control in the password', b64('a:\u0001')],
+    ['not token68', `${b64('a:b')} x`],
+  ])('refuses %s', (_, token) => {
+    expect(decodeUserPass(token)).toBeUndefined()
+  })
+
+  it('accepts the byte right after each control range (space and 0x80) as text', () => {
+    expect(decodeUserPass(b64(' :\u0080'))).toEqual({ user: ' ', pass: '\u0080' })
+  })
+})
+
+describe('key values and the Authorization split', () => {
+  it.each([
+    ['kw_abc', 'kw_abc'],
+    [' \tkw_abc\t ', 'kw_abc'],
+    ['', undefined],
+    [' ', undefined],
+    ['kw abc', undefined],
+    ['\u00a0kw_abc', undefined],
+    ['kw_abc\u0000', undefined],
+    ['k'.repeat(512), 'k'.repeat(512)],
+    ['k'.repeat(513), undefined],
+    [` ${'k'.repeat(512)} `, 'k'.repeat(512)],
+    [` ${'k'.repeat(513)} `, undefined],
+  ])('keyValue(%j) is %j', (raw, want) => {
+    expect(keyValue(raw)).toBe(want)
+  })
+
+  it.each([
+    ['Basic abc', { scheme: 'basic', rest: 'abc' }],
+    ['  BEARER \t tok  ', { scheme: 'bearer', rest: 'tok' }],
+    ['Basic\tabc', { scheme: 'basic', rest: 'abc' }],
+    ['Basic', { scheme: 'basic', rest: '' }],
+    ['Basic\u00a0abc', { scheme: 'basic\u00a0abc', rest: '' }],
+  ])('splitAuthorization(%j)', (raw, want) => {
+    expect(splitAuthorization(raw)).toEqual(want)
+  })
+})
