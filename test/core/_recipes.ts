@@ -36,11 +36,11 @@ export function tsBlocks(markdown: string): { code: string; line: number }[] {
 }
 
 /**
- * Rewrites `<file>.ts(L,C)` and `<file>.ts:L` in compiler or runtime output to the recipe page and
+ * Rewrites `<file>.ts(L,C)` and `[<dir>/]<file>.ts:L` in compiler or runtime output to the recipe page and
  * line they come from, given each scratch file's page, first code line and prelude length.
  */
 export function toPageLines(output: string, origins: Readonly<Record<string, { page: string; line: number; prelude: number }>>): string {
-  return output.replace(/([\w-]+)\.ts(?:\((\d+),\d+\)|:(\d+))/g, (all, name: string, a?: string, b?: string) => {
+  return output.replace(/(?:[^\s(]*\/)?([\w-]+)\.ts(?:\((\d+),\d+\)|:(\d+))/g, (all, name: string, a?: string, b?: string) => {
     const o = Object.hasOwn(origins, name) ? origins[name] : undefined
     if (o === undefined) return all
     const at = Number(a ?? b) - o.prelude

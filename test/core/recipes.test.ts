@@ -43,11 +43,14 @@ describe('the product recipes', () => {
   })
 
   it('are found verbatim in their examples, where they name one', () => {
+    let checked = 0
     for (const [page, n, block, coverage] of blocks()) {
       if (coverage === undefined || !('example' in coverage)) continue
+      checked++
       const drift = firstDrift(block, read(coverage.example))
       expect(drift, drift && `${page} block ${n} drifts from ${coverage.example} at its line ${drift.line}: ${drift.text}`).toBeUndefined()
     }
+    expect(checked).toBeGreaterThan(0)
   })
 })
 
@@ -85,4 +88,33 @@ describe('the product recipes, in a fresh project', () => {
     )
     expect(Object.fromEntries(await Promise.all(runs))).toEqual(Object.fromEntries(Object.keys(programs).map((n) => [n, 'ok'])))
   }, 120_000)
+})
+
+describe('the verbatim check', () => {
+  const example = ['export function f() {', '  const a = 1', '  const b = 2', '  return a + b', '}', ''].join('\n')
+
+  it.each([
+    ['the same lines at another indentation', 'const a = 1\nconst b = 2\n', undefined],
+    ['a changed line, named with its block line', 'const a = 1\nconst b = 3\n', { line: 2, text: 'const b = 3' }],
+    ['a line the example does not have after matching ones', 'const b = 2\nreturn a + b\nreturn 0\n', { line: 3, text: 'return 0' }],
+    ['lines out of order', 'const b = 2\nconst a = 1\n', { line: 2, text: 'const a = 1' }],
+    ['a first line found nowhere', 'const z = 0\n', { line: 1, text: 'const z = 0' }],
+  ])('reports %s', (_name, block, drift) => {
+    expect(firstDrift(block, example)).toEqual(drift)
+  })
+
+  it('finds ```ts blocks and the page line their code starts on, and no other fence', () => {
+    const page = ['# T', '', '```ts', 'const a = 1', '```', '', '```sh', 'ls', '```', '```ts', 'const b = 2', 'const c = 3', '```', ''].join('\n')
+    expect(tsBlocks(page)).toEqual([
+      { code: 'const a = 1\n', line: 4 },
+      { code: 'const b = 2\nconst c = 3\n', line: 11 },
+    ])
+  })
+
+  it('points compiler and runtime output at the recipe page line', () => {
+    const origins = { 'ivanti-1': { page: 'docs/products/ivanti.md', line: 9, prelude: 4 } }
+    expect(toPageLines('ivanti-1.ts(6,3): error TS2304 and /tmp/x/ivanti-1.ts:5 and other.ts(1,1)', origins)).toBe(
+      'docs/products/ivanti.md:10: error TS2304 and docs/products/ivanti.md:9 and other.ts(1,1)',
+    )
+  })
 })
