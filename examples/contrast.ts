@@ -73,7 +73,7 @@ async function seedKeys(store: MemoryKeyStore): Promise<Record<string, string>> 
     lee: await issue({ kind: 'user', tenant: ORG, owner: 'lee@acme.test', role: 'Editor' }),
     ci: await issue({ kind: 'user', tenant: ORG, owner: 'ci@acme.test', role: 'Viewer', rateLimit: { capacity: 2, refillPerSecond: 0.01 } }),
   }
-  await store.putOwner('lee@acme.test', { active: false }) // a locked account disables its keys
+  await m.setOwner('lee@acme.test', { active: false }) // a locked account disables its keys
   return keys
 }
 
