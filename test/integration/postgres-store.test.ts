@@ -471,3 +471,15 @@ describe.skipIf(!HAVE_PG)('postgres store: migrating to the key start', () => {
     }
   })
 })
+
+describe('postgres store: the published migration', () => {
+  it('is printed in docs/operations.md exactly as postgresMigrationSql() returns it', async () => {
+    const { readFile } = await import('node:fs/promises')
+    const doc = await readFile(new URL('../../docs/operations.md', import.meta.url), 'utf8')
+    const open = '```sql\n'
+    const at = doc.indexOf(`${open}CREATE TABLE IF NOT EXISTS "public".keyward_migrations`)
+    expect(at).toBeGreaterThan(0)
+    const body = doc.slice(at + open.length, doc.indexOf('```', at + open.length))
+    expect(body).toBe(postgresMigrationSql({ schema: 'public' }))
+  })
+})
