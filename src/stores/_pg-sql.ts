@@ -163,7 +163,16 @@ CREATE TABLE IF NOT EXISTS ${s}.keyward_owners (
 
 INSERT INTO ${s}.keyward_migrations (version) VALUES (1) ON CONFLICT (version) DO NOTHING;
 
--- Version 2: usage-limited keys. credits_remaining NULL: unlimited. credits_refill is
+${versionTwoSql(s)}`
+}
+
+/**
+ * Version 2, added to a version-1 database: the credit columns and the key start. Idempotent
+ * (`ADD COLUMN IF NOT EXISTS`), so a database that ran an earlier version-2 script gets what it
+ * lacks.
+ */
+function versionTwoSql(s: string): string {
+  return `-- Version 2: usage-limited keys. credits_remaining NULL: unlimited. credits_refill is
 -- {"amount": n, "interval": "day" | "month" | ms}; credits_refilled_at starts the current interval.
 ALTER TABLE ${s}.keyward_keys ADD COLUMN IF NOT EXISTS credits_remaining bigint CHECK (credits_remaining >= 0);
 ALTER TABLE ${s}.keyward_keys ADD COLUMN IF NOT EXISTS credits_refill jsonb;
