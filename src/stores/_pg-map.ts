@@ -102,6 +102,7 @@ export function keyParams(r: KeyRecord): unknown[] {
     r.previousHash === undefined ? null : reqStr(r.previousHash, 'previousHash'),
     optTime(r.previousExpiresAt, 'previousExpiresAt'),
     ...creditParams(r.credits),
+    optStr(r.start, 'start'),
   ]
 }
 
@@ -189,6 +190,7 @@ export function keyFromRow(row: Row): KeyRecord {
     if (row.credits_refilled_at != null) c.refilledAt = num(row.credits_refilled_at)
     r.credits = c
   }
+  if (row.start != null) r.start = String(row.start)
   return freeze(r)
 }
 

@@ -45,6 +45,7 @@ export const KEY_COLUMNS = [
   'credits_refill',
   'credits_refilled_at',
   'credits_version',
+  'start',
 ] as const
 
 /**
@@ -83,6 +84,7 @@ const KEY_TYPES: Record<(typeof KEY_COLUMNS)[number], string> = {
   credits_refill: 'jsonb',
   credits_refilled_at: 'bigint',
   credits_version: 'bigint',
+  start: 'text',
 }
 
 /** Columns of `keyward_groups`, in the order every statement uses. */
@@ -161,12 +163,24 @@ CREATE TABLE IF NOT EXISTS ${s}.keyward_owners (
 
 INSERT INTO ${s}.keyward_migrations (version) VALUES (1) ON CONFLICT (version) DO NOTHING;
 
--- Version 2: usage-limited keys. credits_remaining NULL: unlimited. credits_refill is
+${versionTwoSql(s)}`
+}
+
+/**
+ * Version 2, added to a version-1 database: the credit columns and the key start. Idempotent
+ * (`ADD COLUMN IF NOT EXISTS`), so a database that ran an earlier version-2 script gets what it
+ * lacks.
+ */
+function versionTwoSql(s: string): string {
+  return `-- Version 2: usage-limited keys. credits_remaining NULL: unlimited. credits_refill is
 -- {"amount": n, "interval": "day" | "month" | ms}; credits_refilled_at starts the current interval.
 ALTER TABLE ${s}.keyward_keys ADD COLUMN IF NOT EXISTS credits_remaining bigint CHECK (credits_remaining >= 0);
 ALTER TABLE ${s}.keyward_keys ADD COLUMN IF NOT EXISTS credits_refill jsonb;
 ALTER TABLE ${s}.keyward_keys ADD COLUMN IF NOT EXISTS credits_refilled_at bigint;
 ALTER TABLE ${s}.keyward_keys ADD COLUMN IF NOT EXISTS credits_version bigint;
+-- The key's short, non-secret start (kw_live_3kTM), set at issue and rotation, for finding a
+-- key from a pasted prefix. NULL for rows written without one.
+ALTER TABLE ${s}.keyward_keys ADD COLUMN IF NOT EXISTS start text;
 
 INSERT INTO ${s}.keyward_migrations (version) VALUES (2) ON CONFLICT (version) DO NOTHING;
 `

@@ -4,8 +4,9 @@
  * its own rights as the ceiling; every other key answers exactly like an unknown id.
  */
 import { afterEach, describe, expect, it } from 'vitest'
+import { MemoryAuditStore, MemoryUsageRecorder, type AdminHandlerOptions } from '../../src/admin/index.js'
 import { close } from '../adapters/_http.js'
-import { fixture, type Fixture, type Issued, type KeyView, type List, type ProblemBody } from './_fixture.js'
+import { fixture, T0, type Fixture, type Issued, type KeyView, type List, type ProblemBody } from './_fixture.js'
 import { serve, servers } from './_mounts.js'
 
 afterEach(async () => {
@@ -21,8 +22,8 @@ interface Setup {
   call(key: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }>
 }
 
-async function setup(selfService = true): Promise<Setup> {
-  const f = await fixture({ handler: { permission: 'global-blackouts:manage', selfService } })
+async function setup(selfService = true, handler: Partial<AdminHandlerOptions> = {}): Promise<Setup> {
+  const f = await fixture({ handler: { permission: 'global-blackouts:manage', selfService, ...handler } })
   const base = await serve('express5', f.handler)
   const issue = async (owner: string, description: string): Promise<Issued> => {
     const { key, record } = await f.manager.issue({ kind: 'user', owner, role: 'Read Write', tenant: 'acme', description })
@@ -147,5 +148,99 @@ describe('self-service key management', () => {
 
   it('refuses a selfService option that is not a boolean, naming it', async () => {
     await expect(fixture({ handler: { selfService: 'yes' as never } })).rejects.toThrow(/selfService/)
+  })
+})
+
+describe('self-service reads: the key list, usage and the audit trail', () => {
+  /** Ana's and Bob's keys (several each, some sharing a creation time), and a reader of whole lists. */
+  async function many(): Promise<Setup & { anaIds: string[]; bobKeys: Issued[]; walk(key: string, query: string): Promise<{ ids: string[]; statuses: number[] }> }> {
+    const s = await setup(true, { auditStore: new MemoryAuditStore(), usage: new MemoryUsageRecorder() })
+    const bobKeys: Issued[] = [s.bob]
+    const anaIds = [s.ana.record.id, s.anaSpare.record.id]
+    for (let i = 0; i < 9; i++) {
+      s.f.clock.set(T0 + 1000 + Math.floor(i / 3) * 1000)
+      const owner = i % 2 === 0 ? 'ana@acme.test' : 'bob@acme.test'
+      const { key, record } = await s.f.manager.issue({ kind: 'user', owner, role: 'Read Only', tenant: 'acme', description: `ci ${i}`, expiresAt: T0 + 1e9 + i })
+      if (owner === 'ana@acme.test') anaIds.push(record.id)
+      else bobKeys.push({ key, record: record as unknown as KeyView })
+    }
+    async function walk(key: string, query: string): Promise<{ ids: string[]; statuses: number[] }> {
+      const ids: string[] = []
+      const statuses: number[] = []
+      let cursor: string | undefined
+      for (let i = 0; i < 50; i++) {
+        const sep = query === '' ? '' : '&'
+        const r = await s.call(key, 'GET', `/keys?limit=2${sep}${query}${cursor === undefined ? '' : `&cursor=${encodeURIComponent(cursor)}`}`)
+        statuses.push(r.status)
+        if (r.status !== 200) return { ids, statuses }
+        const page = r.body as List<KeyView> & { nextCursor?: string }
+        ids.push(...page.items.map((k) => k.id))
+        if (page.nextCursor === undefined) return { ids, statuses }
+        cursor = page.nextCursor
+      }
+      throw new Error('more than 50 pages')
+    }
+    return Object.assign(s, { anaIds, bobKeys, walk })
+  }
+
+  it('pages through exactly the caller\'s own keys, once each, for every sort order', async () => {
+    const s = await many()
+    for (const sort of ['createdAt', '-createdAt', 'lastUsedAt', '-lastUsedAt', 'expiresAt', '-expiresAt', 'owner', '-owner']) {
+      const { ids, statuses } = await s.walk(s.ana.key, `sort=${encodeURIComponent(sort)}`)
+      expect(statuses.every((x) => x === 200), sort).toBe(true)
+      expect(ids.slice().sort(), sort).toEqual(s.anaIds.slice().sort())
+      expect(new Set(ids).size, sort).toBe(ids.length)
+    }
+  })
+
+  it('reveals none of another user\'s keys through any filter, a pasted start or an administrator\'s cursor', async () => {
+    const s = await many()
+    const bobIds = new Set(s.bobKeys.map((k) => k.record.id))
+    const filters = [
+      `owner=${encodeURIComponent('bob@acme.test')}`,
+      `owner=${encodeURIComponent('BOB@acme.test')}`,
+      ...s.bobKeys.map((k) => `prefix=${k.record.start!}`),
+      'kind=user',
+      'kind=org',
+      'active=true',
+      'status=active',
+      'role=Read%20Only',
+      'q=ci',
+      `tenant=acme`,
+      `expiresAfter=${T0}`,
+    ]
+    for (const query of filters) {
+      const { ids } = await s.walk(s.ana.key, query)
+      expect(ids.filter((id) => bobIds.has(id)), query).toEqual([])
+      expect(ids.every((id) => s.anaIds.includes(id)), query).toBe(true)
+    }
+    for (const k of s.bobKeys) expect((await s.walk(s.ana.key, `prefix=${k.record.start!}`)).ids, 'bob start').toEqual([])
+    // Her own start finds her key, so the empty answers above are the scope, not a broken filter.
+    const own = (await s.f.manager.get(s.anaSpare.record.id))!.start!
+    expect((await s.walk(s.ana.key, `prefix=${own}`)).ids).toContain(s.anaSpare.record.id)
+    // A cursor taken from an administrator's list (which holds Bob's keys) pages Ana's keys only.
+    const adminFirst = (await s.call(s.f.acme, 'GET', '/keys?limit=3')).body as List<KeyView> & { nextCursor?: string }
+    expect(adminFirst.nextCursor).toBeDefined()
+    const r = await s.call(s.ana.key, 'GET', `/keys?limit=50&cursor=${encodeURIComponent(adminFirst.nextCursor!)}`)
+    if (r.status === 200) expect((r.body as List<KeyView>).items.every((k) => s.anaIds.includes(k.id))).toBe(true)
+    else expect(r.body).toMatchObject({ status: 400, field: 'cursor' })
+  })
+
+  it('charts the usage of the caller\'s own keys and answers another user\'s exactly like an unknown id (404)', async () => {
+    const s = await many()
+    expect((await s.call(s.ana.key, 'GET', `/keys/${s.anaSpare.record.id}/usage`)).status).toBe(200)
+    const unknown = await s.call(s.ana.key, 'GET', '/keys/key_doesNotExist0000/usage')
+    for (const id of [s.bob.record.id, s.f.acmeId, s.f.globexId]) {
+      const other = await s.call(s.ana.key, 'GET', `/keys/${id}/usage`)
+      expect(other).toEqual({ status: 404, body: unknown.body })
+    }
+  })
+
+  it('refuses the audit trail to a self-service caller with 403 self_service, for any query', async () => {
+    const s = await many()
+    expect((await s.call(s.f.acme, 'GET', '/audit')).status).toBe(200)
+    for (const query of ['', `?key=${s.ana.record.id}`, `?key=${s.bob.record.id}`, '?limit=1']) {
+      expect((await s.call(s.ana.key, 'GET', `/audit${query}`)).body, query).toMatchObject({ status: 403, code: 'self_service' })
+    }
   })
 })

@@ -34,6 +34,7 @@ function full(id: string, hash: string): KeyRecord {
     lastUsedAt: T0 + 2,
     previousHash: `${hash}-prev`,
     previousExpiresAt: T0 + 3,
+    start: 'kw_live_3kTM',
   }
 }
 
