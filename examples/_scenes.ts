@@ -19,10 +19,13 @@ export interface SceneCase {
   readonly framework: string
   readonly method: string
   readonly url: string
+  /** Path as shown (long ids shortened). */
   readonly shown: string
   readonly scheme: string
+  /** What identifies the credential on screen: a key prefix, never the key. */
   readonly credential: string
   readonly headers: Readonly<Record<string, string>>
+  /** Request body (the leak report). */
   readonly body?: string
   readonly expect: { readonly status: number; readonly code?: string }
   /** Scenes switch nothing around their requests. */

@@ -23,23 +23,11 @@ import { makeAuthorizer, rapid7Roles, seedKeys } from './_insightappsec.js'
 import { start as startIvanti, tenantHost } from './ivanti.js'
 import { start as startKoa } from './koa.js'
 import { closeServer, isMain, listen, switchableStore, type Started, type StartOptions } from './_shared.js'
-import { startScenes } from './_scenes.js'
+import { startScenes, type SceneCase } from './_scenes.js'
 import { memoryMetrics } from './_telemetry.js'
 
-interface Case {
-  readonly product: string
-  readonly framework: string
-  readonly method: string
-  readonly url: string
-  /** Path as shown (long ids shortened). */
-  readonly shown: string
-  readonly scheme: string
-  /** What identifies the credential on screen: a key prefix, never the key. */
-  readonly credential: string
-  readonly headers: Readonly<Record<string, string>>
-  /** Request body (the leak report). */
-  readonly body?: string
-  readonly expect: { readonly status: number; readonly code?: string }
+/** A scripted request: a scene's, or one that trusts a CA or switches something around itself. */
+interface Case extends Omit<SceneCase, 'during'> {
   /** Trust this CA (self-signed HTTPS). */
   readonly ca?: string
   /** Runs around the request (switching the store off for the 503 case). */
