@@ -19,7 +19,6 @@ const LONG_FILES_BEING_SPLIT = new Set([
   'admin/handler.ts',
   'stores/manager.ts',
   'stores/postgres.ts',
-  'types.ts',
 ])
 
 /**
