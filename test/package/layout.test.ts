@@ -28,7 +28,6 @@ const LONG_FILES_BEING_SPLIT = new Set([
 const LONG_FUNCTIONS_BEING_SPLIT = new Set([
   'admin/_console.ts#consolePage',
   'admin/handler.ts#createAdminHandler',
-  'admin/openapi.ts#adminOpenApi',
   'otel/index.ts#otel',
   'redis/_bus-receive.ts#startReceiver',
   'redis/_invalidation.ts#createRedisInvalidation',
