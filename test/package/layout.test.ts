@@ -16,7 +16,6 @@ const sources = readSources(join(ROOT, 'src'))
  */
 const LONG_FILES_BEING_SPLIT = new Set([
   'admin/_ops.ts',
-  'admin/handler.ts',
   'stores/manager.ts',
   'stores/postgres.ts',
 ])
@@ -27,7 +26,6 @@ const LONG_FILES_BEING_SPLIT = new Set([
  */
 const LONG_FUNCTIONS_BEING_SPLIT = new Set([
   'admin/_console.ts#consolePage',
-  'admin/handler.ts#createAdminHandler',
   'otel/index.ts#otel',
   'redis/_bus-receive.ts#startReceiver',
   'redis/_invalidation.ts#createRedisInvalidation',
