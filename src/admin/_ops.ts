@@ -23,10 +23,11 @@ import { INVALID_OPTION, NotFoundError, rangeError } from '../errors.js'
 import type { Roles } from '../roles.js'
 import type { KeyManager } from '../stores/manager.js'
 import * as F from '../stores/fields.js'
-import type { KeyGroup, KeyKind, KeyRecord, Principal } from '../types.js'
+import type { KeyGroup, KeyRecord, Principal } from '../types.js'
 import { empty, json, NOT_FOUND, Problem } from './_http.js'
 import { auditPage, groupPage, keyPage, keyUsage, type InsightDeps } from './_insight.js'
 import { groupView, keyView } from './_serialize.js'
+import { mustBeOrg, mustBeWithinRights, mustReceiveSecretOf, patchedRights, type Rights } from './_ops-rights.js'
 
 /** What an operation sees of the request. */
 export interface OpContext {
@@ -62,15 +63,6 @@ export interface OpDeps {
 }
 
 export type Operation = (ctx: OpContext, deps: OpDeps) => Promise<Response>
-
-/** Rights-relevant fields of a key, as it is or as it would be after a change. */
-interface Rights {
-  kind: KeyKind
-  role?: string | undefined
-  scopes?: readonly string[] | undefined
-  owner?: string | undefined
-  grants?: readonly string[] | undefined
-}
 
 const isValidation = (e: unknown): boolean =>
   (e instanceof TypeError || e instanceof RangeError) && (e as { code?: unknown }).code === INVALID_OPTION
@@ -171,79 +163,6 @@ function notSelf(ctx: OpContext, keyId: string): void {
   if (ctx.principal.keyId === keyId) {
     throw new Problem(403, 'self_modification', 'The key making this request cannot change, deactivate or delete itself; use another administrator key (rotating it is allowed).')
   }
-}
-
-const exceeds = (): Problem =>
-  new Problem(403, 'exceeds_caller_rights', 'The caller may not manage a key with rights beyond its own, an org or tenant key, or a group.')
-
-/**
- * Every role a user key can ever act with: its owner's directory role while the directory has
- * one, and its own stored role as soon as it has none (or the entry is removed). Both count: a
- * stored role above the caller's, hidden today behind a narrow directory role, is a latent
- * escalation that a later directory change would release.
- */
-async function actingRoles(deps: OpDeps, r: Rights): Promise<(string | undefined)[]> {
-  const out: (string | undefined)[] = [r.role]
-  const store = deps.manager.store
-  if (r.owner !== undefined && typeof store.findOwner === 'function') {
-    const o = await store.findOwner(r.owner)
-    if (o?.role !== undefined && o.role !== r.role) out.push(o.role)
-  }
-  return out
-}
-
-/** Whether a non-org administrator holds every right the key has (or would have), under every role it can act with. */
-async function withinRights(principal: Principal, deps: OpDeps, r: Rights): Promise<boolean> {
-  if (principal.kind === 'org') return true
-  if (r.kind !== 'user') return false
-  for (const role of await actingRoles(deps, r)) {
-    if (role === undefined) continue
-    const perms = deps.roles.permissionsOf(role)
-    if (perms === undefined) return false
-    let held: readonly string[]
-    try {
-      held = (r.scopes === undefined ? perms : perms.intersect(deps.roles.toSet(r.scopes, 'scopes'))).list()
-    } catch {
-      return false
-    }
-    if (!held.every((p) => principal.can(p))) return false
-  }
-  const own = new Set(principal.grants)
-  return (r.grants ?? []).every((g) => own.has(g))
-}
-
-async function mustBeWithinRights(ctx: OpContext, deps: OpDeps, r: Rights): Promise<void> {
-  if (!(await withinRights(ctx.principal, deps, r))) throw exceeds()
-}
-
-/**
- * The secret of a key acting for `owner` (issued or rotated) goes only to an org administrator,
- * to the key itself (rotating the key in use), or to a key of the same owner. Anyone else would
- * receive a credential that acts, and is audited, as somebody else.
- */
-function mustReceiveSecretOf(ctx: OpContext, owner: string | undefined, keyId?: string): void {
-  const p = ctx.principal
-  if (p.kind === 'org' || (keyId !== undefined && keyId === p.keyId)) return
-  if (owner !== undefined && p.owner !== undefined && owner === p.owner) return
-  throw new Problem(
-    403,
-    'not_key_owner',
-    "Only the key's owner or an org administrator may obtain the secret of a key acting for that owner; deactivate or delete it instead.",
-  )
-}
-
-function mustBeOrg(ctx: OpContext): void {
-  if (ctx.principal.kind !== 'org') throw exceeds()
-}
-
-/** The rights a key would have after `patch`, validated with the same field validators as `KeyManager`. */
-function patchedRights(old: KeyRecord, patch: Readonly<Record<string, unknown>>, roles: Roles): Rights {
-  const r: Rights = { kind: old.kind, role: old.role, scopes: old.scopes, owner: old.owner, grants: old.grants }
-  if (patch.role !== undefined) r.role = patch.role === null ? undefined : F.role(patch.role, roles)
-  if (patch.scopes !== undefined) r.scopes = patch.scopes === null ? undefined : F.scopes(patch.scopes, roles)
-  if (patch.owner !== undefined) r.owner = F.owner(patch.owner)
-  if (patch.grants !== undefined) r.grants = F.operations(patch.grants)
-  return r
 }
 
 // ---- operations ------------------------------------------------------------------------------
