@@ -4,11 +4,11 @@
  * the rest of the API: another tenant's key answers 404 and never appears in a list or a trail.
  * @module
  */
-import { INVALID_OPTION, rangeError } from '../errors.js'
+import { rangeError } from '../errors.js'
 import type { KeyManager } from '../stores/manager.js'
 import type { KeyGroup, KeyRecord, Principal } from '../types.js'
 import type { AuditStore } from './audit.js'
-import { json, NOT_FOUND, Problem } from './_http.js'
+import { json, Problem } from './_http.js'
 import { GROUP_LIST_QUERY, KEY_LIST_QUERY, keyMatches, keyQueryOf, limitOf, paginate, parseQuery } from './_list.js'
 import { groupView, keyView } from './_serialize.js'
 import { USAGE_WINDOWS, usageSeries, type UsageRecorder } from './usage.js'
@@ -84,28 +84,14 @@ export async function groupPage(ctx: Ctx, deps: Deps): Promise<Response> {
   return json(200, { items: page.map(groupView), ...(nextCursor === undefined ? {} : { nextCursor }) })
 }
 
-/** The key if it exists in the caller's tenant; otherwise the same 404 whatever the reason. */
-async function visible(ctx: Ctx, deps: Deps, id: string): Promise<KeyRecord> {
-  ctx.target = id
-  let r: KeyRecord | undefined
-  try {
-    r = await deps.manager.get(id)
-  } catch (e) {
-    if ((e instanceof TypeError || e instanceof RangeError) && (e as { code?: unknown }).code === INVALID_OPTION) throw NOT_FOUND()
-    throw e
-  }
-  if (r === undefined || r.tenant !== ctx.tenant) throw NOT_FOUND()
-  return r
-}
-
-/** `GET /api/keys/{keyId}/usage?window=24h|30d`: the key's decisions per bucket and outcome. */
-export async function keyUsage(ctx: Ctx, deps: Deps): Promise<Response> {
+/**
+ * `GET /api/keys/{keyId}/usage?window=24h|30d`: the key's decisions per bucket and outcome.
+ * `k` is the key as the caller may see it, already read by the operation.
+ */
+export async function keyUsage(ctx: Ctx, deps: Deps, k: KeyRecord): Promise<Response> {
   const q = parseQuery(ctx.query, ['window'])
   const window = q.get('window') ?? '24h'
   if (!(USAGE_WINDOWS as readonly string[]).includes(window)) throw rangeError('window', `must be one of ${USAGE_WINDOWS.join(', ')}`)
-  const id = ctx.params.get('keyId')
-  if (id === undefined) throw NOT_FOUND()
-  const k = await visible(ctx, deps, id)
   const usage = deps.insight.usage
   const w = window as (typeof USAGE_WINDOWS)[number]
   if (usage === undefined) {

@@ -354,7 +354,7 @@ export const OPERATIONS: ReadonlyMap<string, Operation> = new Map<string, Operat
   ['addAllowedIps', addAllowedIps],
   ['removeAllowedIps', removeAllowedIps],
   // Self-service: the usage of the caller's own keys only (visibleKey answers 404 otherwise), no trail.
-  ['getKeyUsage', async (ctx, deps) => (await visibleKey(ctx, deps, param(ctx, 'keyId')), keyUsage(ctx, deps))],
+  ['getKeyUsage', async (ctx, deps) => keyUsage(ctx, deps, await visibleKey(ctx, deps, param(ctx, 'keyId')))],
   ['listAudit', async (ctx, deps) => {
     if (ctx.selfService === true) throw selfOnly()
     return auditPage(ctx, deps)
