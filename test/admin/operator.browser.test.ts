@@ -9,7 +9,7 @@
  *
  * Without a browser the suite is skipped with a printed reason, except under CI=true.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -19,13 +19,8 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createAuthorizer, KeyManager, MemoryKeyStore, renderDeny } from '../../src/index.js'
 import { auditTo, createAdminHandler, MemoryAuditStore, MemoryUsageRecorder, usageOnDecision } from '../../src/admin/index.js'
+import { EXE, FLAGS, HAVE_BROWSER, IN_CI } from './_browser.js'
 
-const EXE = process.env.KEYWARD_CHROMIUM ?? '/usr/bin/chromium'
-const HAVE_BROWSER = existsSync(EXE)
-const IN_CI = process.env.CI === 'true'
-if (!HAVE_BROWSER && !IN_CI) console.warn(`[keyward] browser test skipped: no Chromium at ${EXE} (install Debian's chromium or set KEYWARD_CHROMIUM)`)
-
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
 const SHOTS = 'test/admin/.screens'
 
 /** Every visible control without an accessible name, and duplicate ids: [] when the page is clean. */

@@ -1,0 +1,13 @@
+/**
+ * The Chromium the console's browser tests drive: where it is, whether it is there (a missing
+ * browser skips those tests outside CI, with one line saying how to get it; in CI it fails them),
+ * and the flags it is started with.
+ */
+import { existsSync } from 'node:fs'
+
+export const EXE = process.env.KEYWARD_CHROMIUM ?? '/usr/bin/chromium'
+export const HAVE_BROWSER = existsSync(EXE)
+export const IN_CI = process.env.CI === 'true'
+if (!HAVE_BROWSER && !IN_CI) console.warn(`[keyward] browser test skipped: no Chromium at ${EXE} (install Debian's chromium or set KEYWARD_CHROMIUM)`)
+
+export const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
