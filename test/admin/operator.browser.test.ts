@@ -19,6 +19,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createAuthorizer, KeyManager, MemoryKeyStore, renderDeny } from '../../src/index.js'
 import { auditTo, createAdminHandler, MemoryAuditStore, MemoryUsageRecorder, usageOnDecision } from '../../src/admin/index.js'
+import { deferred } from '../resilience/_helpers.js'
 import { EXE, FLAGS, HAVE_BROWSER, IN_CI } from './_browser.js'
 
 const SHOTS = 'test/admin/.screens'
@@ -265,6 +266,52 @@ describe.skipIf(!HAVE_BROWSER && !IN_CI)("an operator's day in the console", () 
     expect(await page.locator('#audit-table tbody tr.leak td[data-label="Where"]').textContent()).toBe('https://gist.example/abc')
     await page.locator('#audit-card').scrollIntoViewIfNeeded()
     await shot('audit-1280')
+  }, 60_000)
+
+  it("keeps a key's newest audit trail when an older answer for the same key arrives last", async () => {
+    const trail = page.locator('#detail-audit tbody tr')
+    const before = await trail.count()
+    // Every response body the page parses, in order. The console renders in the same microtask
+    // checkpoint as it parses, so once a body shows here, what it made of it is on the page.
+    await page.evaluate(() => {
+      const w = window as unknown as { parsed: string[] }
+      w.parsed = []
+      const json = Response.prototype.json
+      Response.prototype.json = async function (this: Response) {
+        const body: unknown = await json.call(this)
+        w.parsed.push(this.url)
+        return body
+      }
+    })
+    const parsedTrails = () => page.evaluate((id) => (window as unknown as { parsed: string[] }).parsed.filter((u) => new URL(u).pathname.endsWith('/audit') && new URL(u).searchParams.get('key') === id).length, target.id)
+    // The trail loaded after the first save is answered by the server at once, but reaches the
+    // page only after the trail loaded after the second save has been shown.
+    const answered = deferred()
+    const release = deferred()
+    let hold = true
+    await page.route((u) => u.pathname.endsWith('/audit') && u.searchParams.get('key') === target.id, async (route) => {
+      if (!hold) return route.fallback()
+      hold = false
+      const response = await route.fetch()
+      answered.resolve()
+      await release.promise
+      await route.fulfill({ response })
+    })
+    try {
+      await page.fill('#detail-desc', 'Ana CI pipeline, first edit')
+      await page.click('#detail-desc-form button[type="submit"]')
+      await answered.promise
+      await page.fill('#detail-desc', 'Ana CI pipeline, second edit')
+      await page.click('#detail-desc-form button[type="submit"]')
+      await expect.poll(() => trail.count(), SETTLE).toBe(before + 2)
+      const shown = await parsedTrails()
+      release.resolve()
+      await expect.poll(parsedTrails, SETTLE).toBe(shown + 1)
+      expect(await trail.count()).toBe(before + 2)
+    } finally {
+      release.resolve()
+      await page.unrouteAll({ behavior: 'wait' })
+    }
   }, 60_000)
 
   it('does not promise that an inactive key keeps working when it is rotated', async () => {
