@@ -16,7 +16,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createAuthorizer, KeyManager, MemoryKeyStore, renderDeny } from '../../src/index.js'
 import { createAdminHandler } from '../../src/admin/index.js'
-import { EXE, FLAGS, HAVE_BROWSER, IN_CI } from './_browser.js'
+import { EXE, FLAGS, HAVE_BROWSER, IN_CI, SETTLE } from './_browser.js'
 
 const HOSTILE = '<img src=x onerror="window.__xss=1">'
 
@@ -118,7 +118,7 @@ describe.skipIf(!HAVE_BROWSER && !IN_CI)('the console in a real browser', () => 
     await page.goto(`${origin}/admin/`)
     await page.fill('#signin-key', adminKey)
     await page.click('#signin-button')
-    await expect.poll(() => page.textContent('#session-text')).toContain('Signed in with key')
+    await expect.poll(() => page.textContent('#session-text'), SETTLE).toContain('Signed in with key')
     expect(await page.inputValue('#signin-key')).toBe('')
 
     await page.fill('#group-form input[name="name"]', 'Integrations')
@@ -141,7 +141,7 @@ describe.skipIf(!HAVE_BROWSER && !IN_CI)('the console in a real browser', () => 
     expect((await store.getKey(id))?.group).toBe(group!.id)
 
     await page.click('#secret-copy')
-    await expect.poll(() => page.textContent('#secret-copy-status')).toBe('Copied to the clipboard.')
+    await expect.poll(() => page.textContent('#secret-copy-status'), SETTLE).toBe('Copied to the clipboard.')
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(key)
     await page.click('#secret-done')
     await page.locator('#secret').waitFor({ state: 'hidden' })
@@ -152,7 +152,7 @@ describe.skipIf(!HAVE_BROWSER && !IN_CI)('the console in a real browser', () => 
 
     await (await rowOf(id)).locator('button[data-action="deactivate"]').click()
     await confirmDialog()
-    await expect.poll(async () => (await rowOf(id)).locator('.badge').textContent()).toBe('inactive')
+    await expect.poll(async () => (await rowOf(id)).locator('.badge').textContent(), SETTLE).toBe('inactive')
     expect(await scans(key)).toBe(401)
   }, 60_000)
 
@@ -229,7 +229,7 @@ describe.skipIf(!HAVE_BROWSER && !IN_CI)('the console in a real browser', () => 
     const owner = page.locator('#key-form input[name="owner"]')
     await owner.fill('')
     await page.click('#key-form button[type="submit"]')
-    await expect.poll(() => owner.getAttribute('aria-invalid')).toBe('true')
+    await expect.poll(() => owner.getAttribute('aria-invalid'), SETTLE).toBe('true')
     const describedBy = (await owner.getAttribute('aria-describedby'))!
     expect(await page.textContent(`#${describedBy}`)).toBe('Invalid request (400): owner: is required for user keys (On Behalf Of)')
     expect(await owner.evaluate((e) => e === document.activeElement)).toBe(true)
@@ -249,7 +249,7 @@ describe.skipIf(!HAVE_BROWSER && !IN_CI)('the console in a real browser', () => 
     expect(await area.evaluate((e) => e === document.activeElement)).toBe(true)
     await area.fill('10.0.0.1/8')
     await page.click('#group-ips-form button[type="submit"]')
-    await expect.poll(() => area.getAttribute('aria-invalid')).toBe('true')
+    await expect.poll(() => area.getAttribute('aria-invalid'), SETTLE).toBe('true')
     expect(await area.evaluate((e) => e === document.activeElement)).toBe(true)
     await area.fill('127.0.0.0/8')
     await page.click('#group-ips-form button[type="submit"]')

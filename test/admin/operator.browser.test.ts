@@ -20,15 +20,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createAuthorizer, KeyManager, MemoryKeyStore, renderDeny } from '../../src/index.js'
 import { auditTo, createAdminHandler, MemoryAuditStore, MemoryUsageRecorder, usageOnDecision } from '../../src/admin/index.js'
 import { deferred } from '../resilience/_helpers.js'
-import { EXE, FLAGS, HAVE_BROWSER, IN_CI } from './_browser.js'
+import { EXE, FLAGS, HAVE_BROWSER, IN_CI, SETTLE } from './_browser.js'
 
 const SHOTS = 'test/admin/.screens'
-/**
- * How long a poll waits for the page to reach the state it asserts. A liveness limit only, under
- * each test's own timeout, for a page that never gets there: nothing here asserts how fast the
- * console answers (vitest's default of 1 s gave up on a loaded machine while an answer was on its way).
- */
-const SETTLE = { timeout: 25_000, interval: 20 }
 
 /** Every visible control without an accessible name, and duplicate ids: [] when the page is clean. */
 async function accessibilityProblems(page: Page): Promise<string[]> {
