@@ -11,3 +11,11 @@ export const IN_CI = process.env.CI === 'true'
 if (!HAVE_BROWSER && !IN_CI) console.warn(`[keyward] browser test skipped: no Chromium at ${EXE} (install Debian's chromium or set KEYWARD_CHROMIUM)`)
 
 export const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
+
+/**
+ * How long a poll waits for the page to reach the state it asserts: a liveness limit only, under
+ * each test's own timeout, for a page that never gets there. Nothing in these suites asserts how
+ * fast the console answers (vitest's default of 1 s gave up on a loaded machine while an answer
+ * was on its way).
+ */
+export const SETTLE = { timeout: 25_000, interval: 20 }

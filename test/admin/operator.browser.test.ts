@@ -19,7 +19,8 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createAuthorizer, KeyManager, MemoryKeyStore, renderDeny } from '../../src/index.js'
 import { auditTo, createAdminHandler, MemoryAuditStore, MemoryUsageRecorder, usageOnDecision } from '../../src/admin/index.js'
-import { EXE, FLAGS, HAVE_BROWSER, IN_CI } from './_browser.js'
+import { deferred } from '../resilience/_helpers.js'
+import { EXE, FLAGS, HAVE_BROWSER, IN_CI, SETTLE } from './_browser.js'
 
 const SHOTS = 'test/admin/.screens'
 
@@ -149,31 +150,39 @@ describe.skipIf(!HAVE_BROWSER && !IN_CI)("an operator's day in the console", () 
   })
 
   const rows = () => page.locator('#keys-table tbody tr')
+  /** The ids of the keys the list shows, in order. */
+  const rowIds = () => rows().evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-key-id')))
+  /**
+   * Waits until the list shows exactly `ids`. A search answers asynchronously, and until it does
+   * the list still shows the previous answer, which may have as many rows as the next one (one
+   * search result replaced by another): waiting for a row count would pass on the old rows.
+   */
+  const listShows = (ids: string[]) => expect.poll(rowIds, SETTLE).toEqual(ids)
 
   it('signs in to a list of 500 keys across pages, with the issue form first and named row actions', async () => {
     await page.goto(`${origin}/admin/`)
     await page.fill('#signin-key', adminKey)
     await page.click('#signin-button')
-    await expect.poll(() => rows().count()).toBe(25)
+    await expect.poll(() => rows().count(), SETTLE).toBe(25)
     expect(await page.textContent('#keys-page-info')).toBe('Keys 1–25 (more on the next page)')
     // The skip link comes first, and the issue form precedes the list.
     expect(await page.evaluate(() => document.querySelector('a[href], button, input')?.getAttribute('href'))).toBe('#create-card')
     expect(await page.evaluate(() => !!(document.getElementById('create-card')!.compareDocumentPosition(document.getElementById('keys-card')!) & Node.DOCUMENT_POSITION_FOLLOWING))).toBe(true)
     const first = await rows().first().getAttribute('data-key-id')
     await page.click('#keys-next')
-    await expect.poll(() => page.textContent('#keys-page-info')).toBe('Keys 26–50 (more on the next page)')
+    await expect.poll(() => page.textContent('#keys-page-info'), SETTLE).toBe('Keys 26–50 (more on the next page)')
     expect(await rows().first().getAttribute('data-key-id')).not.toBe(first)
     const k = (await store.getKey((await rows().first().getAttribute('data-key-id'))!))!
     expect(await rows().first().locator('button[data-action="rotate"]').getAttribute('aria-label')).toBe(`Rotate key ${k.start}…`)
     await page.click('#keys-prev')
-    await expect.poll(() => rows().first().getAttribute('data-key-id')).toBe(first)
+    await expect.poll(() => rows().first().getAttribute('data-key-id'), SETTLE).toBe(first)
     // Sorting by last use puts the keys used at all first (the admin key was just used).
-    await expect.poll(async () => (await store.getKey(adminId))?.lastUsedAt).toBeGreaterThan(0)
+    await expect.poll(async () => (await store.getKey(adminId))?.lastUsedAt, SETTLE).toBeGreaterThan(0)
     await page.click('#keys-table th[data-sort="lastUsed"] button')
-    await expect.poll(() => page.getAttribute('#keys-table th[data-sort="lastUsed"]', 'aria-sort')).toBe('ascending')
+    await expect.poll(() => page.getAttribute('#keys-table th[data-sort="lastUsed"]', 'aria-sort'), SETTLE).toBe('ascending')
     await page.click('#keys-table th[data-sort="lastUsed"] button')
-    await expect.poll(() => page.getAttribute('#keys-table th[data-sort="lastUsed"]', 'aria-sort')).toBe('descending')
-    await expect.poll(() => rows().first().getAttribute('data-key-id')).toBe(adminId)
+    await expect.poll(() => page.getAttribute('#keys-table th[data-sort="lastUsed"]', 'aria-sort'), SETTLE).toBe('descending')
+    await expect.poll(() => rows().first().getAttribute('data-key-id'), SETTLE).toBe(adminId)
     expect(await accessibilityProblems(page)).toEqual([])
     await shot('list-1280')
   }, 60_000)
@@ -181,15 +190,13 @@ describe.skipIf(!HAVE_BROWSER && !IN_CI)("an operator's day in the console", () 
   it('finds a key by owner, and by a pasted leaked key of which only the start is sent', async () => {
     await page.fill('#search-form input[name="owner"]', 'ana@acme.test')
     await page.click('#search-form button[type="submit"]')
-    await expect.poll(() => rows().count()).toBe(1)
-    expect(await rows().first().getAttribute('data-key-id')).toBe(target.id)
+    await listShows([target.id])
     await page.click('#search-form button[type="reset"]')
-    await expect.poll(() => rows().count()).toBe(25)
+    await expect.poll(() => rows().count(), SETTLE).toBe(25)
 
     await page.fill('#search-form input[name="prefix"]', target.key)
     await page.click('#search-form button[type="submit"]')
-    await expect.poll(() => rows().count()).toBe(1)
-    expect(await rows().first().getAttribute('data-key-id')).toBe(target.id)
+    await listShows([target.id])
     expect(await page.inputValue('#search-form input[name="prefix"]')).toBe(target.start)
     for (const url of requested) expect(url).not.toContain(target.key)
 
@@ -197,8 +204,7 @@ describe.skipIf(!HAVE_BROWSER && !IN_CI)("an operator's day in the console", () 
     await page.fill('#search-form input[name="prefix"]', '')
     await page.selectOption('#search-form select[name="status"]', 'leaked')
     await page.click('#search-form button[type="submit"]')
-    await expect.poll(() => rows().count()).toBe(1)
-    expect(await rows().first().getAttribute('data-key-id')).toBe(leaked.id)
+    await listShows([leaked.id])
     expect(await rows().first().locator('.badge', { hasText: 'leaked' }).count()).toBe(1)
     await page.click('#search-form button[type="reset"]')
   }, 60_000)
@@ -208,7 +214,7 @@ describe.skipIf(!HAVE_BROWSER && !IN_CI)("an operator's day in the console", () 
     for (let i = 0; i < 5; i++) expect(await call(target.key, '/api/scans/purge')).toBe(403)
     await page.fill('#search-form input[name="owner"]', 'ana@acme.test')
     await page.click('#search-form button[type="submit"]')
-    await expect.poll(() => rows().count()).toBe(1)
+    await listShows([target.id])
     await rows().first().locator('button[data-action="edit"]').click()
     const day = page.locator('#detail-usage figure').first()
     await day.waitFor()
@@ -229,7 +235,7 @@ describe.skipIf(!HAVE_BROWSER && !IN_CI)("an operator's day in the console", () 
     await page.fill('#detail-edit-form input[name="expiresAt"]', '2001-01-01T00:00')
     await page.click('#detail-edit-form button[type="submit"]')
     const exp = page.locator('#detail-edit-form input[name="expiresAt"]')
-    await expect.poll(() => exp.getAttribute('aria-invalid')).toBe('true')
+    await expect.poll(() => exp.getAttribute('aria-invalid'), SETTLE).toBe('true')
     expect(await exp.evaluate((e) => e === document.activeElement)).toBe(true)
     const box = await page.locator(`#${(await exp.getAttribute('aria-describedby'))!.split(' ').pop()}`).boundingBox()
     expect(box!.y).toBeGreaterThanOrEqual(0)
@@ -239,15 +245,15 @@ describe.skipIf(!HAVE_BROWSER && !IN_CI)("an operator's day in the console", () 
 
     await page.selectOption('#detail-edit-form select[name="role"]', 'Read Write')
     await page.click('#detail-edit-form button[type="submit"]')
-    await expect.poll(async () => (await store.getKey(target.id))?.role).toBe('Read Write')
+    await expect.poll(async () => (await store.getKey(target.id))?.role, SETTLE).toBe('Read Write')
     // Newest first: the change, then the refused attempt with the past expiry.
-    await expect.poll(() => page.locator('#detail-audit tbody tr').count()).toBe(2)
+    await expect.poll(() => page.locator('#detail-audit tbody tr').count(), SETTLE).toBe(2)
     const trail = page.locator('#detail-audit tbody tr')
     expect(await trail.nth(0).locator('td').allTextContents()).toEqual([expect.stringMatching(/UTC$/), adminId, 'edited key', target.id, 'success', ''])
     expect(await trail.nth(1).locator('td').allTextContents()).toEqual([expect.stringMatching(/UTC$/), adminId, 'edited key', target.id, 'invalid (invalid_field)', ''])
     // The trail of the whole tenant: the change, and the leak report.
     await page.click('#audit-form button[type="submit"]')
-    await expect.poll(() => page.locator('#audit-table tbody tr').count()).toBeGreaterThanOrEqual(2)
+    await expect.poll(() => page.locator('#audit-table tbody tr').count(), SETTLE).toBeGreaterThanOrEqual(2)
     const whats = await page.locator('#audit-table tbody tr td[data-label="What"]').allTextContents()
     expect(whats).toContain('edited key')
     expect(whats).toContain('reported leaked: key')
@@ -256,11 +262,58 @@ describe.skipIf(!HAVE_BROWSER && !IN_CI)("an operator's day in the console", () 
     await shot('audit-1280')
   }, 60_000)
 
+  it("keeps a key's newest audit trail when an older answer for the same key arrives last", async () => {
+    const trail = page.locator('#detail-audit tbody tr')
+    const before = await trail.count()
+    // Every response body the page parses, in order. The console renders in the same microtask
+    // checkpoint as it parses, so once a body shows here, what it made of it is on the page.
+    await page.evaluate(() => {
+      const w = window as unknown as { parsed: string[] }
+      w.parsed = []
+      const json = Response.prototype.json
+      Response.prototype.json = async function (this: Response) {
+        const body: unknown = await json.call(this)
+        w.parsed.push(this.url)
+        return body
+      }
+    })
+    const parsedTrails = () => page.evaluate((id) => (window as unknown as { parsed: string[] }).parsed.filter((u) => new URL(u).pathname.endsWith('/audit') && new URL(u).searchParams.get('key') === id).length, target.id)
+    // The trail loaded after the first save is answered by the server at once, but reaches the
+    // page only after the trail loaded after the second save has been shown.
+    const answered = deferred()
+    const release = deferred()
+    let hold = true
+    await page.route((u) => u.pathname.endsWith('/audit') && u.searchParams.get('key') === target.id, async (route) => {
+      if (!hold) return route.fallback()
+      hold = false
+      const response = await route.fetch()
+      answered.resolve()
+      await release.promise
+      await route.fulfill({ response })
+    })
+    try {
+      await page.fill('#detail-desc', 'Ana CI pipeline, first edit')
+      await page.click('#detail-desc-form button[type="submit"]')
+      await answered.promise
+      await page.fill('#detail-desc', 'Ana CI pipeline, second edit')
+      await page.click('#detail-desc-form button[type="submit"]')
+      await expect.poll(() => trail.count(), SETTLE).toBe(before + 2)
+      const shown = await parsedTrails()
+      release.resolve()
+      await expect.poll(parsedTrails, SETTLE).toBe(shown + 1)
+      expect(await trail.count()).toBe(before + 2)
+    } finally {
+      release.resolve()
+      await page.unrouteAll({ behavior: 'wait' })
+    }
+  }, 60_000)
+
   it('does not promise that an inactive key keeps working when it is rotated', async () => {
     await page.click('#search-form button[type="reset"]')
     await page.selectOption('#search-form select[name="status"]', 'inactive')
     await page.click('#search-form button[type="submit"]')
-    await expect.poll(() => rows().count()).toBe(1)
+    // The only inactive key is the leaked one, deactivated when it was reported.
+    await listShows([leaked.id])
     await rows().first().locator('button[data-action="rotate"]').click()
     await page.locator('#dialog[open]').waitFor()
     const message = (await page.textContent('#dialog-message'))!
@@ -272,13 +325,13 @@ describe.skipIf(!HAVE_BROWSER && !IN_CI)("an operator's day in the console", () 
 
   it('fits 390 px without horizontal overflow: list, usage chart, audit trail', async () => {
     await page.setViewportSize({ width: 390, height: 844 })
-    await expect.poll(() => rows().count()).toBe(25)
+    await expect.poll(() => rows().count(), SETTLE).toBe(25)
     await page.locator('#keys-card').scrollIntoViewIfNeeded()
     await noOverflow()
     await shot('list-390')
     await page.fill('#search-form input[name="owner"]', 'ana@acme.test')
     await page.click('#search-form button[type="submit"]')
-    await expect.poll(() => rows().count()).toBe(1)
+    await listShows([target.id])
     await rows().first().locator('button[data-action="edit"]').click()
     await page.locator('#detail-usage figure').first().waitFor()
     await page.locator('#detail-usage').scrollIntoViewIfNeeded()

@@ -1,25 +1,33 @@
 import { describe, expect, it } from 'vitest'
 import { ConflictError, KeyManager, MemoryKeyStore, NotFoundError, hashKey } from '../../src/index.js'
 import { harness, PEPPER } from '../_support/core.js'
+import { deferred } from '../resilience/_helpers.js'
 
-/** The store as another instance sees it: its first read of `method` returns, then waits 30 ms. */
-function slowFirstRead(store: MemoryKeyStore, method: 'getKey' | 'getGroup'): MemoryKeyStore {
-  let delay = true
-  return new Proxy(store, {
+/**
+ * The store as another instance sees it: its first read of `method` returns its answer only when
+ * `release()` is called; `read` settles once that read has been made.
+ */
+function heldFirstRead(store: MemoryKeyStore, method: 'getKey' | 'getGroup'): { store: MemoryKeyStore; read: Promise<void>; release: () => void } {
+  const read = deferred()
+  const release = deferred()
+  let first = true
+  const held = new Proxy(store, {
     get(target, prop) {
       const value = Reflect.get(target, prop, target) as unknown
       if (typeof value !== 'function') return value
       if (prop !== method) return value.bind(target)
       return async (id: string) => {
-        const read = await (value as (id: string) => Promise<unknown>).call(target, id)
-        if (delay) {
-          delay = false
-          await new Promise((res) => setTimeout(res, 30))
+        const answer = await (value as (id: string) => Promise<unknown>).call(target, id)
+        if (first) {
+          first = false
+          read.resolve()
+          await release.promise
         }
-        return read
+        return answer
       }
     },
   })
+  return { store: held, read: read.promise, release: () => release.resolve() }
 }
 
 describe('KeyManager.issue', () => {
@@ -190,10 +198,12 @@ describe('KeyManager edits', () => {
     const h = harness()
     const { id, key } = await h.issue({ kind: 'org', description: 'v1' })
     // Instance B reads slowly; instance A revokes the key in between B's read and B's write.
-    const b = new KeyManager(slowFirstRead(h.store, 'getKey'), { pepper: PEPPER, now: h.clock.now })
+    const slow = heldFirstRead(h.store, 'getKey')
+    const b = new KeyManager(slow.store, { pepper: PEPPER, now: h.clock.now })
     const edit = b.update(id, { description: 'v2' })
-    await new Promise((res) => setTimeout(res, 5))
+    await slow.read
     await h.manager.deactivate(id)
+    slow.release()
     const after = await edit
     expect(after).toMatchObject({ active: false, description: 'v2' })
     expect((await h.authorizer()({ headers: { 'x-api-key': key } })).allow).toBe(false)
@@ -202,10 +212,12 @@ describe('KeyManager edits', () => {
   it('never reactivates a group deactivated by another manager while an edit was in flight', async () => {
     const h = harness()
     const g = await h.manager.createGroup({ name: 'G' })
-    const b = new KeyManager(slowFirstRead(h.store, 'getGroup'), { now: h.clock.now })
+    const slow = heldFirstRead(h.store, 'getGroup')
+    const b = new KeyManager(slow.store, { now: h.clock.now })
     const edit = b.updateGroup(g.id, { name: 'H' })
-    await new Promise((res) => setTimeout(res, 5))
+    await slow.read
     await h.manager.deactivateGroup(g.id)
+    slow.release()
     expect(await edit).toMatchObject({ name: 'H', active: false })
   })
 

@@ -9,6 +9,7 @@ import { cachedStore } from '../../src/stores/cached.js'
 import { postgresStore, type PostgresKeyStore } from '../../src/stores/postgres.js'
 import type { KeyRecord, ManagedKeyStore } from '../../src/types.js'
 import { EDITORS, NARROWED, WIDE } from '../core/manager-narrowing.js'
+import { deferred } from '../resilience/_helpers.js'
 import { expectRefused, PAIRED, unstorableWrites } from '../core/manager-unstorable.js'
 import { HAVE_PG } from './_env.js'
 import { newPool, pgFixture, type PgFixture } from './_pg.js'
@@ -137,12 +138,16 @@ describe.skipIf(!HAVE_PG)('editing keys on Postgres', () => {
         const editor = new KeyManager(fx.storeOn(otherPool))
         let stop = false
         let edits = 0
+        const edited = deferred()
         const editing = (async () => {
-          while (!stop) await editor.updateGroup(group.id, { description: `edit ${++edits}` }).catch(() => {})
+          while (!stop) {
+            await editor.updateGroup(group.id, { description: `edit ${++edits}` }).catch(() => {})
+            edited.resolve()
+          }
         })()
         const cache = cachedStore(fx.store)
         expect((await cache.findGroup(group.id))?.active).toBe(true)
-        await new Promise((resolve) => setTimeout(resolve, 20))
+        await edited.promise // the editor is under way: the revoke below meets its next edits
         const g = await new KeyManager(cache).deactivateGroup(group.id)
         stop = true
         await editing
@@ -242,9 +247,9 @@ describe.skipIf(!HAVE_PG)('editing keys on Postgres', () => {
         await holder.query(T(`UPDATE $T SET active = false WHERE id = $1`), [a.record.id])
         await store.touch(a.record.id, 5_000)
         await store.touch(b.record.id, 5_000)
-        const flushed = store.flushTouches().then(() => 'flushed')
-        const lockWait = new Promise((r) => setTimeout(r, 1_000, 'still waiting'))
-        expect(await Promise.race([flushed, lockWait])).toBe('flushed')
+        // The lock is released only after the flush settles: a flush that waited for it could only
+        // end by its own 2 s timeout, which reports an error and leaves b's last use unwritten.
+        await store.flushTouches()
         await holder.query('COMMIT')
       } finally {
         holder.release()
@@ -256,8 +261,10 @@ describe.skipIf(!HAVE_PG)('editing keys on Postgres', () => {
 
     it('from two instances flushing the same keys in opposite orders never deadlock, while a third revokes', async () => {
       const errors: Error[] = []
-      const keys = await Promise.all(Array.from({ length: 30 }, () => manager.issue({ kind: 'user', owner: 'ana', role: 'Read Only' })))
-      const ids = keys.map((k) => k.record.id)
+      // Issued one after another: 30 at once queue for the fixture's pool, and on a loaded machine
+      // the wait alone can exceed its 1 s query limit (what is tested here are the flushes).
+      const ids: string[] = []
+      for (let i = 0; i < 30; i++) ids.push((await manager.issue({ kind: 'user', owner: 'ana', role: 'Read Only' })).record.id)
       // Plans that visit the batch in its own order (a nested loop over the ids, as a large table gets).
       const one = fx.storeOn(newPoolFor(fx), { queryTimeoutMs: 3_000, onError: (e) => errors.push(e) })
       const two = fx.storeOn(newPoolFor(fx), { queryTimeoutMs: 3_000, onError: (e) => errors.push(e) })

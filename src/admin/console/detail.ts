@@ -93,14 +93,21 @@ export async function openKey(id: string): Promise<void> {
   await loadInsight(id)
 }
 
+let insights = 0
+
+/**
+ * Loads a key's usage and trail. Only the latest load renders: an older answer arriving late
+ * (the trail loaded after one edit, overtaken by the one after the next) never replaces a newer one.
+ */
 async function loadInsight(id: string): Promise<void> {
+  const mine = ++insights
   const path = `/keys/${encodeURIComponent(id)}`
   const [day, month, trail] = await Promise.all([
     api<Usage>('GET', `${path}/usage?window=24h`),
     api<Usage>('GET', `${path}/usage?window=30d`),
     api<{ items: AuditEntry[]; recording: boolean }>('GET', `/audit?key=${encodeURIComponent(id)}&limit=50`),
   ])
-  if (state.detailId !== id) return
+  if (mine !== insights || state.detailId !== id) return
   $('detail-usage').replaceChildren(usageFigure(day, 'Last 24 hours'), usageFigure(month, 'Last 30 days'))
   const body = ($('detail-audit') as HTMLTableElement).tBodies[0]!
   body.replaceChildren(...auditRows(trail.items))
