@@ -25,7 +25,6 @@ const LONG_FUNCTIONS_BEING_SPLIT = new Set([
   'redis/_invalidation.ts#createRedisInvalidation',
   'redis/_limiter.ts#createRedisRateLimiter',
   'roles.ts#defineRoles',
-  'stores/_pg-sql.ts#statements',
   'testing/authority.ts#createTestAuthority',
 ])
 
