@@ -23,7 +23,6 @@ const LONG_FILES_BEING_SPLIT = new Set([
  */
 const LONG_FUNCTIONS_BEING_SPLIT = new Set([
   'redis/_invalidation.ts#createRedisInvalidation',
-  'redis/_limiter.ts#createRedisRateLimiter',
   'testing/authority.ts#createTestAuthority',
 ])
 
