@@ -23,7 +23,6 @@ const LONG_FILES_BEING_SPLIT = new Set([
  */
 const LONG_FUNCTIONS_BEING_SPLIT = new Set([
   'redis/_invalidation.ts#createRedisInvalidation',
-  'testing/authority.ts#createTestAuthority',
 ])
 
 const lines = (n: number): string => `${Array.from({ length: n }, (_, i) => `// line ${i + 1}`).join('\n')}\n`
