@@ -14,16 +14,13 @@ const sources = readSources(join(ROOT, 'src'))
  * Files allowed over the file limit. Each is being split in this round of work; remove its line
  * here once it is under the limit.
  */
-const LONG_FILES_BEING_SPLIT = new Set([
-])
+const LONG_FILES_BEING_SPLIT = new Set<string>([])
 
 /**
  * Functions allowed over the function limit: factories whose closures hold the whole object they
  * build, and long literal tables. Each is to be split by job; remove its line here once it is.
  */
-const LONG_FUNCTIONS_BEING_SPLIT = new Set([
-  'redis/_invalidation.ts#createRedisInvalidation',
-])
+const LONG_FUNCTIONS_BEING_SPLIT = new Set<string>([])
 
 const lines = (n: number): string => `${Array.from({ length: n }, (_, i) => `// line ${i + 1}`).join('\n')}\n`
 const longFunction = (n: number): string => `export function big(): void {\n${lines(n - 2)}}\n`
