@@ -9,9 +9,8 @@
  */
 import { knownFields } from './lib/options.js'
 import { quote, rangeError, typeError } from './errors.js'
+import { levelRanks, permissionLookup, roleLevels } from './_roles-parse.js'
 
-const RESOURCE_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
-const LEVEL_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/
 
 /**
  * An immutable set of permissions: for each resource, the highest level held.
@@ -162,13 +161,20 @@ export interface RolesExtension {
 export type ExtendedPermission<E extends RolesExtension> =
   Extract<E['roles'][keyof E['roles']], readonly string[]>[number] extends infer S ? (S extends `${infer R}:${string}` ? `${R}:${string}` : never) : never
 
-function parseShape(permission: string): [string, string] | undefined {
-  const i = permission.indexOf(':')
-  if (i <= 0 || i !== permission.lastIndexOf(':')) return undefined
-  const resource = permission.slice(0, i)
-  const level = permission.slice(i + 1)
-  if (!RESOURCE_RE.test(resource) || !LEVEL_RE.test(level)) return undefined
-  return [resource, level]
+/** `Roles.toSet` of `compiled`: a list of permission strings, each checked, as a set. */
+function toPermissionSet(compiled: Roles, permissions: readonly unknown[], field: string): PermissionSet {
+  if (!Array.isArray(permissions)) throw typeError(field, 'must be an array of permission strings')
+  const out = new Map<string, number>()
+  permissions.forEach((p, i) => {
+    if (typeof p !== 'string') throw typeError(`${field}[${i}]`, 'must be a string')
+    const parsed = compiled.lookup(p)
+    if (!parsed) {
+      throw rangeError(`${field}[${i}]`, `${quote(p)} is not a permission of this role matrix (resource:level, levels ${compiled.levels.join(' < ')})`)
+    }
+    if (out.has(parsed.resource)) throw rangeError(`${field}[${i}]`, `resource ${quote(parsed.resource)} is listed twice`)
+    out.set(parsed.resource, parsed.level)
+  })
+  return new PermissionSet(compiled, out)
 }
 
 /**
@@ -191,37 +197,14 @@ function parseShape(permission: string): [string, string] | undefined {
  */
 export function defineRoles<const D extends RolesDefinition>(definition: D): Roles<PermissionOf<D>>
 export function defineRoles(definition: RolesDefinition): Roles {
-  if (definition === null || typeof definition !== 'object') throw typeError('roles', 'must be an object')
-  knownFields(definition, ['levels', 'roles'], 'definition')
+  const levelIndex = levelRanks(definition)
   const { levels, roles } = definition
-  if (!Array.isArray(levels) || levels.length === 0) throw typeError('levels', 'must be a non-empty array of level names')
-  const levelIndex = new Map<string, number>()
-  levels.forEach((l, i) => {
-    if (typeof l !== 'string' || !LEVEL_RE.test(l)) throw rangeError(`levels[${i}]`, `${quote(l)} is not a valid level name`)
-    if (levelIndex.has(l)) throw rangeError(`levels[${i}]`, `${quote(l)} is listed twice`)
-    levelIndex.set(l, i)
-  })
   if (roles === null || typeof roles !== 'object') throw typeError('roles', 'must be an object of role name → permissions')
-
-  const cache = new Map<string, ParsedPermission | null>()
-  const lookup = (permission: string): ParsedPermission | undefined => {
-    if (typeof permission !== 'string') return undefined
-    const hit = cache.get(permission)
-    if (hit !== undefined) return hit ?? undefined
-    const shape = parseShape(permission)
-    const level = shape && levelIndex.get(shape[1])
-    // A resource no role names is not a permission of this matrix: nobody, not even an Org key,
-    // could ever hold it, so a route or scope naming it is a configuration mistake to report.
-    const parsed = shape && level !== undefined && resources.has(shape[0]) ? Object.freeze({ resource: shape[0], level }) : undefined
-    // Bounded: this cache only ever sees permission strings from configuration and routes, but
-    // `has()` may be called with request-derived strings by a careless caller.
-    if (cache.size < 10_000) cache.set(permission, parsed ?? null)
-    return parsed
-  }
 
   const table = new Map<string, PermissionSet>()
   const resources = new Set<string>()
   const allLevels = new Map<string, number>()
+  const lookup = permissionLookup(levelIndex, resources)
   const compiled: Roles = {
     definition: freezeDefinition(levels, roles),
     extend: (extension) => extendRoles(compiled, extension),
@@ -234,40 +217,16 @@ export function defineRoles(definition: RolesDefinition): Roles {
     permissionsOf: (role) => (typeof role === 'string' ? table.get(role) : undefined),
     all: undefined as unknown as PermissionSet,
     lookup,
-    toSet(permissions, field) {
-      if (!Array.isArray(permissions)) throw typeError(field, 'must be an array of permission strings')
-      const out = new Map<string, number>()
-      permissions.forEach((p, i) => {
-        if (typeof p !== 'string') throw typeError(`${field}[${i}]`, 'must be a string')
-        const parsed = lookup(p)
-        if (!parsed) {
-          throw rangeError(`${field}[${i}]`, `${quote(p)} is not a permission of this role matrix (resource:level, levels ${levels.join(' < ')})`)
-        }
-        if (out.has(parsed.resource)) throw rangeError(`${field}[${i}]`, `resource ${quote(parsed.resource)} is listed twice`)
-        out.set(parsed.resource, parsed.level)
-      })
-      return new PermissionSet(compiled, out)
-    },
+    toSet: (permissions, field) => toPermissionSet(compiled, permissions, field),
   }
 
   const names: string[] = []
   for (const name of Object.keys(roles)) {
-    if (name.length === 0 || name.length > 64) throw rangeError('roles', `role name ${quote(name)} must be 1-64 characters`)
-    const perms = roles[name]
-    if (!Array.isArray(perms)) throw typeError(`roles[${quote(name)}]`, 'must be an array of permission strings')
-    const levelsOf = new Map<string, number>()
-    perms.forEach((p, i) => {
-      const field = `roles[${quote(name)}][${i}]`
-      if (typeof p !== 'string') throw typeError(field, 'must be a string')
-      const shape = parseShape(p)
-      if (!shape) throw rangeError(field, `${quote(p)} is not resource:level (no wildcards)`)
-      const level = levelIndex.get(shape[1])
-      if (level === undefined) throw rangeError(field, `unknown level ${quote(shape[1])} (levels: ${levels.join(', ')})`)
-      if (levelsOf.has(shape[0])) throw rangeError(field, `resource ${quote(shape[0])} is listed twice`)
-      levelsOf.set(shape[0], level)
-      resources.add(shape[0])
-      allLevels.set(shape[0], Math.max(allLevels.get(shape[0]) ?? -1, level))
-    })
+    const levelsOf = roleLevels(name, roles[name], levels, levelIndex)
+    for (const [resource, level] of levelsOf) {
+      resources.add(resource)
+      allLevels.set(resource, Math.max(allLevels.get(resource) ?? -1, level))
+    }
     table.set(name, new PermissionSet(compiled, levelsOf))
     names.push(name)
   }

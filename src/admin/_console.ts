@@ -21,24 +21,8 @@ function attr(value: string): string {
   return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 }
 
-/** The console page for a base path. The only dynamic parts are attribute values, escaped. */
-export function consolePage(options: { basePath: string; auth: ConsoleAuth | undefined }): string {
-  const base = attr(options.basePath)
-  const header = attr(options.auth?.header ?? '')
-  const format = attr(options.auth?.format ?? '')
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<title>keyward · API keys</title>
-<link rel="icon" href="data:,">
-<link rel="stylesheet" href="${base}/console.css">
-<script src="${base}/console.js" defer></script>
-</head>
-<body data-api="${base}/api" data-auth-header="${header}" data-auth-format="${format}">
-<a class="skip" href="#create-card">Skip to issue a key</a> <a class="skip" href="#keys-card">Skip to the key list</a>
+/** The page's bar, error and status lines, and the sign-in form: all that shows before sign-in. */
+const SIGN_IN = `<a class="skip" href="#create-card">Skip to issue a key</a> <a class="skip" href="#keys-card">Skip to the key list</a>
 <header class="bar">
   <h1>keyward <span>API keys</span></h1>
   <div id="session" hidden><span id="session-text"></span> <button type="button" id="signout">Sign out</button></div>
@@ -54,8 +38,10 @@ export function consolePage(options: { basePath: string; auth: ConsoleAuth | und
   </form>
   <p class="hint">The key is kept in this page's memory only. It is never stored, and reloading the page signs you out.</p>
 </section>
-<main id="app" hidden>
-  <section id="secret" class="card secret" hidden aria-labelledby="secret-title">
+`
+
+/** The panel that shows a new key once, and the form that issues one. */
+const ISSUE_SECTIONS = `  <section id="secret" class="card secret" hidden aria-labelledby="secret-title">
     <h2 id="secret-title">New key: copy it now</h2>
     <p class="warning"><strong>This key will not be shown again.</strong> Store it in a secret manager before you hide this panel.</p>
     <p id="secret-for"></p>
@@ -78,7 +64,10 @@ export function consolePage(options: { basePath: string; auth: ConsoleAuth | und
       <div><button type="submit">Create key</button></div>
     </form>
   </section>
-  <section id="keys-card" class="card" aria-labelledby="keys-title" tabindex="-1">
+`
+
+/** The key search form and the paged key table. */
+const KEYS_SECTION = `  <section id="keys-card" class="card" aria-labelledby="keys-title" tabindex="-1">
     <h2 id="keys-title">Keys</h2>
     <form id="search-form" class="grid search" role="search" aria-label="Find keys" autocomplete="off">
       <label>Owner <input name="owner" maxlength="256" placeholder="ana@example.com"></label>
@@ -98,7 +87,10 @@ export function consolePage(options: { basePath: string; auth: ConsoleAuth | und
     <p id="keys-empty" class="hint" hidden>No keys.</p>
     <nav class="row pager" aria-label="Key list pages"><button type="button" id="keys-prev" class="quiet">Previous page</button><span id="keys-page-info" aria-live="polite"></span><button type="button" id="keys-next" class="quiet">Next page</button></nav>
   </section>
-  <section id="detail" class="card" hidden aria-labelledby="detail-title">
+`
+
+/** One key's details: usage, access, description, addresses, grants and audit trail. */
+const DETAIL_SECTION = `  <section id="detail" class="card" hidden aria-labelledby="detail-title">
     <h2 id="detail-title" tabindex="-1"></h2>
     <dl id="detail-facts"></dl>
     <h3>Usage</h3>
@@ -127,7 +119,10 @@ export function consolePage(options: { basePath: string; auth: ConsoleAuth | und
     <p id="detail-audit-empty" class="hint"></p>
     <p><button type="button" id="detail-close">Close</button></p>
   </section>
-  <section id="groups-card" class="card" aria-labelledby="groups-title">
+`
+
+/** The key groups table and forms, and the audit trail. */
+const GROUPS_AND_AUDIT = `  <section id="groups-card" class="card" aria-labelledby="groups-title">
     <h2 id="groups-title">Key groups</h2>
     <div class="table-wrap">
     <table id="groups-table"><thead><tr><th scope="col">Name</th><th scope="col">Description</th><th scope="col">Status</th><th scope="col">Allowed addresses</th><th scope="col">ID</th><th scope="col">Actions</th></tr></thead><tbody></tbody></table>
@@ -151,15 +146,38 @@ export function consolePage(options: { basePath: string; auth: ConsoleAuth | und
     <p id="audit-empty" class="hint"></p>
     <button type="button" id="audit-more" class="quiet" hidden>Older entries</button>
   </section>
-</main>
-<dialog id="dialog" aria-labelledby="dialog-message">
+`
+
+/** The confirmation dialog. */
+const DIALOG = `<dialog id="dialog" aria-labelledby="dialog-message">
   <form id="dialog-form" autocomplete="off">
     <p id="dialog-message"></p>
     <label id="dialog-field" hidden><span id="dialog-label"></span> <input id="dialog-input"></label>
     <div class="row"><button type="submit" id="dialog-confirm">Confirm</button><button type="button" id="dialog-cancel">Cancel</button></div>
   </form>
 </dialog>
-</body>
+`
+
+/** The console page for a base path. The only dynamic parts are attribute values, escaped. */
+export function consolePage(options: { basePath: string; auth: ConsoleAuth | undefined }): string {
+  const base = attr(options.basePath)
+  const header = attr(options.auth?.header ?? '')
+  const format = attr(options.auth?.format ?? '')
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>keyward · API keys</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="${base}/console.css">
+<script src="${base}/console.js" defer></script>
+</head>
+<body data-api="${base}/api" data-auth-header="${header}" data-auth-format="${format}">
+${SIGN_IN}<main id="app" hidden>
+${ISSUE_SECTIONS}${KEYS_SECTION}${DETAIL_SECTION}${GROUPS_AND_AUDIT}</main>
+${DIALOG}</body>
 </html>
 `
 }

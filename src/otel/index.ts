@@ -5,7 +5,10 @@
  * runs at all.
  * @module
  */
-import { context, metrics, SpanKind, SpanStatusCode, trace, ValueType, type Attributes, type MeterProvider, type Span, type TracerProvider } from '@opentelemetry/api'
+import {
+  context, metrics, SpanKind, SpanStatusCode, trace, ValueType,
+  type Attributes, type Counter, type Histogram, type Meter, type MeterProvider, type Span, type Tracer, type TracerProvider,
+} from '@opentelemetry/api'
 import type { BreakerState } from '../lib/breaker.js'
 import * as opt from '../lib/options.js'
 import { typeError } from '../errors.js'
@@ -115,6 +118,161 @@ function endSpan(span: Span, d: Decision, e: DecisionEvent | undefined): void {
   span.end()
 }
 
+/** The instruments of one `otel()`, and the breaker state its gauge reports. */
+interface Instruments {
+  readonly decisions: Counter
+  readonly duration: Histogram
+  readonly lookups: Counter
+  readonly timeouts: Counter
+  readonly cacheLookups: Counter
+  readonly evictions: Counter
+  readonly invalidations: Counter
+  readonly limits: Counter
+  breakerState: BreakerState | undefined
+}
+
+/** Creates every instrument on `meter`; the breaker gauge observes `breakerState` of the result. */
+function createInstruments(meter: Meter): Instruments {
+  const m: Instruments = {
+    decisions: meter.createCounter(n.M_DECISIONS, { unit: '{decision}', description: 'Authorization decisions', valueType: ValueType.INT }),
+    duration: meter.createHistogram(n.M_DURATION, {
+      unit: 's',
+      description: 'Duration of authorize()',
+      advice: { explicitBucketBoundaries: [...n.DURATION_BUCKETS] },
+    }),
+    lookups: meter.createCounter(n.M_STORE_LOOKUPS, { unit: '{lookup}', description: 'Store calls made', valueType: ValueType.INT }),
+    timeouts: meter.createCounter(n.M_STORE_TIMEOUTS, { unit: '{timeout}', description: 'Store calls given up after storeTimeoutMs', valueType: ValueType.INT }),
+    cacheLookups: meter.createCounter(n.M_CACHE_LOOKUPS, { unit: '{lookup}', description: 'cachedStore lookups by result', valueType: ValueType.INT }),
+    evictions: meter.createCounter(n.M_CACHE_EVICTIONS, { unit: '{entry}', description: 'cachedStore entries dropped for room', valueType: ValueType.INT }),
+    invalidations: meter.createCounter(n.M_CACHE_INVALIDATIONS, { unit: '{invalidation}', description: 'cachedStore invalidations', valueType: ValueType.INT }),
+    limits: meter.createCounter(n.M_RATELIMIT, { unit: '{request}', description: 'Rate limiter answers', valueType: ValueType.INT }),
+    breakerState: undefined,
+  }
+  meter
+    .createObservableGauge(n.M_BREAKER, { unit: '1', description: 'Store circuit breaker: 1 for the current state', valueType: ValueType.INT })
+    .addCallback((r) => {
+      if (m.breakerState === undefined) return
+      for (const s of STATES) r.observe(s === m.breakerState ? 1 : 0, { [n.A_BREAKER_STATE]: s })
+    })
+  return m
+}
+
+/** Counts one decision and its duration; keeps its event in `events` for the span of `instrument()`. */
+function recordDecision(m: Instruments, events: WeakMap<Decision, DecisionEvent>, series: { keyIds: boolean; tenants: boolean }, e: DecisionEvent, d: Decision): void {
+  if (d !== null && typeof d === 'object') events.set(d, e)
+  const a: Attributes = { [n.A_DECISION]: e.allow ? 'allow' : 'deny' }
+  if (e.code !== undefined) a[n.A_CODE] = e.code
+  const h: Attributes = { ...a }
+  if (e.reason !== undefined) a[n.A_REASON] = e.reason
+  if (e.scheme !== undefined) a[n.A_SCHEME] = e.scheme
+  if (e.reason === 'store_unavailable' && e.detail !== undefined && n.FAILURE_DETAILS.has(e.detail)) a[n.A_ERROR_TYPE] = e.detail
+  if (series.keyIds && e.keyId !== undefined) a[n.A_KEY_ID] = e.keyId
+  if (series.tenants && e.tenant !== undefined) a[n.A_TENANT] = e.tenant
+  m.decisions.add(1, a)
+  m.duration.record(e.durationMs / 1000, h)
+  if (e.reason === 'store_unavailable' && e.detail === 'timeout') m.timeouts.add(1)
+}
+
+/** `limiter` with every answer counted in `limits` by outcome: allowed, limited or error. */
+function countedLimiter<L extends RateLimiter>(limiter: L, limits: Counter): L {
+  if (limiter === null || typeof limiter !== 'object' || typeof limiter.consume !== 'function') throw typeError('limiter', 'must implement consume(key)')
+  const count = (outcome: string): void => limits.add(1, { [n.A_RATELIMIT_OUTCOME]: outcome })
+  const seen = (r: unknown): unknown => {
+    const allowed = typeof r === 'object' && r !== null ? (r as { allowed?: unknown }).allowed : undefined
+    count(allowed === true ? 'allowed' : allowed === false ? 'limited' : 'error')
+    return r
+  }
+  const consume = (key: string, override?: RateLimitSpec): unknown => {
+    let r: unknown
+    try {
+      r = limiter.consume(key, override)
+    } catch (e) {
+      count('error')
+      throw e
+    }
+    if (!(r instanceof Promise)) return seen(r)
+    return r.then(seen, (e: unknown) => {
+      count('error')
+      throw e
+    })
+  }
+  return new Proxy(limiter, {
+    get: (target, prop) => {
+      if (prop === 'consume') return consume
+      const v: unknown = Reflect.get(target, prop, target)
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v
+    },
+  })
+}
+
+/** `authorizer` with a span around each `authorize()`, filled from the decision's event in `events`. */
+function instrumented(authorizer: Authorizer, tracer: Tracer, events: WeakMap<Decision, DecisionEvent>): Authorizer {
+  if (authorizer === null || typeof authorizer !== 'object' || typeof authorizer.authorize !== 'function') {
+    throw typeError('authorizer', 'must come from createAuthorizer()')
+  }
+  const inner = authorizer
+  const authorize = (request: AuthRequest, need?: Need | Parameters<Authorizer['authorize']>[1]): Promise<Decision> => {
+    const parent = context.active()
+    const span = tracer.startSpan(n.SPAN_AUTHORIZE, { kind: SpanKind.INTERNAL }, parent)
+    let p: Promise<Decision>
+    try {
+      p = context.with(trace.setSpan(parent, span), () => inner.authorize(request, need))
+    } catch (e) {
+      p = Promise.reject(e)
+    }
+    return p.then(
+      (d) => {
+        endSpan(span, d, events.get(d))
+        return d
+      },
+      (e: unknown) => {
+        // Misuse (an invalid need, a throwing tenant function): the class name only, never a message.
+        const name = e instanceof Error ? e.name : 'Error'
+        span.setAttribute(n.A_ERROR_TYPE, /^[A-Za-z]\w{0,63}$/.test(name) ? name : 'Error')
+        span.setStatus({ code: SpanStatusCode.ERROR })
+        span.end()
+        throw e
+      },
+    )
+  }
+  return Object.freeze({
+    authorize,
+    describe: inner.describe.bind(inner),
+    need: inner.need.bind(inner),
+    roles: inner.roles,
+    realm: inner.realm,
+    schemes: inner.schemes,
+    close: () => inner.close(),
+  })
+}
+
+/** `options` with the telemetry's hooks composed before the application's own, and its limiter counted. */
+function wired(options: AuthorizerOptions, t: Pick<Telemetry, 'onDecision' | 'breakerObserver' | 'rateLimiter'>): AuthorizerOptions {
+  const base = opt.object(options, 'options') as unknown as AuthorizerOptions
+  // Validated here as createAuthorizer would: once composed, a bad value could not be seen.
+  const mine = opt.func(base.onDecision, 'onDecision')
+  const b = base.breaker
+  const settable = b === undefined || (b !== null && typeof b === 'object')
+  const theirs = settable && b !== undefined ? opt.func(b.onStateChange, 'breaker.onStateChange') : undefined
+  return {
+    ...base,
+    onDecision: mine === undefined ? t.onDecision : (e, d) => {
+      t.onDecision(e, d)
+      mine(e, d)
+    },
+    ...(!settable ? {} : {
+      breaker: {
+        ...(b ?? {}),
+        onStateChange: theirs === undefined ? t.breakerObserver : (s: BreakerState) => {
+          t.breakerObserver(s)
+          theirs(s)
+        },
+      },
+    }),
+    ...(base.rateLimiter === undefined ? {} : { rateLimiter: t.rateLimiter(base.rateLimiter) }),
+  }
+}
+
 /**
  * Creates the OpenTelemetry instruments of keyward and the pieces that feed them. Nothing is
  * recorded until they are wired in; an authorizer built without them pays nothing.
@@ -140,160 +298,28 @@ export function otel(options: OtelOptions = {}): Telemetry {
   const o = opt.options(options, 'options', FIELDS)
   const meter = (o.meterProvider ?? metrics.getMeterProvider()).getMeter(n.METER)
   const tracer = (o.tracerProvider ?? trace.getTracerProvider()).getTracer(n.TRACER)
-  const keyIds = opt.boolean(o.keyIdMetrics, 'keyIdMetrics')
-  const tenants = opt.boolean(o.tenantMetrics, 'tenantMetrics')
-
-  const decisions = meter.createCounter(n.M_DECISIONS, { unit: '{decision}', description: 'Authorization decisions', valueType: ValueType.INT })
-  const duration = meter.createHistogram(n.M_DURATION, {
-    unit: 's',
-    description: 'Duration of authorize()',
-    advice: { explicitBucketBoundaries: [...n.DURATION_BUCKETS] },
-  })
-  const lookups = meter.createCounter(n.M_STORE_LOOKUPS, { unit: '{lookup}', description: 'Store calls made', valueType: ValueType.INT })
-  const timeouts = meter.createCounter(n.M_STORE_TIMEOUTS, { unit: '{timeout}', description: 'Store calls given up after storeTimeoutMs', valueType: ValueType.INT })
-  const cacheLookups = meter.createCounter(n.M_CACHE_LOOKUPS, { unit: '{lookup}', description: 'cachedStore lookups by result', valueType: ValueType.INT })
-  const evictions = meter.createCounter(n.M_CACHE_EVICTIONS, { unit: '{entry}', description: 'cachedStore entries dropped for room', valueType: ValueType.INT })
-  const invalidations = meter.createCounter(n.M_CACHE_INVALIDATIONS, { unit: '{invalidation}', description: 'cachedStore invalidations', valueType: ValueType.INT })
-  const limits = meter.createCounter(n.M_RATELIMIT, { unit: '{request}', description: 'Rate limiter answers', valueType: ValueType.INT })
-  let breakerState: BreakerState | undefined
-  meter
-    .createObservableGauge(n.M_BREAKER, { unit: '1', description: 'Store circuit breaker: 1 for the current state', valueType: ValueType.INT })
-    .addCallback((r) => {
-      if (breakerState === undefined) return
-      for (const s of STATES) r.observe(s === breakerState ? 1 : 0, { [n.A_BREAKER_STATE]: s })
-    })
-
+  const series = { keyIds: opt.boolean(o.keyIdMetrics, 'keyIdMetrics'), tenants: opt.boolean(o.tenantMetrics, 'tenantMetrics') }
+  const m = createInstruments(meter)
   /** The event of each decision, for `instrument()` to find by the decision it resolves to. */
   const events = new WeakMap<Decision, DecisionEvent>()
 
-  const onDecision = (e: DecisionEvent, d: Decision): void => {
-    if (d !== null && typeof d === 'object') events.set(d, e)
-    const a: Attributes = { [n.A_DECISION]: e.allow ? 'allow' : 'deny' }
-    if (e.code !== undefined) a[n.A_CODE] = e.code
-    const h: Attributes = { ...a }
-    if (e.reason !== undefined) a[n.A_REASON] = e.reason
-    if (e.scheme !== undefined) a[n.A_SCHEME] = e.scheme
-    if (e.reason === 'store_unavailable' && e.detail !== undefined && n.FAILURE_DETAILS.has(e.detail)) a[n.A_ERROR_TYPE] = e.detail
-    if (keyIds && e.keyId !== undefined) a[n.A_KEY_ID] = e.keyId
-    if (tenants && e.tenant !== undefined) a[n.A_TENANT] = e.tenant
-    decisions.add(1, a)
-    duration.record(e.durationMs / 1000, h)
-    if (e.reason === 'store_unavailable' && e.detail === 'timeout') timeouts.add(1)
-  }
-
+  const onDecision = (e: DecisionEvent, d: Decision): void => recordDecision(m, events, series, e, d)
   const cacheObserver: CacheObserver = (event: CacheEvent, space: CacheSpace) => {
-    if (event === 'eviction') evictions.add(1, { [n.A_CACHE_SPACE]: space })
-    else if (event === 'invalidation') invalidations.add(1, { [n.A_CACHE_SPACE]: space })
-    else cacheLookups.add(1, { [n.A_CACHE_SPACE]: space, [n.A_CACHE_RESULT]: event })
+    if (event === 'eviction') m.evictions.add(1, { [n.A_CACHE_SPACE]: space })
+    else if (event === 'invalidation') m.invalidations.add(1, { [n.A_CACHE_SPACE]: space })
+    else m.cacheLookups.add(1, { [n.A_CACHE_SPACE]: space, [n.A_CACHE_RESULT]: event })
   }
-
   const breakerObserver = (state: BreakerState): void => {
-    breakerState = state
+    m.breakerState = state
   }
-
-  function rateLimiter<L extends RateLimiter>(limiter: L): L {
-    if (limiter === null || typeof limiter !== 'object' || typeof limiter.consume !== 'function') throw typeError('limiter', 'must implement consume(key)')
-    const count = (outcome: string): void => limits.add(1, { [n.A_RATELIMIT_OUTCOME]: outcome })
-    const seen = (r: unknown): unknown => {
-      const allowed = typeof r === 'object' && r !== null ? (r as { allowed?: unknown }).allowed : undefined
-      count(allowed === true ? 'allowed' : allowed === false ? 'limited' : 'error')
-      return r
-    }
-    const consume = (key: string, override?: RateLimitSpec): unknown => {
-      let r: unknown
-      try {
-        r = limiter.consume(key, override)
-      } catch (e) {
-        count('error')
-        throw e
-      }
-      if (!(r instanceof Promise)) return seen(r)
-      return r.then(seen, (e: unknown) => {
-        count('error')
-        throw e
-      })
-    }
-    return new Proxy(limiter, {
-      get: (target, prop) => {
-        if (prop === 'consume') return consume
-        const v: unknown = Reflect.get(target, prop, target)
-        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v
-      },
-    })
-  }
-
-  function instrument(authorizer: Authorizer): Authorizer {
-    if (authorizer === null || typeof authorizer !== 'object' || typeof authorizer.authorize !== 'function') {
-      throw typeError('authorizer', 'must come from createAuthorizer()')
-    }
-    const inner = authorizer
-    const authorize = (request: AuthRequest, need?: Need | Parameters<Authorizer['authorize']>[1]): Promise<Decision> => {
-      const parent = context.active()
-      const span = tracer.startSpan(n.SPAN_AUTHORIZE, { kind: SpanKind.INTERNAL }, parent)
-      let p: Promise<Decision>
-      try {
-        p = context.with(trace.setSpan(parent, span), () => inner.authorize(request, need))
-      } catch (e) {
-        p = Promise.reject(e)
-      }
-      return p.then(
-        (d) => {
-          endSpan(span, d, events.get(d))
-          return d
-        },
-        (e: unknown) => {
-          // Misuse (an invalid need, a throwing tenant function): the class name only, never a message.
-          const name = e instanceof Error ? e.name : 'Error'
-          span.setAttribute(n.A_ERROR_TYPE, /^[A-Za-z]\w{0,63}$/.test(name) ? name : 'Error')
-          span.setStatus({ code: SpanStatusCode.ERROR })
-          span.end()
-          throw e
-        },
-      )
-    }
-    return Object.freeze({
-      authorize,
-      describe: inner.describe.bind(inner),
-      need: inner.need.bind(inner),
-      roles: inner.roles,
-      realm: inner.realm,
-      schemes: inner.schemes,
-      close: () => inner.close(),
-    })
-  }
-
-  function wire(options: AuthorizerOptions): AuthorizerOptions {
-    const base = opt.object(options, 'options') as unknown as AuthorizerOptions
-    // Validated here as createAuthorizer would: once composed, a bad value could not be seen.
-    const mine = opt.func(base.onDecision, 'onDecision')
-    const b = base.breaker
-    const settable = b === undefined || (b !== null && typeof b === 'object')
-    const theirs = settable && b !== undefined ? opt.func(b.onStateChange, 'breaker.onStateChange') : undefined
-    return {
-      ...base,
-      onDecision: mine === undefined ? onDecision : (e, d) => {
-        onDecision(e, d)
-        mine(e, d)
-      },
-      ...(!settable ? {} : {
-        breaker: {
-          ...(b ?? {}),
-          onStateChange: theirs === undefined ? breakerObserver : (s: BreakerState) => {
-            breakerObserver(s)
-            theirs(s)
-          },
-        },
-      }),
-      ...(base.rateLimiter === undefined ? {} : { rateLimiter: rateLimiter(base.rateLimiter) }),
-    }
-  }
+  const rateLimiter = <L extends RateLimiter>(limiter: L): L => countedLimiter(limiter, m.limits)
 
   return Object.freeze({
-    options: wire,
-    instrument,
+    options: (options: AuthorizerOptions) => wired(options, { onDecision, breakerObserver, rateLimiter }),
+    instrument: (authorizer: Authorizer) => instrumented(authorizer, tracer, events),
     store: <S extends KeyStore>(store: S): S => {
       if (store === null || typeof store !== 'object' || typeof store.findByHash !== 'function') throw typeError('store', 'is required and must implement findByHash(hash)')
-      return wrapStore(store, { tracer, lookups })
+      return wrapStore(store, { tracer, lookups: m.lookups })
     },
     rateLimiter,
     onDecision,

@@ -221,8 +221,20 @@ function parseReply(reply: unknown, cap: number): RateLimitResult {
   return { allowed: false, limit: cap, remaining: 0, resetSec: resetSec!, retryAfterSec: retry! }
 }
 
-/** Implementation of `redisRateLimiter` (see `keyward/redis`). */
-export function createRedisRateLimiter(redis: Redis, options: RedisRateLimiterOptions): RedisRateLimiter {
+/** The checked options of one limiter, with their defaults. */
+interface LimiterSettings {
+  readonly capacity: number
+  readonly refillPerSecond: number
+  readonly prefix: string
+  readonly timeoutMs: number
+  readonly now: (() => number) | undefined
+  readonly maxInFlight: number
+  readonly breaker: ReturnType<typeof breakerOptions>
+  readonly onWarning: (message: string) => void
+}
+
+/** Checks the client and the options of `redisRateLimiter`, in the order they are listed here, client first. */
+function limiterSettings(redis: Redis, options: RedisRateLimiterOptions): LimiterSettings {
   if (redis === null || typeof redis !== 'object' || typeof (redis as Partial<Redis>).evalsha !== 'function') {
     throw typeError('redis', 'must be an ioredis client')
   }
@@ -238,36 +250,47 @@ export function createRedisRateLimiter(redis: Redis, options: RedisRateLimiterOp
   if (options.now !== undefined && typeof options.now !== 'function') throw typeError('now', 'must be a function')
   const maxInFlight = options.maxInFlight ?? 1000
   if (!Number.isInteger(maxInFlight) || maxInFlight < 1 || maxInFlight > 1e6) throw rangeError('maxInFlight', 'must be an integer from 1 to 1e6')
-  const breakerConf = breakerOptions(options.breaker)
-  const breaker = new Breaker(breakerConf, timeoutMs + breakerConf.cooldownMs)
+  const breaker = breakerOptions(options.breaker)
   if (options.onWarning !== undefined && typeof options.onWarning !== 'function') throw typeError('onWarning', 'must be a function')
   const onWarning = options.onWarning ?? ((message: string): void => void process.emitWarning(message, { code: 'KEYWARD_REDIS_EVICTION' }))
   const { capacity, refillPerSecond } = options
-  const now = options.now
-  let inFlight = 0
-  checkEviction(redis, (message) => {
-    try {
-      onWarning(message)
-    } catch {
-      // A warning hook that throws must not break the limiter.
-    }
-  })
+  return { capacity, refillPerSecond, prefix, timeoutMs, now: options.now, maxInFlight, breaker, onWarning }
+}
 
-  /** EVALSHA, and EVAL once when the server has not seen the script (after a restart or SCRIPT FLUSH). */
-  async function run(key: string, args: string[]): Promise<unknown> {
-    try {
-      return await redis.evalsha(SHA, 1, key, ...args)
-    } catch (e) {
-      if (e instanceof Error && e.message.startsWith('NOSCRIPT')) return redis.eval(TOKEN_BUCKET_LUA, 1, key, ...args)
-      throw e
-    }
+/** EVALSHA, and EVAL once when the server has not seen the script (after a restart or SCRIPT FLUSH). */
+async function runScript(redis: Redis, key: string, args: string[]): Promise<unknown> {
+  try {
+    return await redis.evalsha(SHA, 1, key, ...args)
+  } catch (e) {
+    if (e instanceof Error && e.message.startsWith('NOSCRIPT')) return redis.eval(TOKEN_BUCKET_LUA, 1, key, ...args)
+    throw e
   }
+}
 
-  /**
-   * Runs one command under the breaker, the in-flight cap and the timeout. The command counts as
-   * in flight until Redis answers it, not until we give up on it: ioredis keeps it queued.
-   */
-  async function guarded<T>(send: () => Promise<T>): Promise<T> {
+/** `p`, or a `Timeout` after `timeoutMs`. */
+async function withTimeout<T>(p: Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  // The command may still settle after we gave up; its outcome is then of no interest.
+  p.catch(() => undefined)
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Timeout('keyward/redis: rate limiter timed out')), timeoutMs)
+      }),
+    ])
+  } finally {
+    if (timer !== undefined) clearTimeout(timer)
+  }
+}
+
+/**
+ * Runs each command under the breaker, the in-flight cap and the timeout. A command counts as
+ * in flight until Redis answers it, not until we give up on it: ioredis keeps it queued.
+ */
+function createGuard(breaker: Breaker, maxInFlight: number, timeoutMs: number): <T>(send: () => Promise<T>) => Promise<T> {
+  let inFlight = 0
+  return async <T>(send: () => Promise<T>): Promise<T> => {
     const wait = breaker.blockedFor(Date.now())
     if (wait > 0) throw new Error('keyward/redis: rate limiter circuit open (Redis failing)')
     if (inFlight >= maxInFlight) {
@@ -279,7 +302,7 @@ export function createRedisRateLimiter(redis: Redis, options: RedisRateLimiterOp
     const settled = (): void => void inFlight--
     p.then(settled, settled)
     try {
-      const r = await withTimeout(p)
+      const r = await withTimeout(p, timeoutMs)
       breaker.success()
       return r
     } catch (e) {
@@ -287,23 +310,19 @@ export function createRedisRateLimiter(redis: Redis, options: RedisRateLimiterOp
       throw e
     }
   }
+}
 
-  async function withTimeout<T>(p: Promise<T>): Promise<T> {
-    let timer: ReturnType<typeof setTimeout> | undefined
-    // The command may still settle after we gave up; its outcome is then of no interest.
-    p.catch(() => undefined)
+/** Implementation of `redisRateLimiter` (see `keyward/redis`). */
+export function createRedisRateLimiter(redis: Redis, options: RedisRateLimiterOptions): RedisRateLimiter {
+  const { capacity, refillPerSecond, prefix, timeoutMs, now, maxInFlight, breaker: breakerConf, onWarning } = limiterSettings(redis, options)
+  const guarded = createGuard(new Breaker(breakerConf, timeoutMs + breakerConf.cooldownMs), maxInFlight, timeoutMs)
+  checkEviction(redis, (message) => {
     try {
-      return await Promise.race([
-        p,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Timeout('keyward/redis: rate limiter timed out')), timeoutMs)
-        }),
-      ])
-    } finally {
-      if (timer !== undefined) clearTimeout(timer)
+      onWarning(message)
+    } catch {
+      // A warning hook that throws must not break the limiter.
     }
-  }
-
+  })
   const keyOf = (key: string): string => prefix + key
 
   return {
@@ -316,11 +335,11 @@ export function createRedisRateLimiter(redis: Redis, options: RedisRateLimiterOp
       // A client that has given up for good fails at once instead of waiting for the timeout.
       if (redis.status === 'end') throw new Error('keyward/redis: the Redis connection is closed')
       const t = now === undefined ? '' : clock(now)
-      const reply = await guarded(() => run(keyOf(key), [String(cap), String(rate), t]))
+      const reply = await guarded(() => runScript(redis, keyOf(key), [String(cap), String(rate), t]))
       return parseReply(reply, cap)
     },
     async reset(key: string): Promise<void> {
-      await withTimeout(redis.del(keyOf(key)))
+      await withTimeout(redis.del(keyOf(key)), timeoutMs)
     },
     keyOf,
   }

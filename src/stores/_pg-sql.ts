@@ -213,28 +213,27 @@ export interface Statements {
   readonly schemaVersion: string
 }
 
-/** The statements for the (validated, quoted) schema `s`. */
-export function statements(s: string): Statements {
-  const K = `${s}.keyward_keys`
-  const H = `${s}.keyward_key_hashes`
-  const G = `${s}.keyward_groups`
-  const O = `${s}.keyward_owners`
-  const cols = KEY_COLUMNS.join(', ')
-  const n = KEY_COLUMNS.length
-  const params = KEY_COLUMNS.map((c, i) => `$${i + 1}::${KEY_TYPES[c]}`).join(', ')
-  // $n+1: the record's hashes (current and previous), kept in keyward_key_hashes.
-  const hashes = `$${n + 1}::text[]`
-  // The version of a row, computed by the database from every column but id and last_used_at
-  // (which `touch` changes behind every writer's back): the compare-and-swap compares it with the
-  // version read, never the record as JavaScript re-serialises it, so a row holding what a
-  // JavaScript value cannot (a jsonb number beyond double precision, a NULL inside a text array)
-  // can still be edited.
-  const version = (t: string, c: readonly string[]): string => `md5(ROW(${c.map((x) => `${t}.${x}`).join(', ')})::text)`
-  const keyVersion = version('k', KEY_COLUMNS.filter((c) => c !== 'id' && c !== 'last_used_at' && !BALANCE_COLUMNS.has(c)))
-  const groupVersionOf = version('g', GROUP_COLUMNS.filter((c) => c !== 'id'))
-  const kcols = KEY_COLUMNS.map((c) => `k.${c}`).join(', ')
-  // last_used_at is never written by an edit (only `touch` advances it): the parameters of an
-  // update are EDIT_COLUMNS, then the hashes ($m+1), then the version read ($m+2).
+/**
+ * The version of a row, computed by the database from every column but id and last_used_at
+ * (which `touch` changes behind every writer's back): the compare-and-swap compares it with the
+ * version read, never the record as JavaScript re-serialises it, so a row holding what a
+ * JavaScript value cannot (a jsonb number beyond double precision, a NULL inside a text array)
+ * can still be edited.
+ */
+function version(t: string, c: readonly string[]): string {
+  return `md5(ROW(${c.map((x) => `${t}.${x}`).join(', ')})::text)`
+}
+const KEY_VERSION = version('k', KEY_COLUMNS.filter((c) => c !== 'id' && c !== 'last_used_at' && !BALANCE_COLUMNS.has(c)))
+const GROUP_VERSION = version('g', GROUP_COLUMNS.filter((c) => c !== 'id'))
+const K_COLUMNS = KEY_COLUMNS.map((c) => `k.${c}`).join(', ')
+const G_COLUMNS = GROUP_COLUMNS.map((c) => `g.${c}`).join(', ')
+
+/**
+ * An edit of a key row (`cas`: only if its version is still the one read). last_used_at is never
+ * written by an edit (only `touch` advances it): the parameters of an update are EDIT_COLUMNS,
+ * then the hashes ($m+1), then the version read ($m+2).
+ */
+function updateKeySql(K: string, H: string, cas: boolean): string {
   const m = EDIT_COLUMNS.length
   const param = (c: (typeof EDIT_COLUMNS)[number]): string => `$${EDIT_COLUMNS.indexOf(c) + 1}::${KEY_TYPES[c]}`
   // The balance is written only by an edit that sets new credits (another credits_version).
@@ -246,9 +245,9 @@ export function statements(s: string): Statements {
   // no longer has are deleted; new ones inserted, and one held by another key violates the
   // primary key of keyward_key_hashes (a conflict). The final SELECT tells "updated" from
   // "no such key" from "changed since read" (updateKeyIf: $n+2 is the version read).
-  const update = (cas: boolean): string => `WITH u AS (
+  return `WITH u AS (
   UPDATE ${K} AS k SET ${set}
-  WHERE k.id = $1${cas ? ` AND ${keyVersion} = $${m + 2}::text` : ''}
+  WHERE k.id = $1${cas ? ` AND ${KEY_VERSION} = $${m + 2}::text` : ''}
   RETURNING k.id
 ), d AS (
   DELETE FROM ${H} WHERE key_id = $1 AND NOT (hash = ANY (${editHashes})) AND EXISTS (SELECT 1 FROM u)
@@ -258,18 +257,31 @@ export function statements(s: string): Statements {
   WHERE NOT EXISTS (SELECT 1 FROM ${H} x WHERE x.hash = h.hash AND x.key_id = u.id)
 )
 SELECT (SELECT count(*) FROM u)::int AS updated, EXISTS (SELECT 1 FROM ${K} WHERE id = $1) AS present`
+}
+
+type KeyStatements = Pick<Statements, 'findByHash' | 'getKey' | 'insertKey' | 'updateKey' | 'updateKeyIf' | 'revokeKey' | 'consumeCredits' | 'deleteKey' | 'listKeys' | 'touch'>
+
+/** The statements on keys and their hash index, for the (validated, quoted) schema `s`. */
+function keyStatements(s: string): KeyStatements {
+  const K = `${s}.keyward_keys`
+  const H = `${s}.keyward_key_hashes`
+  const cols = KEY_COLUMNS.join(', ')
+  const n = KEY_COLUMNS.length
+  const params = KEY_COLUMNS.map((c, i) => `$${i + 1}::${KEY_TYPES[c]}`).join(', ')
+  // $n+1: the record's hashes (current and previous), kept in keyward_key_hashes.
+  const hashes = `$${n + 1}::text[]`
   return {
     // Both columns are covered by unique indexes (the previous_hash one is partial; `= $1`
     // implies NOT NULL, so the planner uses it), and keyward_key_hashes keeps them disjoint:
     // at most one row matches.
     findByHash: `SELECT ${cols} FROM ${K} WHERE hash = $1 OR previous_hash = $1 LIMIT 1`,
-    getKey: `SELECT ${kcols}, ${keyVersion} AS version FROM ${K} AS k WHERE k.id = $1`,
+    getKey: `SELECT ${K_COLUMNS}, ${KEY_VERSION} AS version FROM ${K} AS k WHERE k.id = $1`,
     insertKey: `WITH k AS (
   INSERT INTO ${K} (${cols}) VALUES (${params}) RETURNING id
 )
 INSERT INTO ${H} (hash, key_id) SELECT DISTINCT h.hash, k.id FROM k CROSS JOIN unnest(${hashes}) AS h(hash)`,
-    updateKey: update(false),
-    updateKeyIf: update(true),
+    updateKey: updateKeySql(K, H, false),
+    updateKeyIf: updateKeySql(K, H, true),
     // A revoke in one statement, whatever else the row holds or whoever edits it meanwhile:
     // $2 deactivates, $3 ends a rotation's grace period at $4 (never extends it).
     revokeKey: `UPDATE ${K} AS k SET
@@ -277,10 +289,10 @@ INSERT INTO ${H} (hash, key_id) SELECT DISTINCT h.hash, k.id FROM k CROSS JOIN u
   previous_expires_at = CASE WHEN $3::boolean AND k.previous_hash IS NOT NULL THEN least(coalesce(k.previous_expires_at, $4::bigint), $4::bigint) ELSE k.previous_expires_at END,
   updated_at = $4::bigint
 WHERE k.id = $1::text
-RETURNING ${kcols}, ${keyVersion} AS version`,
+RETURNING ${K_COLUMNS}, ${KEY_VERSION} AS version`,
     consumeCredits: consumeSql(K),
     deleteKey: `DELETE FROM ${K} WHERE id = $1`,
-    listKeys: (where) => `SELECT ${kcols}, ${keyVersion} AS version FROM ${K} AS k${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY k.created_at, k.id`,
+    listKeys: (where) => `SELECT ${K_COLUMNS}, ${KEY_VERSION} AS version FROM ${K} AS k${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY k.created_at, k.id`,
     // One statement for a whole batch; never moves last_used_at backwards. Rows are locked in
     // one global order (by id) and a row another transaction holds (a revoke, another
     // instance's batch) is skipped, never waited for: batches cannot deadlock each other and
@@ -293,30 +305,48 @@ RETURNING ${kcols}, ${keyVersion} AS version`,
   ORDER BY k.id FOR UPDATE OF k SKIP LOCKED
 )
 UPDATE ${K} AS k SET last_used_at = l.at FROM l WHERE k.id = l.id`,
+  }
+}
+
+type GroupStatements = Pick<Statements, 'getGroup' | 'groupVersion' | 'insertGroup' | 'updateGroup' | 'updateGroupIf' | 'revokeGroup' | 'narrowGroupIps' | 'deleteGroup' | 'listGroups'>
+
+/** The statements on key groups, for the (validated, quoted) schema `s`. */
+function groupStatements(s: string): GroupStatements {
+  const G = `${s}.keyward_groups`
+  return {
     getGroup: `SELECT ${GROUP_COLUMNS.join(', ')} FROM ${G} WHERE id = $1`,
-    groupVersion: `SELECT ${GROUP_COLUMNS.map((c) => `g.${c}`).join(', ')}, ${groupVersionOf} AS version FROM ${G} AS g WHERE g.id = $1`,
+    groupVersion: `SELECT ${G_COLUMNS}, ${GROUP_VERSION} AS version FROM ${G} AS g WHERE g.id = $1`,
     insertGroup: `INSERT INTO ${G} (${GROUP_COLUMNS.join(', ')}) VALUES ($1::text, $2::text, $3::text, $4::text, $5::boolean, $6::text[], $7::bigint, $8::bigint)`,
     updateGroup: `UPDATE ${G} SET name = $2::text, description = $3::text, tenant = $4::text, active = $5::boolean, allowed_ips = $6::text[], created_at = $7::bigint, updated_at = $8::bigint WHERE id = $1::text`,
     // Compare-and-swap on the version read ($9); the final SELECT tells "updated" from "no such
     // group" from "changed since read".
     updateGroupIf: `WITH u AS (
   UPDATE ${G} AS g SET name = $2::text, description = $3::text, tenant = $4::text, active = $5::boolean, allowed_ips = $6::text[], created_at = $7::bigint, updated_at = $8::bigint
-  WHERE g.id = $1::text AND ${groupVersionOf} = $9::text
+  WHERE g.id = $1::text AND ${GROUP_VERSION} = $9::text
   RETURNING g.id
 )
 SELECT (SELECT count(*) FROM u)::int AS updated, EXISTS (SELECT 1 FROM ${G} WHERE id = $1) AS present`,
     // A group revoke in one statement, whoever edits the group meanwhile ($2: the time).
     revokeGroup: `UPDATE ${G} AS g SET active = false, updated_at = $2::bigint WHERE g.id = $1::text
-RETURNING ${GROUP_COLUMNS.map((c) => `g.${c}`).join(', ')}, ${groupVersionOf} AS version`,
+RETURNING ${G_COLUMNS}, ${GROUP_VERSION} AS version`,
     // An allowlist narrowing in one statement, whoever edits the group meanwhile: the stored list
     // keeps, in order, only entries also in $2 (a NULL element, written by SQL, is dropped); no
     // list at all (every address) becomes $2. $3: the time.
     narrowGroupIps: `UPDATE ${G} AS g SET allowed_ips = CASE WHEN g.allowed_ips IS NULL THEN $2::text[]
   ELSE ARRAY(SELECT t.e FROM unnest(g.allowed_ips) WITH ORDINALITY AS t(e, i) WHERE t.e = ANY($2::text[]) ORDER BY t.i) END,
   updated_at = $3::bigint WHERE g.id = $1::text
-RETURNING ${GROUP_COLUMNS.map((c) => `g.${c}`).join(', ')}, ${groupVersionOf} AS version`,
+RETURNING ${G_COLUMNS}, ${GROUP_VERSION} AS version`,
     deleteGroup: `DELETE FROM ${G} WHERE id = $1`,
     listGroups: (byTenant) => `SELECT ${GROUP_COLUMNS.join(', ')} FROM ${G}${byTenant ? ' WHERE tenant = $1' : ''} ORDER BY created_at, id`,
+  }
+}
+
+/** The statements for the (validated, quoted) schema `s`: keys, groups, owners and the schema version. */
+export function statements(s: string): Statements {
+  const O = `${s}.keyward_owners`
+  return {
+    ...keyStatements(s),
+    ...groupStatements(s),
     findOwner: `SELECT role, active FROM ${O} WHERE id = $1`,
     putOwner: `INSERT INTO ${O} (id, role, active, updated_at) VALUES ($1::text, $2::text, $3::boolean, $4::bigint)
 ON CONFLICT (id) DO UPDATE SET role = EXCLUDED.role, active = EXCLUDED.active, updated_at = EXCLUDED.updated_at`,

@@ -2,22 +2,21 @@
  * Key management: issuing, importing, editing, rotating and deleting keys and key groups.
  * @module
  */
-import { fieldsOf, knownFields } from '../lib/options.js'
-import { ConflictError, NotFoundError, rangeError, typeError } from '../errors.js'
-import { generateKey, keyStart, validateKeyOptions } from '../keys/format.js'
+import { rangeError, typeError } from '../errors.js'
 import { createHasher, type Hasher } from '../keys/hash.js'
-import { insightAppSecRoles, type Roles } from '../roles.js'
-import type { GroupFilter, KeyFilter, KeyGroup, KeyRecord, KeyRevoke, ManagedKeyStore, OwnerRecord, StoreChange } from '../types.js'
+import { insightAppSecRoles } from '../roles.js'
+import type { GroupFilter, KeyFilter, KeyGroup, KeyRecord, ManagedKeyStore, OwnerRecord, StoreChange } from '../types.js'
 import * as F from './fields.js'
 import * as G from './_manager-groups.js'
-import { casRetry, compact, importedKey, keyFields, newId, object, patchKey, revoked } from './_manager-edits.js'
-import { IMPORT_FIELDS, ISSUE_FIELDS, PATCH_FIELDS } from './_manager-options.js'
+import { checkManager, groupFilter, keyFilter } from './_manager-checks.js'
+import { object, patchKey } from './_manager-edits.js'
+import { freshKey, groupForKey, importKey, inGroup, issueKey, type KeyContext } from './_manager-issue.js'
+import { modifyKey, revokeKey, type KeyChange } from './_manager-modify.js'
+import { PATCH_FIELDS } from './_manager-options.js'
 import type { GroupOptions, GroupPatch, ImportOptions, IssuedKey, IssueOptions, KeyManagerOptions, KeyPatch, RotateOptions } from './_manager-options.js'
 
 export type { GroupOptions, GroupPatch, ImportOptions, IssuedKey, IssueOptions, KeyManagerOptions, KeyPatch, RotateOptions } from './_manager-options.js'
 export type { StoreChange } from '../types.js'
-
-const MANAGER_FIELDS = fieldsOf<KeyManagerOptions>({ pepper: true, prefix: true, environment: true, roles: true, now: true, onWrite: true })
 
 /**
  * Issues and manages keys and key groups on a `ManagedKeyStore`.
@@ -42,36 +41,23 @@ const MANAGER_FIELDS = fieldsOf<KeyManagerOptions>({ pepper: true, prefix: true,
 export class KeyManager {
   readonly #store: ManagedKeyStore
   readonly #hash: Hasher
-  readonly #prefix: string | undefined
-  readonly #environment: string | undefined
-  readonly #roles: Roles
   readonly #now: () => number
   readonly #onWrite: ((change: StoreChange) => void) | undefined
   readonly #locks = new Map<string, Promise<unknown>>()
-  readonly #context: G.ManagerContext
+  readonly #context: KeyContext
 
   constructor(store: ManagedKeyStore, options: KeyManagerOptions = {}) {
-    if (store === null || typeof store !== 'object') throw typeError('store', 'must be a key store')
-    for (const m of ['getKey', 'insertKey', 'updateKey', 'deleteKey', 'listKeys', 'getGroup', 'insertGroup', 'updateGroup', 'deleteGroup', 'listGroups'] as const) {
-      if (typeof store[m] !== 'function') throw typeError('store', `must implement ${m}() to be managed`)
-    }
-    knownFields(object(options, 'options'), MANAGER_FIELDS, 'options')
-    validateKeyOptions(options)
-    if (options.roles !== undefined && (typeof options.roles !== 'object' || typeof options.roles.has !== 'function')) {
-      throw typeError('roles', 'must come from defineRoles()')
-    }
-    if (options.now !== undefined && typeof options.now !== 'function') throw typeError('now', 'must be a function')
-    if (options.onWrite !== undefined && typeof options.onWrite !== 'function') throw typeError('onWrite', 'must be a function')
+    checkManager(store, options)
     this.#store = store
     this.#hash = createHasher(options.pepper)
-    this.#prefix = options.prefix
-    this.#environment = options.environment
-    this.#roles = options.roles ?? insightAppSecRoles
     this.#now = options.now ?? Date.now
     this.#onWrite = options.onWrite
     this.#context = {
       store,
-      roles: this.#roles,
+      roles: options.roles ?? insightAppSecRoles,
+      prefix: options.prefix,
+      environment: options.environment,
+      hash: (key) => this.#hash(key),
       now: () => this.#now(),
       emit: (change) => this.#emit(change),
       locked: (lockId, fn) => this.#locked(lockId, fn),
@@ -119,34 +105,6 @@ export class KeyManager {
     }
   }
 
-  async #mustGetKey(keyId: string): Promise<KeyRecord> {
-    const r = await this.#store.getKey(F.id(keyId))
-    if (!r) throw new NotFoundError(`key ${keyId} does not exist`)
-    return r
-  }
-
-  /**
-   * The group a key of `tenant` may join. A group of another tenant gets the same error as an
-   * absent one, so a caller cannot probe other tenants' group ids.
-   */
-  async #groupForKey(groupId: string, tenant: string | undefined): Promise<KeyGroup> {
-    const g = await this.#store.getGroup(F.id(groupId, 'group'))
-    if (!g || g.tenant !== tenant) throw new NotFoundError(`group ${groupId} does not exist`)
-    return g
-  }
-
-  /** Runs `fn` holding the lock of `groupId` (if any), so a group cannot be deleted while a key joins it. */
-  async #inGroup<T>(groupId: unknown, fn: () => Promise<T>): Promise<T> {
-    return typeof groupId === 'string' ? this.#locked(`group:${groupId}`, fn) : fn()
-  }
-
-  /** Validates issue/import fields into a record without id/hash. */
-  async #buildRecord(input: Record<string, unknown>, now: number): Promise<Omit<KeyRecord, 'id' | 'hash'>> {
-    const r = keyFields(input, now, this.#roles)
-    if (input.group !== undefined) r.group = (await this.#groupForKey(input.group as string, r.tenant)).id
-    return r
-  }
-
   /**
    * Issues a new key. The plaintext is in the result once; only its hash is stored.
    *
@@ -156,18 +114,7 @@ export class KeyManager {
    * ```
    */
   async issue(options: IssueOptions): Promise<IssuedKey> {
-    const input = object(options, 'options')
-    F.onlyFields(input, ISSUE_FIELDS, 'options')
-    return this.#inGroup(input.group, async () => {
-      const now = this.#now()
-      const base = await this.#buildRecord(input, now)
-      const key = generateKey({ prefix: this.#prefix, environment: this.#environment })
-      const start = keyStart(key)
-      const record = { ...base, id: newId('key'), hash: this.#hash(key), ...(start === undefined ? {} : { start }) } as KeyRecord
-      await this.#store.insertKey(record)
-      this.#emit({ type: 'key', id: record.id, hashes: [record.hash] })
-      return { key, record: (await this.#store.getKey(record.id)) ?? record }
-    })
+    return issueKey(this.#context, options)
   }
 
   /**
@@ -180,19 +127,7 @@ export class KeyManager {
    * ```
    */
   async import(options: ImportOptions): Promise<KeyRecord> {
-    const input = object(options, 'options')
-    F.onlyFields(input, IMPORT_FIELDS, 'options')
-    const key = importedKey(input.key)
-    return this.#inGroup(input.group, async () => {
-      const now = this.#now()
-      const base = await this.#buildRecord(input, now)
-      const hash = this.#hash(key)
-      if (await this.#store.findByHash(hash)) throw new ConflictError('this key is already registered')
-      const record = { ...base, id: newId('key'), hash } as KeyRecord
-      await this.#store.insertKey(record)
-      this.#emit({ type: 'key', id: record.id, hashes: [hash] })
-      return (await this.#store.getKey(record.id)) ?? record
-    })
+    return importKey(this.#context, options)
   }
 
   /** The key record (without any secret), or `undefined`. */
@@ -202,62 +137,12 @@ export class KeyManager {
 
   /** Keys matching every field of `filter` (tenant, group, owner, kind, active). */
   async list(filter: KeyFilter = {}): Promise<KeyRecord[]> {
-    const f = object(filter, 'filter')
-    F.onlyFields(f, new Set(['tenant', 'group', 'owner', 'kind', 'active']), 'filter')
-    const clean: KeyFilter = {}
-    if (f.tenant !== undefined) clean.tenant = F.tenant(f.tenant, 'filter.tenant')
-    if (f.group !== undefined) clean.group = F.id(f.group, 'filter.group')
-    if (f.owner !== undefined) clean.owner = F.owner(f.owner, 'filter.owner')
-    if (f.kind !== undefined) clean.kind = F.kind(f.kind, 'filter.kind')
-    if (f.active !== undefined) clean.active = F.bool(f.active, 'filter.active')
-    return this.#store.listKeys(clean)
+    return this.#store.listKeys(keyFilter(filter))
   }
 
-  /**
-   * Applies a validated change to one key: serialised within this manager by a lock, and across
-   * managers (other instances) by the store's compare-and-swap, retried on a fresh read, so an
-   * edit based on a stale read never writes back a key that was revoked meanwhile.
-   */
-  async #modify(keyId: string, change: (r: KeyRecord, now: number) => Promise<KeyRecord> | KeyRecord, attempts?: number): Promise<KeyRecord> {
-    return this.#locked(`key:${keyId}`, async () => {
-      const { old, next } = await casRetry(
-        () => this.#mustGetKey(keyId),
-        async (r) => {
-          const now = this.#now()
-          return compact({ ...(await change(r, now)), updatedAt: now })
-        },
-        (n, o) => this.#store.updateKey(n, o),
-        attempts,
-      )
-      this.#emitKey(old, next)
-      return (await this.#store.getKey(next.id)) ?? next
-    })
-  }
-
-  /** Tells listeners every hash a write to a key affected. */
-  #emitKey(old: KeyRecord, next: KeyRecord): void {
-    const hashes = new Set([old.hash, next.hash])
-    if (old.previousHash !== undefined) hashes.add(old.previousHash)
-    if (next.previousHash !== undefined) hashes.add(next.previousHash)
-    this.#emit({ type: 'key', id: next.id, hashes: [...hashes] })
-  }
-
-  /**
-   * A revoke, which always wins: one unconditional statement when the store has `revokeKey`
-   * (nothing read can make it conflict, no editor can starve it); otherwise a compare-and-swap
-   * retried until it lands, never given up because others keep editing.
-   */
-  async #revoke(keyId: string, revoke: KeyRevoke): Promise<KeyRecord> {
-    const id = F.id(keyId)
-    if (typeof this.#store.revokeKey !== 'function') {
-      return this.#modify(id, (r, now) => revoked(r, revoke, now), Infinity)
-    }
-    return this.#locked(`key:${id}`, async () => {
-      const next = await this.#store.revokeKey!(id, revoke, this.#now())
-      if (next === undefined) throw new NotFoundError(`key ${keyId} does not exist`)
-      this.#emitKey(next, next)
-      return next
-    })
+  /** A validated change to one key, through the one compare-and-swap path of `modifyKey`. */
+  async #modify(keyId: string, change: KeyChange): Promise<KeyRecord> {
+    return modifyKey(this.#context, keyId, change)
   }
 
   /**
@@ -271,10 +156,10 @@ export class KeyManager {
   async update(keyId: string, patch: KeyPatch): Promise<KeyRecord> {
     const p = object(patch, 'patch')
     F.onlyFields(p, PATCH_FIELDS, 'patch')
-    return this.#inGroup(p.group, () => this.#modify(keyId, async (old, now) => {
-      const r = patchKey(old, p, now, this.#roles)
+    return inGroup(this.#context, p.group, () => this.#modify(keyId, async (old, now) => {
+      const r = patchKey(old, p, now, this.#context.roles)
       if (p.group === null) r.group = undefined
-      else if (p.group !== undefined) r.group = (await this.#groupForKey(p.group as string, r.tenant)).id
+      else if (p.group !== undefined) r.group = (await groupForKey(this.#context, p.group as string, r.tenant)).id
       return r
     }))
   }
@@ -289,7 +174,7 @@ export class KeyManager {
    * wins over concurrent edits, on this instance or another (see `ManagedKeyStore.revokeKey`).
    */
   async deactivate(keyId: string): Promise<KeyRecord> {
-    return this.#revoke(keyId, { deactivate: true })
+    return revokeKey(this.#context, keyId, { deactivate: true })
   }
 
   /**
@@ -303,7 +188,7 @@ export class KeyManager {
    * ```
    */
   async endGrace(keyId: string): Promise<KeyRecord> {
-    return this.#revoke(keyId, { endGrace: true })
+    return revokeKey(this.#context, keyId, { endGrace: true })
   }
 
   /** Deletes a key; `false` if it did not exist. */
@@ -336,10 +221,11 @@ export class KeyManager {
     const grace = F.graceMs(o.graceMs)
     let key = ''
     const record = await this.#modify(keyId, (r, now) => {
-      key = generateKey({ prefix: this.#prefix, environment: this.#environment })
+      const fresh = freshKey(this.#context)
+      key = fresh.key
       const { start: _old, ...rest } = r
-      const start = keyStart(key)
-      return { ...rest, hash: this.#hash(key), previousHash: r.hash, previousExpiresAt: now + grace, ...(start === undefined ? {} : { start }) }
+      const { hash, start } = fresh
+      return { ...rest, hash, previousHash: r.hash, previousExpiresAt: now + grace, ...(start === undefined ? {} : { start }) }
     })
     return { key, record }
   }
@@ -394,9 +280,7 @@ export class KeyManager {
 
   /** Groups, optionally of one tenant. */
   async listGroups(filter: GroupFilter = {}): Promise<KeyGroup[]> {
-    const f = object(filter, 'filter')
-    F.onlyFields(f, new Set(['tenant']), 'filter')
-    return this.#store.listGroups(f.tenant === undefined ? {} : { tenant: F.tenant(f.tenant, 'filter.tenant') })
+    return this.#store.listGroups(groupFilter(filter))
   }
 
   /**

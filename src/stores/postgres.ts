@@ -27,16 +27,14 @@ import {
 } from './_pg-map.js'
 import { migrationSql, quoteSchema, SCHEMA_VERSION, statements, type Statements } from './_pg-sql.js'
 import type { PostgresKeyStore, PostgresStoreOptions } from './_pg-types.js'
+import { DEFAULTS, pgStoreSettings, type PgStoreSettings } from './_pg-options.js'
+import { TouchBatches } from './_pg-touch.js'
 
 export { PostgresStoreError } from './_pg-errors.js'
 export type { PostgresKeyStore, PostgresStoreOptions } from './_pg-types.js'
 export { PostgresAuditStore, PostgresUsageRecorder } from './postgres-insight.js'
 export type { PostgresAuditStoreOptions, PostgresUsageRecorderOptions } from './postgres-insight.js'
 
-const DEFAULTS = { schema: 'public', queryTimeoutMs: 1000, touchFlushMs: 1000 } as const
-const FIELDS: ReadonlySet<string> = new Set(['schema', 'queryTimeoutMs', 'touchFlushMs', 'preparedStatements', 'onError'])
-const TOUCH_BATCH = 1000
-const MAX_PENDING_TOUCHES = 100_000
 const MIGRATE_TIMEOUT_MS = 60_000
 
 /**
@@ -54,13 +52,6 @@ export function postgresMigrationSql(options: { schema?: string } = {}): string 
   knownFields(object(options, 'options'), ['schema'], 'options')
   const schema = options.schema ?? DEFAULTS.schema
   return migrationSql(quoteSchema(schema), schema !== 'public')
-}
-
-function positive(v: unknown, field: string, fallback: number, max: number): number {
-  if (v === undefined) return fallback
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw typeError(field, 'must be a number of milliseconds')
-  if (v < 1 || v > max) throw rangeError(field, `must be from 1 to ${max}`)
-  return Math.floor(v)
 }
 
 const isUnique = (e: unknown): e is PostgresStoreError => e instanceof PostgresStoreError && e.sqlState === '23505'
@@ -89,19 +80,7 @@ const isUnique = (e: unknown): e is PostgresStoreError => e instanceof PostgresS
  * ```
  */
 export function postgresStore(pool: Pool, options: PostgresStoreOptions = {}): PostgresKeyStore {
-  if (pool === null || typeof pool !== 'object' || typeof (pool as Partial<Pool>).connect !== 'function') {
-    throw typeError('pool', 'must be a pg.Pool')
-  }
-  if (options === null || typeof options !== 'object') throw typeError('options', 'must be an object')
-  knownFields(options, FIELDS, 'options')
-  const schema = options.schema ?? DEFAULTS.schema
-  const quoted = quoteSchema(schema)
-  const queryTimeoutMs = positive(options.queryTimeoutMs, 'queryTimeoutMs', DEFAULTS.queryTimeoutMs, 600_000)
-  const touchFlushMs = positive(options.touchFlushMs, 'touchFlushMs', DEFAULTS.touchFlushMs, 3_600_000)
-  if (options.onError !== undefined && typeof options.onError !== 'function') throw typeError('onError', 'must be a function')
-  const prepared = options.preparedStatements ?? true
-  if (typeof prepared !== 'boolean') throw typeError('preparedStatements', 'must be a boolean')
-  return new PgStore(pool, schema, quoted, { timeoutMs: queryTimeoutMs, touchMs: touchFlushMs, prepared, onError: options.onError })
+  return new PgStore(pool, pgStoreSettings(pool, options))
 }
 
 class PgStore implements PostgresKeyStore {
@@ -109,30 +88,26 @@ class PgStore implements PostgresKeyStore {
   readonly #pool: Pool
   readonly #quoted: string
   readonly #sql: Statements
-  readonly #touchMs: number
   readonly #onError: ((error: Error) => void) | undefined
   readonly #run: PgRunner
-  readonly #pending = new Map<string, number>()
-  #timer: ReturnType<typeof setTimeout> | undefined
-  #flushing: Promise<void> = Promise.resolve()
+  readonly #touches: TouchBatches
   #closed = false
   /** The version (computed by the database) of each key and group record read for editing. */
   readonly #versions = new WeakMap<object, string>()
   readonly #poolListener = (e: Error): void => this.#report(storeError('idle connection', e))
 
-  constructor(
-    pool: Pool,
-    schema: string,
-    quoted: string,
-    o: { timeoutMs: number; touchMs: number; prepared: boolean; onError: ((error: Error) => void) | undefined },
-  ) {
+  constructor(pool: Pool, o: PgStoreSettings) {
     this.#pool = pool
-    this.schema = schema
-    this.#quoted = quoted
-    this.#sql = statements(quoted)
-    this.#touchMs = o.touchMs
+    this.schema = o.schema
+    this.#quoted = o.quoted
+    this.#sql = statements(o.quoted)
     this.#run = new PgRunner(pool, o.timeoutMs, o.prepared)
     this.#onError = o.onError
+    this.#touches = new TouchBatches(
+      o.touchMs,
+      async (ids, ats) => void (await this.#run.query('touch', this.#sql.touch, [ids, ats], true)),
+      (e) => this.#report(e),
+    )
     // An idle client that loses its server makes the pool emit 'error'; with no listener, Node
     // would throw it and end the process.
     if (typeof pool.on === 'function') pool.on('error', this.#poolListener)
@@ -166,36 +141,11 @@ class PgStore implements PostgresKeyStore {
 
   async touch(id: string, at: number): Promise<void> {
     if (this.#closed || typeof id !== 'string' || !Number.isSafeInteger(at)) return
-    const prev = this.#pending.get(id)
-    if (prev === undefined && this.#pending.size >= MAX_PENDING_TOUCHES) return
-    if (prev === undefined || prev < at) this.#pending.set(id, at)
-    if (this.#timer === undefined) {
-      this.#timer = setTimeout(() => void this.flushTouches(), this.#touchMs)
-      // Never keep a process alive only to write last-used times.
-      this.#timer.unref?.()
-    }
+    this.#touches.add(id, at)
   }
 
   async flushTouches(): Promise<void> {
-    if (this.#timer !== undefined) clearTimeout(this.#timer)
-    this.#timer = undefined
-    // Sorted by id: every instance locks rows in the same order (the statement also skips rows
-    // another transaction holds, so a batch never waits for a revoke nor a revoke for long).
-    const batch = [...this.#pending].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    this.#pending.clear()
-    // Batches are written one after another, never two at once for the same rows.
-    const run = this.#flushing.then(async () => {
-      for (let i = 0; i < batch.length; i += TOUCH_BATCH) {
-        const part = batch.slice(i, i + TOUCH_BATCH)
-        try {
-          await this.#run.query('touch', this.#sql.touch, [part.map(([id]) => id), part.map(([, at]) => at)], true)
-        } catch (e) {
-          this.#report(e instanceof Error ? e : new Error('postgres store: touch failed'))
-        }
-      }
-    })
-    this.#flushing = run
-    await run
+    await this.#touches.flush()
   }
 
   // ---- keys --------------------------------------------------------------------------------------

@@ -14,25 +14,13 @@ const sources = readSources(join(ROOT, 'src'))
  * Files allowed over the file limit. Each is being split in this round of work; remove its line
  * here once it is under the limit.
  */
-const LONG_FILES_BEING_SPLIT = new Set([
-  'stores/manager.ts',
-  'stores/postgres.ts',
-])
+const LONG_FILES_BEING_SPLIT = new Set<string>([])
 
 /**
  * Functions allowed over the function limit: factories whose closures hold the whole object they
  * build, and long literal tables. Each is to be split by job; remove its line here once it is.
  */
-const LONG_FUNCTIONS_BEING_SPLIT = new Set([
-  'admin/_console.ts#consolePage',
-  'otel/index.ts#otel',
-  'redis/_bus-receive.ts#startReceiver',
-  'redis/_invalidation.ts#createRedisInvalidation',
-  'redis/_limiter.ts#createRedisRateLimiter',
-  'roles.ts#defineRoles',
-  'stores/_pg-sql.ts#statements',
-  'testing/authority.ts#createTestAuthority',
-])
+const LONG_FUNCTIONS_BEING_SPLIT = new Set<string>([])
 
 const lines = (n: number): string => `${Array.from({ length: n }, (_, i) => `// line ${i + 1}`).join('\n')}\n`
 const longFunction = (n: number): string => `export function big(): void {\n${lines(n - 2)}}\n`
