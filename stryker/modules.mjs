@@ -52,7 +52,7 @@ export const MODULES = {
     ],
   },
   'roles-keys': {
-    mutate: ['src/roles*.ts', 'src/keys/**/*.ts', '!src/keys/_noble-cjs.ts'],
+    mutate: ['src/roles*.ts', 'src/_roles*.ts', 'src/keys/**/*.ts', '!src/keys/_noble-cjs.ts'],
     tests: ['test/core/roles.test.ts', 'test/core/keys.test.ts', 'test/resilience/hash.test.ts', 'test/core/matrix.test.ts'],
   },
   cached: {
