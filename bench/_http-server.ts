@@ -7,13 +7,18 @@
  *   request must carry to be allowed);
  * - answers `{ type: 'cpu' }` with `{ type: 'cpu', usage }` (`process.cpuUsage()`, so the parent
  *   can charge this process's CPU time to the requests served between two readings);
+ *   with the garbage collections so far too (scavenges, and the time of every collection, from
+ *   a `PerformanceObserver`);
  * - exits on `{ type: 'stop' }` or when the parent goes away.
  *
  * Every variant of a framework serves the same route and body; they differ only in the middleware
- * in front of the handler.
+ * in front of the handler (and, for the steps of `STEPS`, in what the heap holds).
  * @module
  */
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
+import inspector from 'node:inspector'
+import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks'
 import { pathToFileURL } from 'node:url'
 import { createAdaptorServer } from '@hono/node-server'
 import fastifyBearerAuth from '@fastify/bearer-auth'
@@ -26,6 +31,7 @@ import passport from 'passport'
 import { HeaderAPIKeyStrategy } from 'passport-headerapikey'
 import { guard as expressGuard } from '../src/adapters/express.js'
 import { keywardPlugin } from '../src/adapters/fastify.js'
+import type { GuardAuthorizer } from '../src/adapters/_shared.js'
 import { guard as honoGuard } from '../src/adapters/hono.js'
 import { guard as koaGuard } from '../src/adapters/koa.js'
 import { createAuthorizer } from '../src/authorize.js'
@@ -36,8 +42,17 @@ import { MemoryKeyStore } from '../src/stores/memory.js'
 /** Frameworks and variants the parent may ask for. */
 export const FRAMEWORKS = ['express', 'koa', 'hono', 'fastify'] as const
 export const VARIANTS = ['bare', 'keyward', 'peer'] as const
+/**
+ * The steps from bare to keyward, each adding one thing to the one before (`bench/attribution.ts`):
+ * `heap`: bare, with the keyward authorizer and its 10,000 keys built and kept alive but never
+ * called; `layer`: that, plus a pass-through middleware (or hook) where the guard goes; `glue`:
+ * that, with the real guard in place of the pass-through, over an authorizer that answers the
+ * allowed decision from a settled promise without reading the request; then `keyward` itself.
+ */
+export const STEPS = ['bare', 'heap', 'layer', 'glue', 'keyward'] as const
 export type Framework = (typeof FRAMEWORKS)[number]
-export type Variant = (typeof VARIANTS)[number]
+export type Variant = (typeof VARIANTS)[number] | (typeof STEPS)[number]
+const ALL_VARIANTS: readonly string[] = [...VARIANTS, ...STEPS]
 
 /** Keys in the keyward store: the one the load generator sends is among as many others. */
 export const STORE_KEYS = 10_000
@@ -46,18 +61,23 @@ const BODY = { ok: true }
 
 /** Messages between `bench/http.ts` and this process. */
 export type ToServer = { type: 'cpu' } | { type: 'stop' }
+/** Garbage collections since the server started: scavenges, and the time of all collections. */
+export interface GcCounts {
+  minor: number
+  ms: number
+}
 export type FromServer =
   | { type: 'ready'; port: number; header: string; value: string }
-  | { type: 'cpu'; usage: NodeJS.CpuUsage }
+  | { type: 'cpu'; usage: NodeJS.CpuUsage; gc: GcCounts }
   | { type: 'error'; message: string }
 
-interface Built {
+export interface Built {
   server: Server
   header: string
   value: string
 }
 
-async function keyward() {
+async function keyward(): Promise<{ authorizer: GuardAuthorizer; key: string }> {
   const store = new MemoryKeyStore()
   const manager = new KeyManager(store)
   for (let i = 0; i < STORE_KEYS - 1; i++) await manager.issue({ kind: 'user', owner: `user${i}`, role: 'Read Write' })
@@ -66,48 +86,62 @@ async function keyward() {
   return { authorizer: createAuthorizer({ store }), key }
 }
 
-async function build(framework: Framework, variant: Variant): Promise<Built> {
+/** Kept alive by the `heap`, `layer` and `glue` servers, so their heap is keyward's. */
+const held: unknown[] = []
+
+/**
+ * What a step's server puts where the guard goes: for `keyward` the real authorizer; for `glue`
+ * one that answers the allowed decision, from a promise settled once, without reading the
+ * request (the guard still does all its own work); for `heap` and `layer` none, the real one held.
+ */
+async function authorizerFor(variant: Variant): Promise<{ authorizer: GuardAuthorizer; key: string } | undefined> {
+  const real = await keyward()
+  if (variant === 'keyward') return real
+  held.push(real)
+  if (variant !== 'glue') return undefined
+  const need = real.authorizer.need('scans:read')
+  const d = await real.authorizer.authorize({ method: 'GET', url: PATH, headers: ['X-Api-Key', real.key], remoteAddress: '127.0.0.1' }, need)
+  if (!d.allow) throw new Error(`bench setup: the key should be allowed, got ${d.status}`)
+  const answer = Promise.resolve(d)
+  return { authorizer: { need: (n) => real.authorizer.need(n), authorize: () => answer }, key: real.key }
+}
+
+/** The server of a framework's variant, not listening yet (also driven in process by `bench/_framework-loop.ts`). */
+export async function build(framework: Framework, variant: Variant): Promise<Built> {
   // The peers hold plaintext keys in a Map, as their documentation does.
   const peerKey = generateKey()
   const peerKeys = new Map([[peerKey, { id: 'ana' }]])
+  // keyward and glue: a guard over that authorizer; heap and layer: keyward's heap, no guard.
+  const kw = variant === 'bare' || variant === 'peer' ? undefined : await authorizerFor(variant)
+  const layer = variant === 'layer'
+  const built = (server: Server): Built => ({ server, header: 'x-api-key', value: kw?.key ?? peerKey })
   switch (framework) {
     case 'express': {
       const app = express()
       const handler: express.RequestHandler = (_req, res) => {
         res.json(BODY)
       }
-      if (variant === 'bare') {
-        app.get(PATH, handler)
-        return { server: createServer(app), header: 'x-api-key', value: peerKey }
+      if (kw !== undefined) app.get(PATH, expressGuard(kw.authorizer)('scans:read'), handler)
+      else if (layer) app.get(PATH, (_req, _res, next) => next(), handler)
+      else if (variant !== 'peer') app.get(PATH, handler)
+      else {
+        passport.use(
+          new HeaderAPIKeyStrategy({ header: 'X-Api-Key', prefix: '' }, false, (apiKey, done) => {
+            const user = peerKeys.get(apiKey)
+            done(null, user ?? false)
+          }),
+        )
+        app.use(passport.initialize())
+        app.get(PATH, passport.authenticate('headerapikey', { session: false }), handler)
       }
-      if (variant === 'keyward') {
-        const { authorizer, key } = await keyward()
-        app.get(PATH, expressGuard(authorizer)('scans:read'), handler)
-        return { server: createServer(app), header: 'x-api-key', value: key }
-      }
-      passport.use(
-        new HeaderAPIKeyStrategy({ header: 'X-Api-Key', prefix: '' }, false, (apiKey, done) => {
-          const user = peerKeys.get(apiKey)
-          done(null, user ?? false)
-        }),
-      )
-      app.use(passport.initialize())
-      app.get(PATH, passport.authenticate('headerapikey', { session: false }), handler)
-      return { server: createServer(app), header: 'x-api-key', value: peerKey }
+      return built(createServer(app))
     }
     case 'koa': {
       const app = new Koa()
       app.silent = true
-      const handler: Koa.Middleware = (ctx) => {
-        if (ctx.path === PATH) ctx.body = BODY
-      }
-      if (variant === 'keyward') {
-        const { authorizer, key } = await keyward()
-        app.use(koaGuard(authorizer)('scans:read'))
-        app.use(handler)
-        return { server: createServer(app.callback()), header: 'x-api-key', value: key }
-      }
-      if (variant === 'peer') {
+      if (kw !== undefined) app.use(koaGuard(kw.authorizer)('scans:read'))
+      else if (layer) app.use((_ctx, next) => next())
+      else if (variant === 'peer') {
         // The usual hand-written check: look the header up in a Map, 401 otherwise.
         app.use(async (ctx, next) => {
           if (!peerKeys.has(ctx.get('x-api-key'))) {
@@ -117,63 +151,99 @@ async function build(framework: Framework, variant: Variant): Promise<Built> {
           await next()
         })
       }
-      app.use(handler)
-      return { server: createServer(app.callback()), header: 'x-api-key', value: peerKey }
+      app.use((ctx) => {
+        if (ctx.path === PATH) ctx.body = BODY
+      })
+      return built(createServer(app.callback()))
     }
     case 'hono': {
       const app = new Hono()
-      if (variant === 'bare') {
-        app.get(PATH, (c) => c.json(BODY))
-        return { server: createAdaptorServer({ fetch: app.fetch }) as Server, header: 'x-api-key', value: peerKey }
+      const server = () => createAdaptorServer({ fetch: app.fetch }) as Server
+      if (kw !== undefined) app.get(PATH, honoGuard(kw.authorizer)('scans:read'), (c) => c.json(BODY))
+      else if (layer) app.get(PATH, (_c, next) => next(), (c) => c.json(BODY))
+      else if (variant !== 'peer') app.get(PATH, (c) => c.json(BODY))
+      else {
+        app.get(PATH, bearerAuth({ token: peerKey }), (c) => c.json(BODY))
+        return { server: server(), header: 'authorization', value: `Bearer ${peerKey}` }
       }
-      if (variant === 'keyward') {
-        const { authorizer, key } = await keyward()
-        app.get(PATH, honoGuard(authorizer)('scans:read'), (c) => c.json(BODY))
-        return { server: createAdaptorServer({ fetch: app.fetch }) as Server, header: 'x-api-key', value: key }
-      }
-      app.get(PATH, bearerAuth({ token: peerKey }), (c) => c.json(BODY))
-      return { server: createAdaptorServer({ fetch: app.fetch }) as Server, header: 'authorization', value: `Bearer ${peerKey}` }
+      return built(server())
     }
     case 'fastify': {
       const app = Fastify()
       const handler = async () => BODY
-      let built: Omit<Built, 'server'> = { header: 'x-api-key', value: peerKey }
-      if (variant === 'bare') app.get(PATH, handler)
-      else if (variant === 'keyward') {
-        const { authorizer, key } = await keyward()
+      let out: Omit<Built, 'server'> = { header: 'x-api-key', value: kw?.key ?? peerKey }
+      if (kw !== undefined) {
         // The plugin as documented: it also adds the hook that reads config.keyward on every route.
-        await app.register(keywardPlugin, { authorizer })
+        await app.register(keywardPlugin, { authorizer: kw.authorizer })
         app.get(PATH, { onRequest: app.requireKey('scans:read') }, handler)
-        built = { header: 'x-api-key', value: key }
-      } else {
+      } else if (layer) app.get(PATH, { onRequest: (_req, _reply, done) => done() }, handler)
+      else if (variant !== 'peer') app.get(PATH, handler)
+      else {
         await app.register(fastifyBearerAuth, { keys: new Set([peerKey]) })
         app.get(PATH, handler)
-        built = { header: 'authorization', value: `Bearer ${peerKey}` }
+        out = { header: 'authorization', value: `Bearer ${peerKey}` }
       }
       await app.ready()
-      return { server: app.server, ...built }
+      return { server: app.server, ...out }
     }
   }
+}
+
+/** Garbage collections seen so far, counted as V8 reports them. */
+const gc: GcCounts = { minor: 0, ms: 0 }
+function countGc(): void {
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      if ((e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) gc.minor++
+      gc.ms += e.duration
+    }
+  }).observe({ entryTypes: ['gc'] })
 }
 
 function send(message: FromServer): void {
   process.send?.(message)
 }
 
+/**
+ * With BENCH_HTTP_CPU_PROF=<folder>: profiles the server from now (setup excluded) until it is
+ * stopped, and writes `<folder>/<framework>-<variant>.cpuprofile` with the requests it served
+ * (`requests`, read by `bench/profile.ts`). Otherwise does nothing.
+ */
+async function profiler(server: Server, framework: Framework, variant: Variant): Promise<() => Promise<void>> {
+  const dir = process.env.BENCH_HTTP_CPU_PROF
+  if (dir === undefined || dir === '') return async () => {}
+  const session = new inspector.Session()
+  session.connect()
+  const post = (method: string, params?: object) =>
+    new Promise<any>((resolve, reject) => session.post(method, params, (e, r) => (e ? reject(e) : resolve(r))))
+  let requests = 0
+  server.on('request', () => requests++)
+  await post('Profiler.enable')
+  await post('Profiler.setSamplingInterval', { interval: 500 })
+  await post('Profiler.start')
+  return async () => {
+    const { profile } = await post('Profiler.stop')
+    mkdirSync(dir, { recursive: true })
+    writeFileSync(`${dir}/${framework}-${variant}.cpuprofile`, JSON.stringify({ ...profile, requests }))
+  }
+}
+
 async function main(): Promise<void> {
   const [framework, variant] = process.argv.slice(2) as [Framework, Variant]
-  if (!FRAMEWORKS.includes(framework) || !VARIANTS.includes(variant)) throw new Error(`usage: _http-server.ts <${FRAMEWORKS.join('|')}> <${VARIANTS.join('|')}>`)
+  if (!FRAMEWORKS.includes(framework) || !ALL_VARIANTS.includes(variant)) throw new Error(`usage: _http-server.ts <${FRAMEWORKS.join('|')}> <${ALL_VARIANTS.join('|')}>`)
   if (!process.send) throw new Error('bench/_http-server.ts runs as a child of bench/http.ts (it needs the IPC channel)')
   const { server, header, value } = await build(framework, variant)
+  countGc()
+  const profile = await profiler(server, framework, variant)
   server.keepAliveTimeout = 60_000
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const address = server.address()
   if (address === null || typeof address === 'string') throw new Error('no TCP address')
   process.on('message', (m: ToServer) => {
-    if (m.type === 'cpu') send({ type: 'cpu', usage: process.cpuUsage() })
+    if (m.type === 'cpu') send({ type: 'cpu', usage: process.cpuUsage(), gc: { ...gc } })
     else if (m.type === 'stop') {
       server.closeAllConnections()
-      server.close(() => process.exit(0))
+      server.close(() => void profile().finally(() => process.exit(0)))
     }
   })
   // The parent is gone (killed, crashed): do not linger.
@@ -188,3 +258,4 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     process.exit(1)
   })
 }
+

@@ -5,9 +5,11 @@
  * published numbers.
  *
  * A section is a module in this folder that exports `run(): Promise<BenchSection>` (see
- * {@link BenchSection}). `core.ts` and `guards.ts` (each adapter's guard in process) always run;
- * `http.ts` runs too when the file exists. Sections run one after the other, never concurrently, so they do not
- * steal each other's CPU on these 2-core machines.
+ * {@link BenchSection}): `core.ts`, `guards.ts` (each adapter's guard in process), `http.ts` (each
+ * framework over loopback with `wrk`) and `attribution.ts` (where the guard's µs go, over HTTP
+ * and in process). `npm run bench -- attribution` (or any section names) runs only those.
+ * Sections run one after the other, never concurrently, so they do not steal each other's CPU on
+ * these 2-core machines.
  *
  * Numbers are measured, not asserted: nothing here fails on a slow result. Quote ratios from one
  * run (the machine's load shifts absolute numbers between runs; the load average is printed).
@@ -71,21 +73,39 @@ function render(sections: readonly BenchSection[], info: readonly string[]): str
   return out.join('\n')
 }
 
+/** Every section, in the order a full run prints them. */
+export const SECTIONS = ['core', 'guards', 'http', 'attribution'] as const
+type SectionName = (typeof SECTIONS)[number]
+
+/**
+ * The sections named on the command line (`npm run bench -- attribution`), or all of them. A
+ * partial run never writes the committed `bench/RESULTS.md`: `--write` takes the full run.
+ */
+export function sectionsOf(argv: readonly string[]): readonly SectionName[] {
+  const named = argv.filter((a) => !a.startsWith('--'))
+  const unknown = named.filter((n) => !(SECTIONS as readonly string[]).includes(n))
+  if (unknown.length > 0) throw new RangeError(`bench: unknown section ${unknown.join(', ')} (known: ${SECTIONS.join(', ')})`)
+  if (named.length === 0) return SECTIONS
+  if (argv.includes('--write')) throw new RangeError('bench: --write updates bench/RESULTS.md from a full run; drop the section names')
+  return SECTIONS.filter((s) => named.includes(s))
+}
+
 async function main(): Promise<void> {
+  const argv = process.argv.slice(2)
+  const wanted = sectionsOf(argv)
   const info = machineInfo()
   const sections: BenchSection[] = []
-  const core = (await import('./core.js')) as BenchSectionModule
-  sections.push(await core.run())
-  const guards = (await import('./guards.js')) as BenchSectionModule
-  sections.push(await guards.run())
-  if (existsSync(fileURLToPath(new URL('./http.ts', import.meta.url)))) {
-    const http = (await import(new URL('./http.ts', import.meta.url).href)) as Partial<BenchSectionModule>
-    if (typeof http.run !== 'function') throw new TypeError('bench/http.ts must export run(): Promise<BenchSection>')
-    sections.push(await http.run())
+  for (const name of wanted) {
+    const url = new URL(`./${name}.ts`, import.meta.url)
+    // http.ts and attribution.ts need wrk at run time, not this file: a checkout without them still runs the rest.
+    if (!existsSync(fileURLToPath(url))) continue
+    const mod = (await import(url.href)) as Partial<BenchSectionModule>
+    if (typeof mod.run !== 'function') throw new TypeError(`bench/${name}.ts must export run(): Promise<BenchSection>`)
+    sections.push(await mod.run())
   }
   const md = render(sections, info)
   process.stdout.write(`${md}\n`)
-  const target = resultsFile(process.argv.slice(2))
+  const target = resultsFile(argv)
   mkdirSync(new URL('.', target), { recursive: true })
   writeFileSync(target, md)
   process.stderr.write(`bench: written to ${fileURLToPath(target)}\n`)

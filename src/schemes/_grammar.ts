@@ -28,6 +28,40 @@ export function splitAuthorization(raw: string): { scheme: string; rest: string 
   return { scheme: v.slice(0, i).toLowerCase(), rest: trimOws(v.slice(i)) }
 }
 
+/**
+ * Where the credentials of auth-scheme `word` begin in an `Authorization` value (RFC 9110
+ * §11.4): the index after the scheme word and the SP/HTAB that follow it, or -1 when the value's
+ * scheme is another. `word` is lower-case ASCII letters; the value's scheme matches it
+ * case-insensitively (RFC 9110 §11.1) and must end there (end of value or SP/HTAB). Reads in
+ * place: a value of another scheme costs no allocation, so several schemes reading the same
+ * field do not each split it. Only ASCII letters match (a Kelvin sign is no `k`, though
+ * `toLowerCase` makes it one); for `bearer` and `basic` it agrees with
+ * {@link splitAuthorization}: `credentialsStart(v, w) >= 0` exactly when
+ * `splitAuthorization(v).scheme === w`, and then `trimOws(v.slice(start))` is its `rest`.
+ * Never throws.
+ *
+ * @example credentialsStart('Bearer abc', 'bearer') // 7
+ * @example credentialsStart('Basic abc', 'bearer') // -1
+ */
+export function credentialsStart(value: string, word: string): number {
+  let a = 0
+  while (a < value.length && isOws(value.charCodeAt(a))) a++
+  if (value.length - a < word.length) return -1
+  for (let i = 0; i < word.length; i++) {
+    const c = value.charCodeAt(a + i)
+    const w = word.charCodeAt(i)
+    // ASCII letters only: `w - 0x20` is the upper-case form of a lower-case letter.
+    if (c !== w && c !== w - 0x20) return -1
+  }
+  let i = a + word.length
+  if (i < value.length && !isOws(value.charCodeAt(i))) return -1
+  while (i < value.length && isOws(value.charCodeAt(i))) i++
+  return i
+}
+
+/** SP or HTAB, the only whitespace (RFC 9110 §5.6.3). */
+const isOws = (c: number): boolean => c === 0x20 || c === 0x09
+
 /** token68 (RFC 9110 §11.2): `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`. */
 export function isToken68(s: string): boolean {
   let i = 0
@@ -102,4 +136,23 @@ export function decodeUserPass(token: string): { user: string; pass: string } | 
   const i = text.indexOf(':')
   if (i < 0) return undefined
   return { user: text.slice(0, i), pass: text.slice(i + 1) }
+}
+
+/** Compact JWS shape (RFC 7515 §7.1): three base64url segments; the signature may be empty (an unsecured JWT, RFC 7519 §6, is refused later, as `invalid_token`). */
+export function compactShape(s: string): boolean {
+  let dots = 0
+  let seg = 0
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c === 0x2e) {
+      if (seg === 0) return false
+      dots++
+      seg = 0
+      continue
+    }
+    const ok = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x2d || c === 0x5f
+    if (!ok) return false
+    seg++
+  }
+  return dots === 2
 }

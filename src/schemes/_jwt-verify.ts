@@ -9,6 +9,7 @@ import type { JWTPayload, JWTVerifyOptions } from 'jose'
 import { fieldsOf, knownFields } from '../lib/options.js'
 import { typeError } from '../errors.js'
 import { createHasher } from '../keys/hash.js'
+import { compactShape } from './_grammar.js'
 import { loadJose } from './_jose.js'
 import { identityOf, type ClaimMap } from './_jwt-claims.js'
 import { intIn } from './_jwt-options.js'
@@ -21,25 +22,6 @@ export const MAX_JWT_LENGTH = 8192
 /** At most this many same-`kid`-less JWKS candidates are tried for one token (bounded work per request). */
 const MAX_CANDIDATES = 8
 const CACHE_FIELDS = fieldsOf<JwtCacheOptions>({ maxEntries: true, ttlSec: true })
-
-/** Compact JWS shape (RFC 7515 §7.1): three base64url segments; the signature may be empty (an unsecured JWT, RFC 7519 §6, is refused later, as `invalid_token`). */
-export function compactShape(s: string): boolean {
-  let dots = 0
-  let seg = 0
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i)
-    if (c === 0x2e) {
-      if (seg === 0) return false
-      dots++
-      seg = 0
-      continue
-    }
-    const ok = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x2d || c === 0x5f
-    if (!ok) return false
-    seg++
-  }
-  return dots === 2
-}
 
 /** A short, fixed vocabulary for logs (`DecisionEvent.detail`). Never token content. */
 function failureDetail(e: unknown): string {
@@ -177,7 +159,7 @@ export function createVerify(config: VerifyConfig): (token: string, context: { r
   const cache = verifiedCache(config.cache, config.tol)
   const hash = createHasher()
   return async (token, context) => {
-    if (typeof token !== 'string' || token.length === 0 || token.length > MAX_JWT_LENGTH || !compactShape(token)) return INVALID('malformed')
+    if (typeof token !== 'string' || token.length === 0 || token.length > MAX_JWT_LENGTH) return INVALID('malformed')
     const nowIn = context?.now
     const at = typeof nowIn === 'number' && Number.isFinite(nowIn) ? nowIn : Date.now()
     let id: string | undefined
@@ -186,6 +168,9 @@ export function createVerify(config: VerifyConfig): (token: string, context: { r
       const identity = cache.get(id, at)
       if (identity !== undefined) return { ok: true, identity }
     }
+    // After the cache: only a verified token is cached, and it had this shape, so a repeated
+    // token (whose shape the scheme's extract has just checked) is not scanned a second time.
+    if (!compactShape(token)) return INVALID('malformed')
     let payload: JWTPayload
     try {
       payload = (await verifyWith(token, at)).payload

@@ -3,8 +3,8 @@
  * @module
  */
 import { noOptions } from '../lib/options.js'
-import { hasBadBytes } from '../lib/headers.js'
-import { decodeUserPass, keyValue, splitAuthorization } from './_grammar.js'
+import { hasBadBytes, trimOws } from '../lib/headers.js'
+import { credentialsStart, decodeUserPass, keyValue } from './_grammar.js'
 import { quoted, type Extraction, type Scheme } from './_scheme.js'
 
 /**
@@ -36,10 +36,12 @@ export function basic(): Scheme {
     extract(values) {
       const list = values.get('authorization')
       if (list === undefined) return undefined
-      const parts = list.map(splitAuthorization)
-      if (!parts.some((p) => p.scheme === 'basic')) return undefined
+      // The scheme word is read in place: a field of another scheme allocates nothing.
+      const start = credentialsStart(list[0]!, 'basic')
+      if (start < 0 && !list.some((v) => credentialsStart(v, 'basic') >= 0)) return undefined
       if (list.length > 1 || hasBadBytes(list[0]!)) return malformed
-      const creds = decodeUserPass(parts[0]!.rest)
+      // One field, so it is the Basic one: start >= 0.
+      const creds = decodeUserPass(trimOws(list[0]!.slice(start)))
       if (!creds) return malformed
       const key = keyValue(creds.pass.length > 0 ? creds.pass : creds.user)
       // Well-formed (RFC 7617 §2) but no key can look like it (empty, spaces, non-ASCII, too

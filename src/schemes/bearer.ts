@@ -3,8 +3,8 @@
  * @module
  */
 import { noOptions } from '../lib/options.js'
-import { hasBadBytes, type HeaderValues } from '../lib/headers.js'
-import { isToken68, splitAuthorization } from './_grammar.js'
+import { hasBadBytes, trimOws, type HeaderValues } from '../lib/headers.js'
+import { credentialsStart, isToken68 } from './_grammar.js'
 import { MAX_KEY_LENGTH, quoted, type BearerError, type Scheme } from './_scheme.js'
 
 /**
@@ -16,10 +16,12 @@ import { MAX_KEY_LENGTH, quoted, type BearerError, type Scheme } from './_scheme
 export function readBearer(values: HeaderValues, maxLength: number): string | null | undefined {
   const list = values.get('authorization')
   if (list === undefined) return undefined
-  const parts = list.map(splitAuthorization)
-  if (!parts.some((p) => p.scheme === 'bearer')) return undefined
+  // The scheme word is read in place: a field of another scheme allocates nothing.
+  const start = credentialsStart(list[0]!, 'bearer')
+  if (start < 0 && !list.some((v) => credentialsStart(v, 'bearer') >= 0)) return undefined
   if (list.length > 1 || hasBadBytes(list[0]!)) return null
-  const token = parts[0]!.rest
+  // One field, so it is the Bearer one: start >= 0.
+  const token = trimOws(list[0]!.slice(start))
   return token.length === 0 || token.length > maxLength || !isToken68(token) ? null : token
 }
 

@@ -5,7 +5,8 @@
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { decodeBase64, decodeUserPass, isToken68, keyValue, splitAuthorization } from '../../src/schemes/_grammar.js'
+import { trimOws } from '../../src/lib/headers.js'
+import { credentialsStart, decodeBase64, decodeUserPass, isToken68, keyValue, splitAuthorization } from '../../src/schemes/_grammar.js'
 
 const TOKEN68 = /^[A-Za-z0-9\-._~+/]+=*$/
 const SEED = 0x6b77
@@ -127,5 +128,51 @@ describe('key values and the Authorization split', () => {
     ['Basic\u00a0abc', { scheme: 'basic\u00a0abc', rest: '' }],
   ])('splitAuthorization(%j)', (raw, want) => {
     expect(splitAuthorization(raw)).toEqual(want)
+  })
+
+  /** What the schemes read in place, as splitAuthorization reads it: the scheme's rest, or undefined. */
+  const inPlace = (raw: string, word: string): string | undefined => {
+    const start = credentialsStart(raw, word)
+    return start < 0 ? undefined : trimOws(raw.slice(start))
+  }
+  const bySplit = (raw: string, word: string): string | undefined => {
+    const p = splitAuthorization(raw)
+    return p.scheme === word ? p.rest : undefined
+  }
+
+  it.each([
+    ['Bearer abc', 'bearer', 'abc'],
+    ['  bEaReR \t tok  ', 'bearer', 'tok'],
+    ['Bearer', 'bearer', ''],
+    ['Bearer\tabc', 'bearer', 'abc'],
+    ['Bearerabc', 'bearer', undefined],
+    ['Bearer\u00a0abc', 'bearer', undefined],
+    ['Beare', 'bearer', undefined],
+    ['Basic abc', 'bearer', undefined],
+    ['BASİC x', 'basic', undefined],
+    ['', 'basic', undefined],
+  ])('credentialsStart(%j, %j) reads the rest %j in place', (raw, word, want) => {
+    expect(inPlace(raw, word)).toBe(want)
+    expect(bySplit(raw, word)).toBe(want)
+  })
+
+  it('matches ASCII letters only: a Kelvin sign is not a k, though it lower-cases to one', () => {
+    expect(credentialsStart('\u212Aey x', 'key')).toBe(-1)
+    expect(credentialsStart('KEY x', 'key')).toBe(4)
+  })
+
+  it('reads every Authorization value as splitAuthorization does, for bearer and basic (property)', () => {
+    const chars = fc.constantFrom(' ', '\t', 'b', 'B', 'e', 'E', 'a', 'A', 'r', 'R', 's', 'S', 'i', 'I', 'c', 'C', 'x', '=', '\u00a0', '\u212a', '\u0130', '\u0000')
+    const value = fc.oneof(
+      fc.string({ unit: chars, maxLength: 16 }),
+      fc.tuple(fc.string({ unit: chars, maxLength: 3 }), fc.constantFrom('bearer', 'Bearer', 'BASIC', 'basic', 'bAsIc'), fc.string({ unit: chars, maxLength: 8 })).map(([a, w, b]) => a + w + b),
+      fc.string(),
+    )
+    fc.assert(
+      fc.property(value, fc.constantFrom('bearer', 'basic'), (raw, word) => {
+        expect(inPlace(raw, word)).toBe(bySplit(raw, word))
+      }),
+      { seed: SEED, numRuns: 5000 },
+    )
   })
 })
