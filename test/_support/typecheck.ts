@@ -124,7 +124,7 @@ export async function sharedTypecheck(group: TypecheckGroup, programs: Readonly<
   // The shared project must hold exactly the programs the test file runs, under the same names.
   const want = Object.entries(programs).map(([n, code]) => [n.endsWith('.ts') ? n : `${n}.ts`, code] as const).sort(([a], [b]) => (a < b ? -1 : 1))
   const have = readdirSync(join(dir, group)).sort().map((n) => [n, readFileSync(join(dir, group, n), 'utf8')] as const)
-  if (JSON.stringify(have) !== JSON.stringify(want)) throw new Error(`the shared type-check of ${group} holds other programs than the test runs: update test/_support/typecheck.ts`)
+  if (JSON.stringify(have) !== JSON.stringify(want)) throw new Error(`the shared type-check of ${group} holds other programs than the test runs: a snippet changed after the run started (run again), or test/_support/typecheck.ts builds them differently from the test`)
   const file = join(dir, 'result.json')
   // Polled, not timed: the test's own timeout bounds the wait.
   while (!existsSync(file)) await sleep(100)
