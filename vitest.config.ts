@@ -13,10 +13,12 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 20_000,
-    // Builds and packs the package once per run, for the tests that install it.
-    globalSetup: ['test/package/_global-pack.ts'],
-    // Every test must assert something (expect.hasAssertions()).
-    setupFiles: ['test/_support/setup.ts'],
+    // Starts the one tsc run of every scratch-project test's programs (not waited for), then builds
+    // and packs the package once per run, for the tests that install it.
+    globalSetup: ['test/_support/global-typecheck.ts', 'test/package/_global-pack.ts'],
+    // Every test must assert something (expect.hasAssertions()). KEYWARD_TEST_COSTS=<file> also
+    // records each file's CPU and wall time there (test/_support/costs.ts).
+    setupFiles: ['test/_support/setup.ts', ...(process.env.KEYWARD_TEST_COSTS ? ['test/_support/costs.ts'] : [])],
     hookTimeout: 60_000,
     pool: 'forks',
     maxWorkers: WORKERS,

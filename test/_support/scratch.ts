@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url'
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 
-const SUBPATHS: Record<string, string> = {
+/** The subpaths of the stand-in package, each to its source. */
+export const SUBPATHS: Record<string, string> = {
   '.': './src/index.ts',
   './admin': './src/admin/index.ts',
   './express': './src/adapters/express.ts',

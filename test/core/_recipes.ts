@@ -4,6 +4,10 @@
  * example, or type-checked with strict settings and then run in a fresh project under a small
  * prelude (a real in-memory store and manager), importing keyward by package name.
  */
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { ROOT } from '../_support/scratch.js'
+import { EXPRESS } from '../adapters/_quickstart.js'
 
 /** One block's check: its example (verbatim), or the prelude it type-checks and runs under. */
 export type Coverage = { readonly example: string } | { readonly prelude: string }
@@ -63,4 +67,42 @@ export function firstDrift(block: string, source: string): { line: number; text:
     best = Math.max(best, n)
   }
   return best === want.length ? undefined : { line: best + 1, text: want[best]! }
+}
+
+const read = (file: string) => readFileSync(join(ROOT, file), 'utf8')
+
+/** Every recipe page, plus README.md (whose only block today is the quick start, checked elsewhere). */
+const pages = () => [...readdirSync(join(ROOT, 'docs/products')).filter((f) => f.endsWith('.md')).map((f) => `docs/products/${f}`), 'README.md']
+
+/** A ```ts block: its page, number on the page, code, coverage and the page line it starts on. */
+export type Block = [page: string, n: number, code: string, coverage: Coverage | undefined, line: number]
+
+/** Every ```ts block with its coverage and page line, the README quick start excepted. */
+export function blocks(): Block[] {
+  return pages().flatMap((page) =>
+    tsBlocks(read(page))
+      .filter((b) => !(page === 'README.md' && b.code === EXPRESS))
+      .map((b, i): Block => [page, i + 1, b.code, Object.hasOwn(COVERAGE, page) ? COVERAGE[page]![i] : undefined, b.line]),
+  )
+}
+
+/** One scratch file name per type-checked block: `<page>-<n>`. */
+const fileName = (page: string, n: number) => `${page.replace(/^.*\//, '').replace(/\.md$/, '')}-${n}`
+
+/**
+ * The scratch programs of the blocks checked under a prelude (`<page>-<n>` to its prelude, block
+ * and `export {}`), and where each one's code lines come from, for {@link toPageLines}.
+ */
+export function recipePrograms(): {
+  programs: Record<string, string>
+  origins: Record<string, { page: string; line: number; prelude: number }>
+} {
+  const programs: Record<string, string> = {}
+  const origins: Record<string, { page: string; line: number; prelude: number }> = {}
+  for (const [page, n, block, coverage, line] of blocks()) {
+    if (coverage === undefined || !('prelude' in coverage)) continue
+    programs[fileName(page, n)] = `${coverage.prelude}\n${block}\nexport {}\n`
+    origins[fileName(page, n)] = { page, line, prelude: coverage.prelude.split('\n').length }
+  }
+  return { programs, origins }
 }

@@ -5,32 +5,14 @@
  * in a fresh project that imports keyward by package name. A block neither covers fails here.
  */
 import { execFile } from 'node:child_process'
-import { readdirSync, readFileSync, rmSync } from 'node:fs'
+import { readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ROOT, scratchProject } from '../_support/scratch.js'
-import { tsc } from '../types/_tsc.js'
-import { EXPRESS } from '../adapters/_quickstart.js'
-import { COVERAGE, firstDrift, toPageLines, tsBlocks, type Coverage } from './_recipes.js'
+import { sharedTypecheck } from '../_support/typecheck.js'
+import { blocks, COVERAGE, firstDrift, recipePrograms, toPageLines, tsBlocks } from './_recipes.js'
 
 const read = (file: string) => readFileSync(join(ROOT, file), 'utf8')
-
-/** Every recipe page, plus README.md (whose only block today is the quick start, checked elsewhere). */
-const PAGES = [...readdirSync(join(ROOT, 'docs/products')).filter((f) => f.endsWith('.md')).map((f) => `docs/products/${f}`), 'README.md']
-
-type Block = [page: string, n: number, code: string, coverage: Coverage | undefined, line: number]
-
-/** Every ```ts block with its coverage and page line, the README quick start excepted. */
-function blocks(): Block[] {
-  return PAGES.flatMap((page) =>
-    tsBlocks(read(page))
-      .filter((b) => !(page === 'README.md' && b.code === EXPRESS))
-      .map((b, i): Block => [page, i + 1, b.code, Object.hasOwn(COVERAGE, page) ? COVERAGE[page]![i] : undefined, b.line]),
-  )
-}
-
-/** One scratch file name per type-checked block: `<page>-<n>`. */
-const fileName = (page: string, n: number) => `${page.replace(/^.*\//, '').replace(/\.md$/, '')}-${n}`
 
 describe('the product recipes', () => {
   it('cover every ```ts block of every recipe page, and no block that is not there', () => {
@@ -56,15 +38,9 @@ describe('the product recipes', () => {
 
 describe('the product recipes, in a fresh project', () => {
   let project = ''
-  const programs: Record<string, string> = {}
-  const origins: Record<string, { page: string; line: number; prelude: number }> = {}
+  const { programs, origins } = recipePrograms()
 
   beforeAll(() => {
-    for (const [page, n, block, coverage, line] of blocks()) {
-      if (coverage === undefined || !('prelude' in coverage)) continue
-      programs[fileName(page, n)] = `${coverage.prelude}\n${block}\nexport {}\n`
-      origins[fileName(page, n)] = { page, line, prelude: coverage.prelude.split('\n').length }
-    }
     project = scratchProject('keyward-recipes-', programs)
   })
 
@@ -72,7 +48,8 @@ describe('the product recipes, in a fresh project', () => {
 
   it('type-check with strict settings, importing keyward by package name', async () => {
     expect(Object.keys(programs).length).toBeGreaterThan(0)
-    const { code, output } = await tsc(['-p', join(project, 'tsconfig.json')], project)
+    // One tsc run for every scratch project's programs (test/_support/typecheck.ts); this file's share.
+    const { code, output } = await sharedTypecheck('recipes', programs)
     expect(toPageLines(output, origins)).toBe('')
     expect(code).toBe(0)
   }, 120_000)

@@ -190,8 +190,6 @@ export function copyFixture(consumer: string, name: string, as = name.replace(/\
   cpSync(join(ROOT, 'test/package/fixtures', name), join(consumer, as))
 }
 
-/** The repository's TypeScript compiler, run by absolute path so the consumer needs no copy. */
-export const TSC = join(ROOT, 'node_modules/typescript/bin/tsc')
 
 /** Writes a tsconfig for the consumer check: strict, library types checked too. */
 export function writeTsconfig(consumer: string, file: string, resolution: 'nodenext' | 'bundler', files: readonly string[]): void {

@@ -1,0 +1,36 @@
+/**
+ * Vitest globalSetup: starts the one `tsc` run shared by the scratch-project tests
+ * (`typecheck.ts`) and returns at once, so it overlaps with the tests; each of those tests waits
+ * for it. A run that selects none of them (`npx vitest run test/net`) starts nothing.
+ */
+import { rmSync } from 'node:fs'
+import { join, normalize } from 'node:path'
+import type { TestProject } from 'vitest/node'
+import { isolatedTempDir } from '../package/_consumer.js'
+import { ROOT } from './scratch.js'
+import { startSharedTypecheck, TYPECHECK_CONSUMERS } from './typecheck.js'
+
+/** Whether this run selects one of `files` (every file, when unfiltered). */
+export async function selects(project: TestProject, files: readonly string[]): Promise<boolean> {
+  // The CLI's file filters; where this Vitest keeps them elsewhere, assume selected (slower, never wrong).
+  const filters = (project.vitest as unknown as { filenamePattern?: string[] }).filenamePattern
+  if (!Array.isArray(filters) || filters.length === 0) return true
+  const { testFiles } = await project.globTestFiles(filters)
+  const wanted = files.map((f) => normalize(join(ROOT, f)))
+  return testFiles.some((f) => wanted.includes(normalize(f)))
+}
+
+export default async function setup(project: TestProject): Promise<() => void> {
+  if (!(await selects(project, Object.values(TYPECHECK_CONSUMERS)))) {
+    project.provide('keywardTypecheck', null)
+    return () => {}
+  }
+  // Outside the repository, with no node_modules above it: only the linked packages resolve.
+  const dir = isolatedTempDir('keyward-typecheck-')
+  const child = startSharedTypecheck(dir)
+  project.provide('keywardTypecheck', dir)
+  return () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
