@@ -10,7 +10,7 @@
  * (committed), so a run re-tests only mutants whose code or covering tests changed. `--full`
  * re-tests everything (and rewrites the file).
  */
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { Stryker } from '@stryker-mutator/core'
@@ -78,9 +78,36 @@ for (const name of names) {
     thresholds: { high: 95, low: THRESHOLD, break: null },
     logLevel: 'info',
   })
+  const incrementalFile = `stryker/incremental/${name}.json`
+  const before = only === undefined ? undefined : readReport(incrementalFile)
   const t0 = performance.now()
   const results = await stryker.runMutationTest()
-  rows.push({ name, seconds: Math.round((performance.now() - t0) / 1000), ...tally(results) })
+  const seconds = Math.round((performance.now() - t0) / 1000)
+  if (before === undefined) {
+    rows.push({ name, seconds, ...tally(results) })
+  } else {
+    // Stryker writes only the files it mutated: put the module's other files back, so that a
+    // run on one file keeps the rest of the module's results, and score the whole module.
+    const merged = mergeReports(before, readReport(incrementalFile))
+    writeFileSync(incrementalFile, JSON.stringify(merged))
+    rows.push({ name, seconds, ...tally(Object.values(merged.files).flatMap((f) => f.mutants)) })
+  }
+}
+
+function readReport(file) {
+  return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : undefined
+}
+
+/** The newer report, plus the older report's files (and their tests) that still exist and the newer one lacks. */
+function mergeReports(older, newer) {
+  if (older === undefined) return newer
+  const files = { ...newer.files }
+  for (const [path, file] of Object.entries(older.files)) {
+    if (!Object.hasOwn(files, path) && existsSync(path)) files[path] = file
+  }
+  const testFiles = { ...(older.testFiles ?? {}), ...(newer.testFiles ?? {}) }
+  for (const path of Object.keys(testFiles)) if (path !== '' && !existsSync(path)) delete testFiles[path]
+  return { ...newer, files, testFiles }
 }
 
 const pad = (s, n) => String(s).padStart(n)
