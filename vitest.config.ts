@@ -6,8 +6,9 @@ import { defineConfig } from 'vitest/config'
  * worker (cores - 1), which runs the suite file by file: a fault test waiting out a 30-second
  * Redis hang, or a test waiting on a child \`tsc\`, then holds up every CPU-bound file behind it.
  * Two workers let those waits overlap with work; no test depends on running alone.
+ * KEYWARD_TEST_WORKERS=<n> sets the number.
  */
-const WORKERS = Math.max(2, availableParallelism() - 1)
+const WORKERS = Number(process.env.KEYWARD_TEST_WORKERS) || Math.max(2, availableParallelism() - 1)
 
 export default defineConfig({
   test: {
