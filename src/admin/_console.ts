@@ -89,12 +89,15 @@ const KEYS_SECTION = `  <section id="keys-card" class="card" aria-labelledby="ke
   </section>
 `
 
-/** One key's details: usage, access, description, addresses, grants and audit trail. */
+/**
+ * One key's details: facts, access, description, addresses, grants, then usage and audit trail.
+ * What loads after the page is drawn (usage, trail) comes after every control, so its arrival
+ * never moves a control under a pointer that is about to click it.
+ */
 const DETAIL_SECTION = `  <section id="detail" class="card" hidden aria-labelledby="detail-title">
     <h2 id="detail-title" tabindex="-1"></h2>
+    <p><button type="button" id="detail-close">Close</button></p>
     <dl id="detail-facts"></dl>
-    <h3>Usage</h3>
-    <div id="detail-usage" class="usage-grid"></div>
     <h3>Access</h3>
     <form id="detail-edit-form" class="grid" autocomplete="off" data-field-ratelimit="capacity">
       <label>Role <select name="role"></select></label>
@@ -114,10 +117,11 @@ const DETAIL_SECTION = `  <section id="detail" class="card" hidden aria-labelled
     <h3>Granted operations</h3>
     <ul id="detail-grants" class="chips"></ul>
     <form id="detail-grant-form" class="row" autocomplete="off" data-field-operations="operation"><input id="detail-grant" name="operation" placeholder="getProjects" aria-label="Operation"><button type="submit">Grant operation</button></form>
+    <h3>Usage</h3>
+    <div id="detail-usage" class="usage-grid"></div>
     <h3>Audit trail of this key</h3>
     <div class="table-wrap"><table id="detail-audit" class="audit"><thead><tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">What</th><th scope="col">Which</th><th scope="col">Outcome</th><th scope="col">Where</th></tr></thead><tbody></tbody></table></div>
     <p id="detail-audit-empty" class="hint"></p>
-    <p><button type="button" id="detail-close">Close</button></p>
   </section>
 `
 

@@ -19,3 +19,10 @@ export const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-
  * was on its way).
  */
 export const SETTLE = { timeout: 25_000, interval: 20 }
+
+/**
+ * How long one Playwright action or wait may take before it fails naming its locator: under the
+ * 30 s of a test, so a page that never gets there says where it stopped instead of ending in a
+ * bare test timeout.
+ */
+export const ACTION_TIMEOUT_MS = 20_000

@@ -12,11 +12,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { serve, type HttpBindings, type ServerType } from '@hono/node-server'
 import { Hono } from 'hono'
-import { chromium, type BrowserContext, type Page } from 'playwright-core'
+import { chromium, type BrowserContext, type Page, type Route } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createAuthorizer, KeyManager, MemoryKeyStore, renderDeny } from '../../src/index.js'
 import { createAdminHandler } from '../../src/admin/index.js'
-import { EXE, FLAGS, HAVE_BROWSER, IN_CI, SETTLE } from './_browser.js'
+import { ACTION_TIMEOUT_MS, EXE, FLAGS, HAVE_BROWSER, IN_CI, SETTLE } from './_browser.js'
 
 const HOSTILE = '<img src=x onerror="window.__xss=1">'
 
@@ -89,6 +89,7 @@ describe.skipIf(!HAVE_BROWSER && !IN_CI)('the console in a real browser', () => 
       })
     })
     page = context.pages()[0] ?? (await context.newPage())
+    page.setDefaultTimeout(ACTION_TIMEOUT_MS)
     page.on('pageerror', (e) => pageErrors.push(String(e)))
     page.on('console', (m) => {
       if (m.text().includes('Content Security Policy')) cspMessages.push(m.text())
@@ -214,6 +215,42 @@ describe.skipIf(!HAVE_BROWSER && !IN_CI)('the console in a real browser', () => 
     await page.click('#detail-grants li[data-value="GET /projects"] button')
     await page.locator('#detail-grants li[data-value="GET /projects"]').waitFor({ state: 'detached' })
     expect((await store.getKey(rotateMe.id))?.grants).toEqual([])
+  }, 30_000)
+
+  it("keeps every control of a key's page still while its usage and trail load", async () => {
+    // The usage and the trail arrive after the page is drawn. Content appearing above a control
+    // moves it between the moment a pointer aims and the moment it clicks: the click lands on
+    // another control (another address's remove button) or on nothing.
+    let release!: () => void
+    const held = new Promise<void>((resolve) => (release = resolve))
+    const passed: Promise<void>[] = []
+    const gate = (route: Route): Promise<void> => {
+      const p = held.then(() => route.fallback())
+      passed.push(p)
+      return p
+    }
+    const insight = /\/admin\/api\/(keys\/[^/]+\/usage|audit)\?/
+    await page.route(insight, gate)
+    try {
+      await page.click('#detail-close')
+      await (await rowOf(rotateMe.id)).locator('button[data-action="edit"]').click()
+      await page.locator(`#detail[data-key-id="${rotateMe.id}"]`).waitFor()
+      const controls = page.locator('#detail button, #detail input, #detail select, #detail textarea')
+      const where = (): Promise<string[]> => controls.evaluateAll((els) => els.map((e) => {
+        const r = e.getBoundingClientRect()
+        return `${e.id || e.getAttribute('name') || e.getAttribute('aria-label') || e.textContent}@${Math.round(r.top + window.scrollY)}`
+      }))
+      const before = await where()
+      expect(await page.locator('#detail-usage figure').count()).toBe(0)
+      release()
+      await page.locator('#detail-usage figure').nth(1).waitFor()
+      await expect.poll(() => page.textContent('#detail-audit-empty'), SETTLE).toBe('This server keeps no audit trail.')
+      expect(await where()).toEqual(before)
+    } finally {
+      release()
+      await Promise.allSettled(passed)
+      await page.unroute(insight, gate)
+    }
   }, 30_000)
 
   it('shows API errors in words next to the field at fault, with focus moved there', async () => {

@@ -20,7 +20,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createAuthorizer, KeyManager, MemoryKeyStore, schemes } from '../../src/index.js'
 import { createAdminHandler } from '../../src/admin/index.js'
-import { EXE, FLAGS, HAVE_BROWSER, IN_CI } from './_browser.js'
+import { ACTION_TIMEOUT_MS, EXE, FLAGS, HAVE_BROWSER, IN_CI } from './_browser.js'
 
 
 /** One request the admin server answered. */
@@ -98,6 +98,7 @@ describe.skipIf(!HAVE_BROWSER && !IN_CI)('cross-site requests from a real browse
       httpCredentials: { username: adminKey, password: '', origin: admin },
     })
     page = context.pages()[0] ?? (await context.newPage())
+    page.setDefaultTimeout(ACTION_TIMEOUT_MS)
   }, 60_000)
 
   afterAll(async () => {

@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createAuthorizer, KeyManager, MemoryKeyStore, renderDeny } from '../../src/index.js'
 import { auditTo, createAdminHandler, MemoryAuditStore, MemoryUsageRecorder, usageOnDecision } from '../../src/admin/index.js'
 import { deferred } from '../resilience/_helpers.js'
-import { EXE, FLAGS, HAVE_BROWSER, IN_CI, SETTLE } from './_browser.js'
+import { ACTION_TIMEOUT_MS, EXE, FLAGS, HAVE_BROWSER, IN_CI, SETTLE } from './_browser.js'
 
 const SHOTS = 'test/admin/.screens'
 
@@ -139,6 +139,7 @@ describe.skipIf(!HAVE_BROWSER && !IN_CI)("an operator's day in the console", () 
       }
     })
     page = context.pages()[0] ?? (await context.newPage())
+    page.setDefaultTimeout(ACTION_TIMEOUT_MS)
     page.on('pageerror', (e) => pageErrors.push(String(e)))
   }, 120_000)
 

@@ -87,6 +87,10 @@ export function renderDetail(): void {
 /** Opens a key's page and loads its usage and trail. */
 export async function openKey(id: string): Promise<void> {
   state.detailId = id
+  // Never show the previously opened key's usage or trail under this key's title.
+  $('detail-usage').replaceChildren(el('p', 'Loading usage…', 'hint'))
+  ;($('detail-audit') as HTMLTableElement).tBodies[0]!.replaceChildren()
+  $('detail-audit-empty').textContent = 'Loading the trail…'
   renderDetail()
   $('detail').scrollIntoView({ block: 'start' })
   $('detail-title').focus()
