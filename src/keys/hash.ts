@@ -31,14 +31,14 @@ const PEPPER_MIN_BYTES = 32
 const BLOCK = 64 // SHA-256 block size in bytes (RFC 6234 §4.1), the HMAC pad length
 
 function loadNative(): NativeCrypto | undefined {
+  let mod: NativeCrypto | undefined
   try {
     const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process
-    const mod = proc?.getBuiltinModule?.('node:crypto') as NativeCrypto | undefined
-    return typeof mod?.hash === 'function' ? mod : undefined
-    // Stryker disable next-line BlockStatement: an empty catch block returns undefined too
+    mod = proc?.getBuiltinModule?.('node:crypto') as NativeCrypto | undefined
   } catch {
-    return undefined
+    // A runtime whose getBuiltinModule throws has no native hash.
   }
+  return typeof mod?.hash === 'function' ? mod : undefined
 }
 
 const native = /* @__PURE__ */ loadNative()

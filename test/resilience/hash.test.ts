@@ -115,17 +115,34 @@ describe('native and @noble/hashes hashers', () => {
     }
   })
 
-  it('has no native hasher on a runtime without node:crypto (a browser, an edge runtime)', async () => {
+  /** The hash module loaded anew, with `process.getBuiltinModule` replaced by `stub` while it loads. */
+  async function freshHashModule(stub?: () => unknown): Promise<typeof import('../../src/keys/hash.js')> {
     vi.resetModules()
-    const spy = vi.spyOn(process, 'getBuiltinModule').mockReturnValue(undefined as never)
+    const spy = stub === undefined ? undefined : vi.spyOn(process, 'getBuiltinModule').mockImplementation(stub as never)
     try {
-      const fresh = await import('../../src/keys/hash.js')
-      expect(fresh.nativeHasher()).toBeUndefined()
-      expect(fresh.nativeHasher('p'.repeat(32))).toBeUndefined()
+      return await import('../../src/keys/hash.js')
     } finally {
-      spy.mockRestore()
+      spy?.mockRestore()
       vi.resetModules()
     }
+  }
+
+  it.each([
+    ['no node:crypto', () => undefined],
+    ['a node:crypto without a hash function', () => ({ hash: 'sha256' })],
+    ['a getBuiltinModule that throws', () => {
+      throw new Error('no builtin modules here')
+    }],
+  ])('has no native hasher on a runtime with %s (a browser, an edge runtime)', async (_, stub) => {
+    const fresh = await freshHashModule(stub)
+    expect(fresh.nativeHasher()).toBeUndefined()
+    expect(fresh.nativeHasher('p'.repeat(32))).toBeUndefined()
+  })
+
+  it('loads the native hasher from node:crypto when the module loads on Node', async () => {
+    const fresh = await freshHashModule()
+    expect(fresh.nativeHasher()!('abc')).toBe(b64url('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad'))
+    expect(fresh.base64url(new Uint8Array([0xfb, 0xff]))).toBe('-_8')
   })
 })
 
