@@ -237,8 +237,11 @@ export function defineRoles(definition: RolesDefinition): Roles {
 
 function freezeDefinition(levels: readonly string[], roles: RolesDefinition['roles']): RolesDefinition {
   const table: Record<string, readonly string[]> = {}
-  // Stryker disable next-line ArrayDeclaration: a role without a list is refused by roleLevels right after, whatever this fallback holds
-  for (const name of Object.keys(roles)) table[name] = Object.freeze([...(roles[name] ?? [])])
+  for (const name of Object.keys(roles)) {
+    // Stryker disable next-line ArrayDeclaration: a role without a list is refused by roleLevels right after, whatever this fallback holds
+    const list = roles[name] ?? []
+    table[name] = Object.freeze([...list])
+  }
   return Object.freeze({ levels: Object.freeze([...levels]), roles: Object.freeze(table) })
 }
 

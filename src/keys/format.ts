@@ -176,7 +176,9 @@ export function keyShape(key: string): number {
     if (i !== cut - 1 || i - envStart < 1 || i - envStart > 16) return NOT_KEYWARD
   }
   // Stryker disable next-line EqualityOperator: with <=, the checksum's first character is checked here too, as it is below
-  for (let j = cut; j < n - CHECKSUM_LENGTH; j++) if (base62Digit(key.charCodeAt(j)) < 0) return NOT_KEYWARD
+  for (let j = cut; j < n - CHECKSUM_LENGTH; j++) {
+    if (base62Digit(key.charCodeAt(j)) < 0) return NOT_KEYWARD
+  }
   let sum = 0
   for (let j = n - CHECKSUM_LENGTH; j < n; j++) {
     const d = base62Digit(key.charCodeAt(j))
