@@ -13,7 +13,10 @@ const LEVEL_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/
 /** `resource:level` split in two, if both parts are well formed (no wildcards). */
 function parseShape(permission: string): [string, string] | undefined {
   const i = permission.indexOf(':')
-  if (i <= 0 || i !== permission.lastIndexOf(':')) return undefined
+  // Stryker disable next-line EqualityOperator: an empty resource (i = 0) is also refused by RESOURCE_RE below
+  if (i <= 0) return undefined
+  // Stryker disable next-line ConditionalExpression: a second ':' is also refused by LEVEL_RE below, in the level
+  if (i !== permission.lastIndexOf(':')) return undefined
   const resource = permission.slice(0, i)
   const level = permission.slice(i + 1)
   if (!RESOURCE_RE.test(resource) || !LEVEL_RE.test(level)) return undefined

@@ -39,14 +39,13 @@ export class PermissionSet {
   has(permission: string): boolean {
     const p = this.#roles.lookup(permission)
     if (p === undefined) return false
-    const held = this.#levels.get(p.resource)
-    return held !== undefined && held >= p.level
+    // Level ranks are 0 and up: a resource not held (-1) holds no level of it.
+    return (this.#levels.get(p.resource) ?? -1) >= p.level
   }
 
   /** @internal fast path for pre-parsed permissions */
   holds(resource: string, level: number): boolean {
-    const held = this.#levels.get(resource)
-    return held !== undefined && held >= level
+    return (this.#levels.get(resource) ?? -1) >= level
   }
 
   /** The permissions held, one per resource at its highest level, sorted. */
@@ -205,6 +204,7 @@ export function defineRoles(definition: RolesDefinition): Roles {
   const resources = new Set<string>()
   const allLevels = new Map<string, number>()
   const lookup = permissionLookup(levelIndex, resources)
+  const names: string[] = []
   const compiled: Roles = {
     definition: freezeDefinition(levels, roles),
     extend: (extension) => extendRoles(compiled, extension),
@@ -212,15 +212,15 @@ export function defineRoles(definition: RolesDefinition): Roles {
     get resources() {
       return Object.freeze([...resources])
     },
-    names: [],
-    has: (role) => typeof role === 'string' && table.has(role),
-    permissionsOf: (role) => (typeof role === 'string' ? table.get(role) : undefined),
+    names,
+    // The table's keys are the role names, all strings: any other value is simply not found.
+    has: (role) => table.has(role),
+    permissionsOf: (role) => table.get(role),
     all: undefined as unknown as PermissionSet,
     lookup,
     toSet: (permissions, field) => toPermissionSet(compiled, permissions, field),
   }
 
-  const names: string[] = []
   for (const name of Object.keys(roles)) {
     const levelsOf = roleLevels(name, roles[name], levels, levelIndex)
     for (const [resource, level] of levelsOf) {
@@ -230,14 +230,18 @@ export function defineRoles(definition: RolesDefinition): Roles {
     table.set(name, new PermissionSet(compiled, levelsOf))
     names.push(name)
   }
-  ;(compiled as { names: readonly string[] }).names = Object.freeze(names)
+  Object.freeze(names)
   ;(compiled as { all: PermissionSet }).all = new PermissionSet(compiled, allLevels)
   return Object.freeze(compiled)
 }
 
 function freezeDefinition(levels: readonly string[], roles: RolesDefinition['roles']): RolesDefinition {
   const table: Record<string, readonly string[]> = {}
-  for (const name of Object.keys(roles)) table[name] = Object.freeze([...(roles[name] ?? [])])
+  for (const name of Object.keys(roles)) {
+    // Stryker disable next-line ArrayDeclaration: a role without a list is refused by roleLevels right after, whatever this fallback holds
+    const list = roles[name] ?? []
+    table[name] = Object.freeze([...list])
+  }
   return Object.freeze({ levels: Object.freeze([...levels]), roles: Object.freeze(table) })
 }
 

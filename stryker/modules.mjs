@@ -53,7 +53,13 @@ export const MODULES = {
   },
   'roles-keys': {
     mutate: ['src/roles*.ts', 'src/_roles*.ts', 'src/keys/**/*.ts', '!src/keys/_noble-cjs.ts'],
-    tests: ['test/core/roles.test.ts', 'test/core/keys.test.ts', 'test/resilience/hash.test.ts', 'test/core/matrix.test.ts'],
+    tests: [
+      'test/core/roles.test.ts',
+      'test/core/roles-define.test.ts',
+      'test/core/keys.test.ts',
+      'test/resilience/hash.test.ts',
+      'test/core/matrix.test.ts',
+    ],
   },
   cached: {
     mutate: ['src/stores/cached*.ts', 'src/stores/_cache*.ts', 'src/stores/_lookup*.ts'],

@@ -24,8 +24,8 @@ export function randomBase62(length: number, randomBytes: (n: number) => Uint8Ar
   let out = ''
   while (out.length < length) {
     const buf = randomBytes(length + 8)
-    for (let i = 0; i < buf.length && out.length < length; i++) {
-      const b = buf[i]!
+    for (const b of buf) {
+      if (out.length === length) break
       if (b < 248) out += BASE62[b % 62]
     }
   }

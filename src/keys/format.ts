@@ -144,8 +144,9 @@ export const BAD_CHECKSUM = 0
 export const VALID = 1
 
 const isLowerOrDigit = (c: number): boolean => (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39)
+/** The value of base62 digit `c`, or a negative number when `c` is not one (below `0`: `c - 0x30`). */
 const base62Digit = (c: number): number =>
-  c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x41 && c <= 0x5a ? c - 0x41 + 10 : c >= 0x61 && c <= 0x7a ? c - 0x61 + 36 : -1
+  c <= 0x39 ? c - 0x30 : c >= 0x41 && c <= 0x5a ? c - 0x41 + 10 : c >= 0x61 && c <= 0x7a ? c - 0x61 + 36 : -1
 
 /**
  * @internal The request-path form of {@link parseKey}: one pass over the characters, no
@@ -155,22 +156,29 @@ export function keyShape(key: string): number {
   if (typeof key !== 'string') return NOT_KEYWARD
   const tailLen = RANDOM_LENGTH + CHECKSUM_LENGTH
   const n = key.length
+  // A fast exit only: every length outside 1+1+38 .. 16+1+16+1+38 also fails the checks below (no
+  // '_' before the secret, or a prefix or environment too long).
+  // Stryker disable next-line ConditionalExpression,LogicalOperator,ArithmeticOperator: see above
   if (n < tailLen + 2 || n > tailLen + 34) return NOT_KEYWARD
   const cut = n - tailLen
   if (key.charCodeAt(cut - 1) !== 0x5f) return NOT_KEYWARD
   // prefix: [a-z][a-z0-9]{0,15}; then optionally `_` + environment [a-z0-9]{1,16}
   const c0 = key.charCodeAt(0)
   if (c0 < 0x61 || c0 > 0x7a) return NOT_KEYWARD
+  // The '_' at cut - 1 ends both loops at the latest.
   let i = 1
-  while (i < cut - 1 && isLowerOrDigit(key.charCodeAt(i))) i++
+  while (isLowerOrDigit(key.charCodeAt(i))) i++
   if (i > 16) return NOT_KEYWARD
   if (i < cut - 1) {
     if (key.charCodeAt(i) !== 0x5f) return NOT_KEYWARD
     const envStart = ++i
-    while (i < cut - 1 && isLowerOrDigit(key.charCodeAt(i))) i++
+    while (isLowerOrDigit(key.charCodeAt(i))) i++
     if (i !== cut - 1 || i - envStart < 1 || i - envStart > 16) return NOT_KEYWARD
   }
-  for (let j = cut; j < n - CHECKSUM_LENGTH; j++) if (base62Digit(key.charCodeAt(j)) < 0) return NOT_KEYWARD
+  // Stryker disable next-line EqualityOperator: with <=, the checksum's first character is checked here too, as it is below
+  for (let j = cut; j < n - CHECKSUM_LENGTH; j++) {
+    if (base62Digit(key.charCodeAt(j)) < 0) return NOT_KEYWARD
+  }
   let sum = 0
   for (let j = n - CHECKSUM_LENGTH; j < n; j++) {
     const d = base62Digit(key.charCodeAt(j))

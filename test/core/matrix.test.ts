@@ -8,20 +8,23 @@ import { describe, expect, it } from 'vitest'
 import { createAuthorizer, defineRoles, KeyManager, MemoryKeyStore, type Principal } from '../../src/index.js'
 import { randomBase62 } from '../../src/keys/base62.js'
 
-const roles = defineRoles({
-  levels: ['read', 'write', 'admin'],
-  roles: {
-    // Not in level order, so the highest level of a resource is not simply its last mention.
-    editor: ['docs:write', 'reports:read', 'drafts:write'],
-    owner: ['docs:admin', 'billing:read'],
-    viewer: ['docs:read', 'reports:read'],
-  },
-})
+// Built by each test (not once at load), so each test checks the matrix defineRoles builds for it.
+const matrix = () =>
+  defineRoles({
+    levels: ['read', 'write', 'admin'],
+    roles: {
+      // Not in level order, so the highest level of a resource is not simply its last mention.
+      editor: ['docs:write', 'reports:read', 'drafts:write'],
+      owner: ['docs:admin', 'billing:read'],
+      viewer: ['docs:read', 'reports:read'],
+    },
+  })
 // Written out by hand: the highest level of each resource over all roles.
 const ORG = ['billing:read', 'docs:admin', 'drafts:write', 'reports:read']
 const ALL = ['billing', 'docs', 'drafts', 'reports'].flatMap((r) => ['read', 'write', 'admin'].map((l) => `${r}:${l}`))
 
 async function principalOf(issue: Parameters<KeyManager['issue']>[0]): Promise<Principal> {
+  const roles = matrix()
   const store = new MemoryKeyStore()
   const manager = new KeyManager(store, { roles })
   const { key } = await manager.issue(issue)
