@@ -142,8 +142,9 @@ describe('basic', () => {
 
   it.each([
     ['no colon', `Basic ${Buffer.from('justakey').toString('base64')}`],
-    // token68 but not base64: "." is no base64 character ("a:b" would be YTpi).
-    ['invalid base64', 'Basic YT.i'],
+    // token68 but not base64: "." is no base64 character. "a:b" is YTpi; read as if "." were a
+    // digit, ".Tpi" still decodes to a non-ASCII user-id, a colon and the password "b".
+    ['invalid base64', 'Basic .Tpi'],
     // "a:b" with a stray "=": refused for its padding, where without that rule it decodes to a colon pair.
     ['bad padding', 'Basic YTpi='],
     ['a control byte in the credentials', `Basic ${Buffer.from('api:a\u0001b').toString('base64')}`],
