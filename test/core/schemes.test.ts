@@ -66,6 +66,38 @@ describe('apiKeyHeader', () => {
     expect(seen(await auth({ url: `/api/scans?api_key=${key}&x-api-key=${key}`, headers: {} })).reason).toBe('missing_credentials')
   })
 
+  it('refuses a header or a name that is not a string, naming the field', () => {
+    expect(() => schemes.apiKeyHeader({ header: 42 as never })).toThrow(/^header: must be a string$/)
+    expect(() => schemes.apiKeyHeader({ header: new String('X-Api-Key') as never })).toThrow(/^header: must be a string$/)
+    expect(() => schemes.apiKeyHeader({ name: 42 as never })).toThrow(/^name: must be 1-32 lower-case letters, digits or dashes$/)
+  })
+
+  it.each([
+    ['an upper-case letter', 'Api'],
+    ['a leading dash', '-api'],
+    ['a character that is no letter, digit or dash', 'api_key'],
+    ['a trailing character that is no letter, digit or dash', 'api!'],
+    ['33 characters', `a${'b'.repeat(32)}`],
+    ['nothing', ''],
+  ])('refuses a scheme name with %s', (_, name) => {
+    expect(() => schemes.apiKeyHeader({ name })).toThrow(RangeError)
+  })
+
+  it.each([['one character', 'a'], ['32 characters', `a${'b'.repeat(31)}`], ['a leading digit', '9lives'], ['digits and dashes after the first', 'key-2-b']])(
+    'accepts a scheme name of %s and reports it as the principal scheme',
+    async (_, name) => {
+      const { key, auth } = await withKey([schemes.apiKeyHeader({ name })])
+      const d = await auth({ headers: { 'x-api-key': key } })
+      expect(d.allow && d.principal.scheme).toBe(name)
+    },
+  )
+
+  it('names its own header in its challenge, and two such schemes answer two challenges', async () => {
+    const auth = harness().authorizer({ schemes: [schemes.apiKeyHeader(), schemes.apiKeyHeader({ header: 'X-Acme-Key', name: 'acme' })] })
+    const d = await auth({ headers: {} })
+    expect(!d.allow && d.headers['www-authenticate']).toBe('ApiKey realm="api", header="X-Api-Key", ApiKey realm="api", header="X-Acme-Key"')
+  })
+
   it('refuses header names that are not tokens or that belong to other schemes', () => {
     expect(() => schemes.apiKeyHeader({ header: 'X Api' })).toThrow(/header/)
     expect(() => schemes.apiKeyHeader({ header: 'Authorization' })).toThrow(/header/)
@@ -100,9 +132,42 @@ describe('restApiKey', () => {
     ['a value list', 'rest_api_key=abc;def'],
     ['a missing equals sign', 'rest_api_key abc'],
     ['an inner space', 'rest_api_key=abc def'],
+    ['a single-quoted value', "rest_api_key='abc-def-123'"],
+    ['a second equals sign', 'rest_api_key=abc=def'],
+    ['a backslash', 'rest_api_key=abc\\def'],
+    ['a control character', 'rest_api_key=abc\u0001def'],
+    ['a non-ASCII character', 'rest_api_key=abcédef'],
+    ['a value over 512 characters', `rest_api_key=${'k'.repeat(513)}`],
+    ['another word glued to the scheme name', 'rest_api_keys=abc'],
+    // A Kelvin sign lower-cases to "k": the scheme name is read as ASCII, never through toLowerCase.
+    ['a Kelvin sign in the scheme name', 'rest_api_\u212Aey=abc'],
   ])('refuses %s with 400', async (_, value) => {
     const { auth } = await withKey([schemes.restApiKey()])
     expect(seen(await auth({ headers: { authorization: value } })).reason).toBe('malformed_credentials')
+  })
+
+  it('reads a value of 512 characters, with SP or HTAB around the equals sign', async () => {
+    const { h, auth } = await withKey([schemes.restApiKey()])
+    const ref = `r${'0'.repeat(511)}`
+    await h.manager.import({ key: ref, kind: 'user', owner: 'svc', role: 'Read Only' })
+    for (const value of [`rest_api_key=${ref}`, `rest_api_key\t=\t${ref}`, `\trest_api_key =${ref}\t`]) {
+      expect([value, (await auth({ headers: { authorization: value } })).allow]).toEqual([value, true])
+    }
+  })
+
+  it('refuses a Kelvin sign in the scheme name even before a real key', async () => {
+    const { h, auth } = await withKey([schemes.restApiKey()])
+    const ref = '3f0e8a52-6a1c-4c57-9d5e-2a8c1f0b7e44'
+    await h.manager.import({ key: ref, kind: 'user', owner: 'svc', role: 'Read Only' })
+    expect(seen(await auth({ headers: { authorization: `rest_api_\u212Aey=${ref}` } })).reason).toBe('malformed_credentials')
+  })
+
+  it('refuses a repeated Authorization whose second value alone is rest_api_key, rather than reading the first', async () => {
+    const { h, auth } = await withKey([schemes.restApiKey()])
+    const ref = '3f0e8a52-6a1c-4c57-9d5e-2a8c1f0b7e44'
+    await h.manager.import({ key: ref, kind: 'user', owner: 'svc', role: 'Read Only' })
+    expect(seen(await auth({ headers: { authorization: ['Bearer abc', `rest_api_key=${ref}`] } })).reason).toBe('malformed_credentials')
+    expect(seen(await auth({ headers: ['authorization', 'Bearer abc', 'Authorization', `rest_api_key=${ref}`] })).reason).toBe('malformed_credentials')
   })
 
   it('ignores an Authorization header of another scheme', async () => {
@@ -117,7 +182,21 @@ describe('bearer', () => {
     for (const v of [`Bearer ${key}`, `bearer ${key}`, `BEARER   ${key}`]) expect((await auth({ headers: { authorization: v } })).allow).toBe(true)
   })
 
-  it.each([['Bearer'], ['Bearer '], ['Bearer a b'], ['Bearer a=b'], ['Bearer a,b'], ['Bearer "abc"']])('refuses %j with 400', async (value) => {
+  it('reads a token of 512 characters after SP or HTAB, and trailing whitespace is no part of it', async () => {
+    const { h, auth } = await withKey([schemes.bearer()])
+    const token = `t${'0'.repeat(511)}`
+    await h.manager.import({ key: token, kind: 'user', owner: 'svc', role: 'Read Only' })
+    for (const v of [`Bearer ${token}`, `Bearer\t${token}`, `\tBearer \t${token} \t`]) expect([v, (await auth({ headers: { authorization: v } })).allow]).toEqual([v, true])
+    expect(seen(await auth({ headers: { authorization: `Bearer ${token}0` } })).reason).toBe('malformed_credentials')
+  })
+
+  it('refuses a repeated Authorization whose second value alone is Bearer, rather than reading the first', async () => {
+    const { key, auth } = await withKey([schemes.bearer()])
+    expect(seen(await auth({ headers: { authorization: ['Basic Og==', `Bearer ${key}`] } })).reason).toBe('malformed_credentials')
+    expect(seen(await auth({ headers: ['Authorization', 'Digest x', 'authorization', `Bearer ${key}`] })).reason).toBe('malformed_credentials')
+  })
+
+  it.each([['Bearer'], ['Bearer '], ['Bearer a b'], ['Bearer a=b'], ['Bearer a,b'], ['Bearer "abc"'], ['Bearer ab\u0001'], ['Bearer abé']])('refuses %j with 400', async (value) => {
     const { auth } = await withKey([schemes.bearer()])
     expect(seen(await auth({ headers: { authorization: value } })).reason).toBe('malformed_credentials')
   })
@@ -133,6 +212,18 @@ describe('basic', () => {
     const { key, auth } = await withKey([schemes.basic()])
     expect((await auth({ headers: { authorization: basicOf('api', key) } })).allow).toBe(true)
     expect((await auth({ headers: { authorization: basicOf('', key) } })).allow).toBe(true)
+  })
+
+  it('reads the credentials after SP or HTAB, and trailing whitespace is no part of them', async () => {
+    const { key, auth } = await withKey([schemes.basic()])
+    const token = Buffer.from(`api:${key}`).toString('base64')
+    for (const v of [`Basic\t${token}`, `basic  ${token} \t`, ` \tBASIC ${token}`]) expect([v, (await auth({ headers: { authorization: v } })).allow]).toEqual([v, true])
+  })
+
+  it('refuses a repeated Authorization whose second value alone is Basic, rather than reading the first', async () => {
+    const { key, auth } = await withKey([schemes.basic()])
+    expect(seen(await auth({ headers: { authorization: ['Bearer abc', basicOf('api', key)] } })).reason).toBe('malformed_credentials')
+    expect(seen(await auth({ headers: ['Authorization', 'Digest x', 'authorization', basicOf('api', key)] })).reason).toBe('malformed_credentials')
   })
 
   it('splits at the first colon, so a colon in the password is part of the key', async () => {
@@ -258,6 +349,20 @@ describe('basic: exactly one accepted encoding of a credential', () => {
     const fits = Buffer.from(`api:${'k'.repeat(2044)}`).toString('base64')
     expect(seen(await auth({ headers: { authorization: `Basic ${long}` } })).reason).toBe('malformed_credentials')
     expect(seen(await auth({ headers: { authorization: `Basic ${fits}` } })).reason).toBe('invalid_token')
+  })
+})
+
+describe('schemes that take no options', () => {
+  it.each([
+    ['schemes.basic()', () => schemes.basic({} as never), () => schemes.basic({ realm: 'x' } as never)],
+    ['schemes.bearer()', () => schemes.bearer({} as never), () => schemes.bearer({ realm: 'x' } as never)],
+    ['schemes.contrast()', () => schemes.contrast({} as never), () => schemes.contrast({ realm: 'x' } as never)],
+    ['schemes.restApiKey()', () => schemes.restApiKey({} as never), () => schemes.restApiKey({ realm: 'x' } as never)],
+    ['schemes.ssapi()', () => schemes.ssapi({} as never), () => schemes.ssapi({ header: 'X-Other' } as never)],
+  ])('%s accepts an empty options object and refuses a field, naming itself', (what, empty, field) => {
+    expect(() => empty()).not.toThrow()
+    expect(field).toThrow(RangeError)
+    expect(field).toThrow(`(${what} takes no options)`)
   })
 })
 
