@@ -352,6 +352,73 @@ describe('basic: exactly one accepted encoding of a credential', () => {
   })
 })
 
+describe('contrast', () => {
+  const b64 = (text: string) => Buffer.from(text, 'latin1').toString('base64')
+
+  async function pair(list: () => Scheme[] = () => [schemes.contrast()]) {
+    const h = harness()
+    const org = await h.issue({ kind: 'tenant', tenant: 'org-1' })
+    const svc = await h.issue({ kind: 'user', owner: 'ana@acme.test', tenant: 'org-1', role: 'Read Only' })
+    const solo = await h.issue({ kind: 'user', owner: 'bob', role: 'Read Only' })
+    return { h, org: org.key, svc: svc.key, solo: solo.key, auth: h.authorizer({ schemes: list() }) }
+  }
+
+  it('reads the pair with or without the Basic word, in any case, with SP or HTAB around either value', async () => {
+    const { org, svc, auth } = await pair()
+    const creds = b64(`ana@acme.test:${svc}`)
+    for (const authorization of [creds, ` ${creds}\t`, `Basic ${creds}`, `basic\t${creds} `, `BASIC  ${creds}`]) {
+      for (const apiKey of [org, ` ${org}\t`]) {
+        const d = await auth({ headers: { 'api-key': apiKey, authorization } })
+        expect([authorization, apiKey, d.allow && d.principal.scheme]).toEqual([authorization, apiKey, 'contrast'])
+      }
+    }
+  })
+
+  it.each([
+    ['no user name', (svc: string) => b64(`:${svc}`)],
+    ['no service key', () => b64('ana@acme.test:')],
+    ['a user name with a space', (svc: string) => b64(`ana smith:${svc}`)],
+    ['a service key with a non-ASCII byte', (svc: string) => b64(`ana@acme.test:${svc}\u00e9`)],
+    ['empty Basic credentials', () => `Basic ${b64(':')}`],
+  ])('answers a well-formed Authorization with %s as invalid credentials: 401 with the challenge', async (_, value) => {
+    const { org, svc, auth } = await pair()
+    const d = await auth({ headers: { 'api-key': org, authorization: value(svc) } })
+    expect(d.allow ? 200 : [d.status, d.code, d.reason, d.headers['www-authenticate']]).toEqual([401, 'invalid_credentials', 'invalid_token', 'Contrast realm="api", header="API-Key"'])
+  })
+
+  it.each([
+    ['no colon', () => b64('no colon here')],
+    ['a control byte', (svc: string) => b64(`ana\u0001:${svc}`)],
+    ['the Basic word alone', () => 'Basic'],
+    ['Basic text that is no base64', () => 'Basic !!!'],
+    ['a token68 that is no base64', () => 'YT.i'],
+  ])('refuses an Authorization with %s next to API-Key with 400', async (_, value) => {
+    const { org, svc, auth } = await pair()
+    expect(seen(await auth({ headers: { 'api-key': org, authorization: value(svc) } }))).toEqual({ status: 400, code: 'invalid_request', reason: 'malformed_credentials' })
+  })
+
+  it.each([['empty', ''], ['an inner space', 'kw a'], ['a non-ASCII character', 'kwé']])('refuses an API-Key that is %s with 400, even next to another scheme\'s good key', async (_, apiKey) => {
+    const { svc, solo, auth } = await pair(() => [schemes.contrast(), schemes.apiKeyHeader()])
+    expect(seen(await auth({ headers: { 'api-key': apiKey, authorization: b64(`ana@acme.test:${svc}`) } })).reason).toBe('malformed_credentials')
+    expect(seen(await auth({ headers: { 'api-key': apiKey, 'x-api-key': solo } })).reason).toBe('malformed_credentials')
+  })
+
+  it.each([['another scheme', 'Bearer abc'], ['an auth-param list', 'Digest realm="x"'], ['text that is no token68', 'ana:key']])(
+    'takes an Authorization of %s as not its own: API-Key alone is then half a pair',
+    async (_, authorization) => {
+      const { org, auth } = await pair()
+      expect(seen(await auth({ headers: { 'api-key': org, authorization } })).reason).toBe('missing_credentials')
+    },
+  )
+
+  it("leaves an Authorization that is not its own to the other schemes, and refuses its own half next to another scheme's key", async () => {
+    const { org, svc, solo, auth } = await pair(() => [schemes.contrast(), schemes.apiKeyHeader()])
+    expect((await auth({ headers: { 'x-api-key': solo, authorization: 'Bearer something' } })).allow).toBe(true)
+    expect(seen(await auth({ headers: { 'x-api-key': solo, authorization: b64(`ana@acme.test:${svc}`) } })).reason).toBe('conflicting_credentials')
+    expect(seen(await auth({ headers: { 'x-api-key': solo, 'api-key': org } })).reason).toBe('conflicting_credentials')
+  })
+})
+
 describe('schemes that take no options', () => {
   it.each([
     ['schemes.basic()', () => schemes.basic({} as never), () => schemes.basic({ realm: 'x' } as never)],
