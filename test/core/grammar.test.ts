@@ -68,6 +68,10 @@ describe('strict base64', () => {
     },
   )
 
+  it.each(['YWJ\u0080', 'YWJ\u00ff', 'YW\u0100j', 'Y\uffffJj', '\u0141WJj'])('refuses %j: a character past ASCII is no base64 digit', (s) => {
+    expect(decodeBase64(s)).toBeUndefined()
+  })
+
   it('stops at maxBytes: a decoded length over the bound is refused', () => {
     expect(decodeBase64('YWJj', 3)).toBe('abc')
     expect(decodeBase64('YWJjZA', 3)).toBeUndefined()

@@ -190,6 +190,14 @@ describe('bearer', () => {
     expect(seen(await auth({ headers: { authorization: `Bearer ${token}0` } })).reason).toBe('malformed_credentials')
   })
 
+  it('reads a token of every token68 character class, "~" and trailing "=" included', async () => {
+    const { h, auth } = await withKey([schemes.bearer()])
+    const token = 'aZ09-._~+/=='
+    await h.manager.import({ key: token, kind: 'user', owner: 'svc', role: 'Read Only' })
+    expect((await auth({ headers: { authorization: `Bearer ${token}` } })).allow).toBe(true)
+    expect((await auth({ headers: { authorization: `Bearer ~${token}` } })).allow).toBe(false)
+  })
+
   it('refuses a repeated Authorization whose second value alone is Bearer, rather than reading the first', async () => {
     const { key, auth } = await withKey([schemes.bearer()])
     expect(seen(await auth({ headers: { authorization: ['Basic Og==', `Bearer ${key}`] } })).reason).toBe('malformed_credentials')
