@@ -428,13 +428,17 @@ describe('contrast', () => {
 })
 
 describe('schemes that take no options', () => {
+  /** A factory declared without parameters, called with an options object as untyped JavaScript would. */
+  const withOptions = (factory: () => Scheme, options: object) => () => (factory as (o: object) => Scheme)(options)
   it.each([
-    ['schemes.basic()', () => schemes.basic({} as never), () => schemes.basic({ realm: 'x' } as never)],
-    ['schemes.bearer()', () => schemes.bearer({} as never), () => schemes.bearer({ realm: 'x' } as never)],
-    ['schemes.contrast()', () => schemes.contrast({} as never), () => schemes.contrast({ realm: 'x' } as never)],
-    ['schemes.restApiKey()', () => schemes.restApiKey({} as never), () => schemes.restApiKey({ realm: 'x' } as never)],
-    ['schemes.ssapi()', () => schemes.ssapi({} as never), () => schemes.ssapi({ header: 'X-Other' } as never)],
-  ])('%s accepts an empty options object and refuses a field, naming itself', (what, empty, field) => {
+    ['schemes.basic()', schemes.basic, { realm: 'x' }],
+    ['schemes.bearer()', schemes.bearer, { realm: 'x' }],
+    ['schemes.contrast()', schemes.contrast, { realm: 'x' }],
+    ['schemes.restApiKey()', schemes.restApiKey, { realm: 'x' }],
+    ['schemes.ssapi()', schemes.ssapi, { header: 'X-Other' }],
+  ] as const)('%s accepts an empty options object and refuses a field, naming itself', (what, factory, options) => {
+    const empty = withOptions(factory, {})
+    const field = withOptions(factory, options)
     expect(() => empty()).not.toThrow()
     expect(field).toThrow(RangeError)
     expect(field).toThrow(`(${what} takes no options)`)
