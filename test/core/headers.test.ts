@@ -7,6 +7,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { schemes, type AuthRequest, type Scheme } from '../../src/index.js'
+import { hasBadBytes } from '../../src/lib/headers.js'
 import { basicOf, harness, seen } from '../_support/core.js'
 
 type Fields = [name: string, value: string][]
@@ -180,5 +181,17 @@ describe('values that are not strings', () => {
     const auth = k.h.authorizer({ schemes: [schemes.apiKeyHeader(), schemes.basic()] })
     expect(seen(await auth({ headers: new Headers({ accept: '*/*' }) })).reason).toBe('missing_credentials')
     expect((await auth({ headers: new Headers({ accept: '*/*', 'X-API-KEY': k.user.key }) })).allow).toBe(true)
+  })
+})
+
+describe('bad bytes in a field value', () => {
+  it('flags every control character but HTAB, DEL and every character past ASCII, and nothing else', () => {
+    for (let c = 0; c < 0x110; c++) {
+      const bad = (c < 0x20 && c !== 0x09) || c > 0x7e
+      const ch = String.fromCharCode(c)
+      expect([c, hasBadBytes(`a${ch}b`), hasBadBytes(ch)]).toEqual([c, bad, bad])
+    }
+    expect(hasBadBytes('\ud800')).toBe(true)
+    expect(hasBadBytes('')).toBe(false)
   })
 })

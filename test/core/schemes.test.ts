@@ -3,6 +3,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { schemes, type Scheme } from '../../src/index.js'
+import { quoted } from '../../src/schemes/_scheme.js'
 import { basicOf, harness, seen } from '../_support/core.js'
 
 async function withKey(list: Scheme[]) {
@@ -96,6 +97,13 @@ describe('apiKeyHeader', () => {
     const auth = harness().authorizer({ schemes: [schemes.apiKeyHeader(), schemes.apiKeyHeader({ header: 'X-Acme-Key', name: 'acme' })] })
     const d = await auth({ headers: {} })
     expect(!d.allow && d.headers['www-authenticate']).toBe('ApiKey realm="api", header="X-Api-Key", ApiKey realm="api", header="X-Acme-Key"')
+  })
+
+  it('says what is wrong with its options', () => {
+    expect(() => schemes.apiKeyHeader('X-Api-Key' as never)).toThrow(/^options: must be an object/)
+    expect(() => schemes.apiKeyHeader({ realm: 'x' } as never)).toThrow(/^options: unknown field "realm"/)
+    expect(() => schemes.apiKeyHeader({ header: 'X Api' })).toThrow(/^header: "X Api" is not a valid header name$/)
+    expect(() => schemes.apiKeyHeader({ header: 'Cookie' })).toThrow(/^header: "Cookie" cannot carry an API key; use the bearer, basic or restApiKey scheme for Authorization$/)
   })
 
   it('refuses header names that are not tokens or that belong to other schemes', () => {
@@ -424,6 +432,58 @@ describe('contrast', () => {
     expect((await auth({ headers: { 'x-api-key': solo, authorization: 'Bearer something' } })).allow).toBe(true)
     expect(seen(await auth({ headers: { 'x-api-key': solo, authorization: b64(`ana@acme.test:${svc}`) } })).reason).toBe('conflicting_credentials')
     expect(seen(await auth({ headers: { 'x-api-key': solo, 'api-key': org } })).reason).toBe('conflicting_credentials')
+  })
+})
+
+describe('what extract() hands back, read directly', () => {
+  const values = (entries: [string, string[]][]) => new Map(entries)
+  const b64 = (text: string) => Buffer.from(text).toString('base64')
+
+  it('answers malformed credentials as a reading, never by throwing', () => {
+    const auth = ['authorization']
+    expect(schemes.basic().extract(values([['authorization', ['Basic !!!']]]))).toEqual({ type: 'malformed', sources: auth })
+    expect(schemes.basic().extract(values([['authorization', [`Basic ${b64('no colon')}`]]]))).toEqual({ type: 'malformed', sources: auth })
+    expect(schemes.bearer().extract(values([['authorization', ['Bearer a b']]]))).toEqual({ type: 'malformed', sources: auth })
+    expect(schemes.restApiKey().extract(values([['authorization', ['rest_api_key=']]]))).toEqual({ type: 'malformed', sources: auth })
+    expect(schemes.apiKeyHeader().extract(values([['x-api-key', ['a b']]]))).toEqual({ type: 'malformed', sources: ['x-api-key'] })
+    const contrast = schemes.contrast()
+    expect(contrast.extract(values([['api-key', ['org']], ['authorization', ['Basic !!!']]]))).toEqual({ type: 'malformed', sources: ['api-key', 'authorization'] })
+    expect(contrast.extract(values([['api-key', ['org']], ['authorization', [b64('no colon')]]]))).toEqual({ type: 'malformed', sources: ['api-key', 'authorization'] })
+  })
+
+  it('names the Contrast header each half or fault comes from', () => {
+    const contrast = schemes.contrast()
+    const pair = b64('ana:svc')
+    expect(contrast.extract(values([['api-key', ['a b']], ['authorization', [pair]]]))).toEqual({ type: 'malformed', sources: ['api-key'] })
+    expect(contrast.extract(values([['api-key', ['org']]]))).toEqual({ type: 'partial', sources: ['api-key'] })
+    expect(contrast.extract(values([['authorization', [pair]]]))).toEqual({ type: 'partial', sources: ['authorization'] })
+    expect(contrast.extract(values([['authorization', ['Bearer x']]]))).toBeUndefined()
+    expect(contrast.extract(values([['api-key', ['org']], ['authorization', [pair]]]))).toEqual({ type: 'pair', tenantKey: 'org', user: 'ana', key: 'svc', sources: ['api-key', 'authorization'] })
+  })
+
+  it('reads the key of each single-header scheme with its source', () => {
+    expect(schemes.basic().extract(values([['authorization', [`Basic ${b64('api:k1')}`]]]))).toEqual({ type: 'key', key: 'k1', sources: ['authorization'] })
+    expect(schemes.bearer().extract(values([['authorization', ['Bearer k2']]]))).toEqual({ type: 'key', key: 'k2', sources: ['authorization'] })
+    expect(schemes.restApiKey().extract(values([['authorization', ['rest_api_key=k3']]]))).toEqual({ type: 'key', key: 'k3', sources: ['authorization'] })
+    expect(schemes.ssapi().extract(values([['x-ssapi-key', ['k4']]]))).toEqual({ type: 'key', key: 'k4', sources: ['x-ssapi-key'] })
+  })
+})
+
+describe('challenges', () => {
+  it('renders an auth-param value as a quoted-string, escaping quotes and backslashes (RFC 9110 §5.6.4)', () => {
+    expect(quoted('api')).toBe('"api"')
+    expect(quoted('a "b" \\ c')).toBe('"a \\"b\\" \\\\ c"')
+  })
+
+  it.each([
+    ['apiKeyHeader', () => schemes.apiKeyHeader(), { 'x-api-key': 'a b' }],
+    ['basic', () => schemes.basic(), { authorization: 'Basic !!!' }],
+    ['restApiKey', () => schemes.restApiKey(), { authorization: 'rest_api_key=' }],
+    ['contrast', () => schemes.contrast(), { 'api-key': 'org', authorization: 'Basic !!!' }],
+  ])('%s answers malformed credentials with 400 and no challenge (RFC 6750 error codes are Bearer\'s alone)', async (_, scheme, headers) => {
+    const auth = harness().authorizer({ schemes: [scheme()] })
+    const d = await auth({ headers })
+    expect(d.allow ? 200 : [d.status, d.headers['www-authenticate']]).toEqual([400, undefined])
   })
 })
 
