@@ -9,6 +9,7 @@ import { MAX_KEY_LENGTH } from './_scheme.js'
 /** A raw key value from a dedicated header: OWS-trimmed, non-empty, visible ASCII, bounded. */
 export function keyValue(raw: string): string | undefined {
   // Fast path, one pass: nothing to trim and every character visible ASCII (what real keys are).
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, for every value the fast path returns (1-512 visible ASCII characters: no bad bytes, nothing to trim) the path below returns the same value
   if (raw.length > 0 && raw.length <= MAX_KEY_LENGTH && isVisibleAscii(raw)) return raw
   if (hasBadBytes(raw)) return undefined
   const v = trimOws(raw)
@@ -152,6 +153,7 @@ export function compactShape(s: string): boolean {
     }
     const ok = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x2d || c === 0x5f
     if (!ok) return false
+    // Stryker disable next-line UpdateOperator: equivalent, seg is only ever compared with 0, and counting down from 0 never reaches it either
     seg++
   }
   return dots === 2

@@ -38,7 +38,8 @@ export function basic(): Scheme {
       if (list === undefined) return undefined
       // The scheme word is read in place: a field of another scheme allocates nothing.
       const start = credentialsStart(list[0]!, 'basic')
-      if (start < 0 && !list.some((v) => credentialsStart(v, 'basic') >= 0)) return undefined
+      // Stryker disable next-line EqualityOperator: equivalent, credentialsStart is -1 or past the scheme word, never 0
+      if (!list.some((v) => credentialsStart(v, 'basic') >= 0)) return undefined
       if (list.length > 1 || hasBadBytes(list[0]!)) return malformed
       // One field, so it is the Basic one: start >= 0.
       const creds = decodeUserPass(trimOws(list[0]!.slice(start)))

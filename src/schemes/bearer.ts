@@ -18,11 +18,13 @@ export function readBearer(values: HeaderValues, maxLength: number): string | nu
   if (list === undefined) return undefined
   // The scheme word is read in place: a field of another scheme allocates nothing.
   const start = credentialsStart(list[0]!, 'bearer')
-  if (start < 0 && !list.some((v) => credentialsStart(v, 'bearer') >= 0)) return undefined
+  // Stryker disable next-line EqualityOperator: equivalent, credentialsStart is -1 or past the scheme word, never 0
+  if (!list.some((v) => credentialsStart(v, 'bearer') >= 0)) return undefined
   if (list.length > 1 || hasBadBytes(list[0]!)) return null
   // One field, so it is the Bearer one: start >= 0.
   const token = trimOws(list[0]!.slice(start))
-  return token.length === 0 || token.length > maxLength || !isToken68(token) ? null : token
+  // An empty token is not token68.
+  return token.length > maxLength || !isToken68(token) ? null : token
 }
 
 /** Renders a Bearer challenge with an optional RFC 6750 §3.1 error code. */

@@ -55,7 +55,9 @@ export function contrast(): Scheme {
       const tenantKey = keyValue(apiKeys[0]!)
       if (tenantKey === undefined) return { type: 'malformed', sources: ['api-key'] }
       if (!ours) return { type: 'partial', sources: ['api-key'] }
+      // Stryker disable next-line ConditionalExpression: equivalent, a value read as ours has its bad bytes in the token (the Basic word and OWS hold none), and decodeUserPass refuses them as not token68
       if (hasBadBytes(auths![0]!)) return malformed
+      // Stryker disable next-line ConditionalExpression: equivalent, token is undefined only when ours came from a repeated field, refused as malformed above
       const creds = token === undefined ? undefined : decodeUserPass(token)
       if (!creds) return malformed
       const key = keyValue(creds.pass)

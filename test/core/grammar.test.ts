@@ -6,7 +6,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { trimOws } from '../../src/lib/headers.js'
-import { credentialsStart, decodeBase64, decodeUserPass, isToken68, keyValue, splitAuthorization } from '../../src/schemes/_grammar.js'
+import { compactShape, credentialsStart, decodeBase64, decodeUserPass, isToken68, keyValue, splitAuthorization } from '../../src/schemes/_grammar.js'
 
 const TOKEN68 = /^[A-Za-z0-9\-._~+/]+=*$/
 const SEED = 0x6b77
@@ -28,6 +28,45 @@ describe('token68', () => {
         expect(isToken68(s)).toBe(TOKEN68.test(s))
       }),
       { seed: SEED, numRuns: 2000 },
+    )
+  })
+})
+
+describe('compact JWS shape', () => {
+  /** RFC 7515 §7.1: three base64url segments; header and payload non-empty, the signature may be empty. */
+  const COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/
+
+  it.each([
+    ['a.b.c', true],
+    ['aZ09-_.aZ09-_.aZ09-_', true],
+    ['a.b.', true],
+    ['.b.c', false],
+    ['a..c', false],
+    ['a.b', false],
+    ['a.b.c.d', false],
+    ['', false],
+    ['a+b.c.d', false],
+    ['a.b/c.d', false],
+    ['a.b.c=', false],
+    ['a.b.c ', false],
+  ])('compactShape(%j) is %j', (s, want) => {
+    expect(compactShape(s)).toBe(want)
+  })
+
+  it('accepts every ASCII byte exactly where base64url allows it, in each segment', () => {
+    for (let c = 0; c < 128; c++) {
+      const ch = String.fromCharCode(c)
+      for (const s of [`${ch}.b.c`, `a.${ch}.c`, `a.b.${ch}`, `a${ch}.b.c`]) expect([s, compactShape(s)]).toEqual([s, COMPACT.test(s)])
+    }
+  })
+
+  it('agrees with the regular expression on random strings (property)', () => {
+    const text = fc.string({ unit: fc.constantFrom(...'aZ09-_..=+/ é'), maxLength: 10 })
+    fc.assert(
+      fc.property(text, (s) => {
+        expect(compactShape(s)).toBe(COMPACT.test(s))
+      }),
+      { seed: SEED, numRuns: 3000 },
     )
   })
 })
@@ -67,6 +106,10 @@ describe('strict base64', () => {
       expect(decodeBase64(s)).toBeUndefined()
     },
   )
+
+  it.each(['YWJ\u0080', 'YWJ\u00ff', 'YW\u0100j', 'Y\uffffJj', '\u0141WJj'])('refuses %j: a character past ASCII is no base64 digit', (s) => {
+    expect(decodeBase64(s)).toBeUndefined()
+  })
 
   it('stops at maxBytes: a decoded length over the bound is refused', () => {
     expect(decodeBase64('YWJj', 3)).toBe('abc')

@@ -3,6 +3,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { schemes, type Scheme } from '../../src/index.js'
+import { quoted } from '../../src/schemes/_scheme.js'
 import { basicOf, harness, seen } from '../_support/core.js'
 
 async function withKey(list: Scheme[]) {
@@ -66,6 +67,45 @@ describe('apiKeyHeader', () => {
     expect(seen(await auth({ url: `/api/scans?api_key=${key}&x-api-key=${key}`, headers: {} })).reason).toBe('missing_credentials')
   })
 
+  it('refuses a header or a name that is not a string, naming the field', () => {
+    expect(() => schemes.apiKeyHeader({ header: 42 as never })).toThrow(/^header: must be a string$/)
+    expect(() => schemes.apiKeyHeader({ header: new String('X-Api-Key') as never })).toThrow(/^header: must be a string$/)
+    expect(() => schemes.apiKeyHeader({ name: 42 as never })).toThrow(/^name: must be 1-32 lower-case letters, digits or dashes$/)
+  })
+
+  it.each([
+    ['an upper-case letter', 'Api'],
+    ['a leading dash', '-api'],
+    ['a character that is no letter, digit or dash', 'api_key'],
+    ['a trailing character that is no letter, digit or dash', 'api!'],
+    ['33 characters', `a${'b'.repeat(32)}`],
+    ['nothing', ''],
+  ])('refuses a scheme name with %s', (_, name) => {
+    expect(() => schemes.apiKeyHeader({ name })).toThrow(RangeError)
+  })
+
+  it.each([['one character', 'a'], ['32 characters', `a${'b'.repeat(31)}`], ['a leading digit', '9lives'], ['digits and dashes after the first', 'key-2-b']])(
+    'accepts a scheme name of %s and reports it as the principal scheme',
+    async (_, name) => {
+      const { key, auth } = await withKey([schemes.apiKeyHeader({ name })])
+      const d = await auth({ headers: { 'x-api-key': key } })
+      expect(d.allow && d.principal.scheme).toBe(name)
+    },
+  )
+
+  it('names its own header in its challenge, and two such schemes answer two challenges', async () => {
+    const auth = harness().authorizer({ schemes: [schemes.apiKeyHeader(), schemes.apiKeyHeader({ header: 'X-Acme-Key', name: 'acme' })] })
+    const d = await auth({ headers: {} })
+    expect(!d.allow && d.headers['www-authenticate']).toBe('ApiKey realm="api", header="X-Api-Key", ApiKey realm="api", header="X-Acme-Key"')
+  })
+
+  it('says what is wrong with its options', () => {
+    expect(() => schemes.apiKeyHeader('X-Api-Key' as never)).toThrow(/^options: must be an object/)
+    expect(() => schemes.apiKeyHeader({ realm: 'x' } as never)).toThrow(/^options: unknown field "realm"/)
+    expect(() => schemes.apiKeyHeader({ header: 'X Api' })).toThrow(/^header: "X Api" is not a valid header name$/)
+    expect(() => schemes.apiKeyHeader({ header: 'Cookie' })).toThrow(/^header: "Cookie" cannot carry an API key; use the bearer, basic or restApiKey scheme for Authorization$/)
+  })
+
   it('refuses header names that are not tokens or that belong to other schemes', () => {
     expect(() => schemes.apiKeyHeader({ header: 'X Api' })).toThrow(/header/)
     expect(() => schemes.apiKeyHeader({ header: 'Authorization' })).toThrow(/header/)
@@ -100,9 +140,42 @@ describe('restApiKey', () => {
     ['a value list', 'rest_api_key=abc;def'],
     ['a missing equals sign', 'rest_api_key abc'],
     ['an inner space', 'rest_api_key=abc def'],
+    ['a single-quoted value', "rest_api_key='abc-def-123'"],
+    ['a second equals sign', 'rest_api_key=abc=def'],
+    ['a backslash', 'rest_api_key=abc\\def'],
+    ['a control character', 'rest_api_key=abc\u0001def'],
+    ['a non-ASCII character', 'rest_api_key=abcédef'],
+    ['a value over 512 characters', `rest_api_key=${'k'.repeat(513)}`],
+    ['another word glued to the scheme name', 'rest_api_keys=abc'],
+    // A Kelvin sign lower-cases to "k": the scheme name is read as ASCII, never through toLowerCase.
+    ['a Kelvin sign in the scheme name', 'rest_api_\u212Aey=abc'],
   ])('refuses %s with 400', async (_, value) => {
     const { auth } = await withKey([schemes.restApiKey()])
     expect(seen(await auth({ headers: { authorization: value } })).reason).toBe('malformed_credentials')
+  })
+
+  it('reads a value of 512 characters, with SP or HTAB around the equals sign', async () => {
+    const { h, auth } = await withKey([schemes.restApiKey()])
+    const ref = `r${'0'.repeat(511)}`
+    await h.manager.import({ key: ref, kind: 'user', owner: 'svc', role: 'Read Only' })
+    for (const value of [`rest_api_key=${ref}`, `rest_api_key\t=\t${ref}`, `\trest_api_key =${ref}\t`]) {
+      expect([value, (await auth({ headers: { authorization: value } })).allow]).toEqual([value, true])
+    }
+  })
+
+  it('refuses a Kelvin sign in the scheme name even before a real key', async () => {
+    const { h, auth } = await withKey([schemes.restApiKey()])
+    const ref = '3f0e8a52-6a1c-4c57-9d5e-2a8c1f0b7e44'
+    await h.manager.import({ key: ref, kind: 'user', owner: 'svc', role: 'Read Only' })
+    expect(seen(await auth({ headers: { authorization: `rest_api_\u212Aey=${ref}` } })).reason).toBe('malformed_credentials')
+  })
+
+  it('refuses a repeated Authorization whose second value alone is rest_api_key, rather than reading the first', async () => {
+    const { h, auth } = await withKey([schemes.restApiKey()])
+    const ref = '3f0e8a52-6a1c-4c57-9d5e-2a8c1f0b7e44'
+    await h.manager.import({ key: ref, kind: 'user', owner: 'svc', role: 'Read Only' })
+    expect(seen(await auth({ headers: { authorization: ['Bearer abc', `rest_api_key=${ref}`] } })).reason).toBe('malformed_credentials')
+    expect(seen(await auth({ headers: ['authorization', 'Bearer abc', 'Authorization', `rest_api_key=${ref}`] })).reason).toBe('malformed_credentials')
   })
 
   it('ignores an Authorization header of another scheme', async () => {
@@ -117,7 +190,29 @@ describe('bearer', () => {
     for (const v of [`Bearer ${key}`, `bearer ${key}`, `BEARER   ${key}`]) expect((await auth({ headers: { authorization: v } })).allow).toBe(true)
   })
 
-  it.each([['Bearer'], ['Bearer '], ['Bearer a b'], ['Bearer a=b'], ['Bearer a,b'], ['Bearer "abc"']])('refuses %j with 400', async (value) => {
+  it('reads a token of 512 characters after SP or HTAB, and trailing whitespace is no part of it', async () => {
+    const { h, auth } = await withKey([schemes.bearer()])
+    const token = `t${'0'.repeat(511)}`
+    await h.manager.import({ key: token, kind: 'user', owner: 'svc', role: 'Read Only' })
+    for (const v of [`Bearer ${token}`, `Bearer\t${token}`, `\tBearer \t${token} \t`]) expect([v, (await auth({ headers: { authorization: v } })).allow]).toEqual([v, true])
+    expect(seen(await auth({ headers: { authorization: `Bearer ${token}0` } })).reason).toBe('malformed_credentials')
+  })
+
+  it('reads a token of every token68 character class, "~" and trailing "=" included', async () => {
+    const { h, auth } = await withKey([schemes.bearer()])
+    const token = 'aZ09-._~+/=='
+    await h.manager.import({ key: token, kind: 'user', owner: 'svc', role: 'Read Only' })
+    expect((await auth({ headers: { authorization: `Bearer ${token}` } })).allow).toBe(true)
+    expect((await auth({ headers: { authorization: `Bearer ~${token}` } })).allow).toBe(false)
+  })
+
+  it('refuses a repeated Authorization whose second value alone is Bearer, rather than reading the first', async () => {
+    const { key, auth } = await withKey([schemes.bearer()])
+    expect(seen(await auth({ headers: { authorization: ['Basic Og==', `Bearer ${key}`] } })).reason).toBe('malformed_credentials')
+    expect(seen(await auth({ headers: ['Authorization', 'Digest x', 'authorization', `Bearer ${key}`] })).reason).toBe('malformed_credentials')
+  })
+
+  it.each([['Bearer'], ['Bearer '], ['Bearer a b'], ['Bearer a=b'], ['Bearer a,b'], ['Bearer "abc"'], ['Bearer ab\u0001'], ['Bearer abé']])('refuses %j with 400', async (value) => {
     const { auth } = await withKey([schemes.bearer()])
     expect(seen(await auth({ headers: { authorization: value } })).reason).toBe('malformed_credentials')
   })
@@ -135,6 +230,18 @@ describe('basic', () => {
     expect((await auth({ headers: { authorization: basicOf('', key) } })).allow).toBe(true)
   })
 
+  it('reads the credentials after SP or HTAB, and trailing whitespace is no part of them', async () => {
+    const { key, auth } = await withKey([schemes.basic()])
+    const token = Buffer.from(`api:${key}`).toString('base64')
+    for (const v of [`Basic\t${token}`, `basic  ${token} \t`, ` \tBASIC ${token}`]) expect([v, (await auth({ headers: { authorization: v } })).allow]).toEqual([v, true])
+  })
+
+  it('refuses a repeated Authorization whose second value alone is Basic, rather than reading the first', async () => {
+    const { key, auth } = await withKey([schemes.basic()])
+    expect(seen(await auth({ headers: { authorization: ['Bearer abc', basicOf('api', key)] } })).reason).toBe('malformed_credentials')
+    expect(seen(await auth({ headers: ['Authorization', 'Digest x', 'authorization', basicOf('api', key)] })).reason).toBe('malformed_credentials')
+  })
+
   it('splits at the first colon, so a colon in the password is part of the key', async () => {
     const { key, auth } = await withKey([schemes.basic()])
     expect(seen(await auth({ headers: { authorization: basicOf('api', `${key}:x`) } })).reason).toBe('unknown_key')
@@ -142,8 +249,9 @@ describe('basic', () => {
 
   it.each([
     ['no colon', `Basic ${Buffer.from('justakey').toString('base64')}`],
-    // token68 but not base64: "." is no base64 character ("a:b" would be YTpi).
-    ['invalid base64', 'Basic YT.i'],
+    // token68 but not base64: "." is no base64 character. "a:b" is YTpi; read as if "." were a
+    // digit, ".Tpi" still decodes to a non-ASCII user-id, a colon and the password "b".
+    ['invalid base64', 'Basic .Tpi'],
     // "a:b" with a stray "=": refused for its padding, where without that rule it decodes to a colon pair.
     ['bad padding', 'Basic YTpi='],
     ['a control byte in the credentials', `Basic ${Buffer.from('api:a\u0001b').toString('base64')}`],
@@ -257,6 +365,143 @@ describe('basic: exactly one accepted encoding of a credential', () => {
     const fits = Buffer.from(`api:${'k'.repeat(2044)}`).toString('base64')
     expect(seen(await auth({ headers: { authorization: `Basic ${long}` } })).reason).toBe('malformed_credentials')
     expect(seen(await auth({ headers: { authorization: `Basic ${fits}` } })).reason).toBe('invalid_token')
+  })
+})
+
+describe('contrast', () => {
+  const b64 = (text: string) => Buffer.from(text, 'latin1').toString('base64')
+
+  async function pair(list: () => Scheme[] = () => [schemes.contrast()]) {
+    const h = harness()
+    const org = await h.issue({ kind: 'tenant', tenant: 'org-1' })
+    const svc = await h.issue({ kind: 'user', owner: 'ana@acme.test', tenant: 'org-1', role: 'Read Only' })
+    const solo = await h.issue({ kind: 'user', owner: 'bob', role: 'Read Only' })
+    return { h, org: org.key, svc: svc.key, solo: solo.key, auth: h.authorizer({ schemes: list() }) }
+  }
+
+  it('reads the pair with or without the Basic word, in any case, with SP or HTAB around either value', async () => {
+    const { org, svc, auth } = await pair()
+    const creds = b64(`ana@acme.test:${svc}`)
+    for (const authorization of [creds, ` ${creds}\t`, `Basic ${creds}`, `basic\t${creds} `, `BASIC  ${creds}`]) {
+      for (const apiKey of [org, ` ${org}\t`]) {
+        const d = await auth({ headers: { 'api-key': apiKey, authorization } })
+        expect([authorization, apiKey, d.allow && d.principal.scheme]).toEqual([authorization, apiKey, 'contrast'])
+      }
+    }
+  })
+
+  it.each([
+    ['no user name', (svc: string) => b64(`:${svc}`)],
+    ['no service key', () => b64('ana@acme.test:')],
+    ['a user name with a space', (svc: string) => b64(`ana smith:${svc}`)],
+    ['a service key with a non-ASCII byte', (svc: string) => b64(`ana@acme.test:${svc}\u00e9`)],
+    ['empty Basic credentials', () => `Basic ${b64(':')}`],
+  ])('answers a well-formed Authorization with %s as invalid credentials: 401 with the challenge', async (_, value) => {
+    const { org, svc, auth } = await pair()
+    const d = await auth({ headers: { 'api-key': org, authorization: value(svc) } })
+    expect(d.allow ? 200 : [d.status, d.code, d.reason, d.headers['www-authenticate']]).toEqual([401, 'invalid_credentials', 'invalid_token', 'Contrast realm="api", header="API-Key"'])
+  })
+
+  it.each([
+    ['no colon', () => b64('no colon here')],
+    ['a control byte', (svc: string) => b64(`ana\u0001:${svc}`)],
+    ['the Basic word alone', () => 'Basic'],
+    ['Basic text that is no base64', () => 'Basic !!!'],
+    ['a token68 that is no base64', () => 'YT.i'],
+  ])('refuses an Authorization with %s next to API-Key with 400', async (_, value) => {
+    const { org, svc, auth } = await pair()
+    expect(seen(await auth({ headers: { 'api-key': org, authorization: value(svc) } }))).toEqual({ status: 400, code: 'invalid_request', reason: 'malformed_credentials' })
+  })
+
+  it.each([['empty', ''], ['an inner space', 'kw a'], ['a non-ASCII character', 'kwé']])('refuses an API-Key that is %s with 400, even next to another scheme\'s good key', async (_, apiKey) => {
+    const { svc, solo, auth } = await pair(() => [schemes.contrast(), schemes.apiKeyHeader()])
+    expect(seen(await auth({ headers: { 'api-key': apiKey, authorization: b64(`ana@acme.test:${svc}`) } })).reason).toBe('malformed_credentials')
+    expect(seen(await auth({ headers: { 'api-key': apiKey, 'x-api-key': solo } })).reason).toBe('malformed_credentials')
+  })
+
+  it.each([['another scheme', 'Bearer abc'], ['an auth-param list', 'Digest realm="x"'], ['text that is no token68', 'ana:key']])(
+    'takes an Authorization of %s as not its own: API-Key alone is then half a pair',
+    async (_, authorization) => {
+      const { org, auth } = await pair()
+      expect(seen(await auth({ headers: { 'api-key': org, authorization } })).reason).toBe('missing_credentials')
+    },
+  )
+
+  it("leaves an Authorization that is not its own to the other schemes, and refuses its own half next to another scheme's key", async () => {
+    const { org, svc, solo, auth } = await pair(() => [schemes.contrast(), schemes.apiKeyHeader()])
+    expect((await auth({ headers: { 'x-api-key': solo, authorization: 'Bearer something' } })).allow).toBe(true)
+    expect(seen(await auth({ headers: { 'x-api-key': solo, authorization: b64(`ana@acme.test:${svc}`) } })).reason).toBe('conflicting_credentials')
+    expect(seen(await auth({ headers: { 'x-api-key': solo, 'api-key': org } })).reason).toBe('conflicting_credentials')
+  })
+})
+
+describe('what extract() hands back, read directly', () => {
+  const values = (entries: [string, string[]][]) => new Map(entries)
+  const b64 = (text: string) => Buffer.from(text).toString('base64')
+
+  it('answers malformed credentials as a reading, never by throwing', () => {
+    const auth = ['authorization']
+    expect(schemes.basic().extract(values([['authorization', ['Basic !!!']]]))).toEqual({ type: 'malformed', sources: auth })
+    expect(schemes.basic().extract(values([['authorization', [`Basic ${b64('no colon')}`]]]))).toEqual({ type: 'malformed', sources: auth })
+    expect(schemes.bearer().extract(values([['authorization', ['Bearer a b']]]))).toEqual({ type: 'malformed', sources: auth })
+    expect(schemes.restApiKey().extract(values([['authorization', ['rest_api_key=']]]))).toEqual({ type: 'malformed', sources: auth })
+    expect(schemes.apiKeyHeader().extract(values([['x-api-key', ['a b']]]))).toEqual({ type: 'malformed', sources: ['x-api-key'] })
+    const contrast = schemes.contrast()
+    expect(contrast.extract(values([['api-key', ['org']], ['authorization', ['Basic !!!']]]))).toEqual({ type: 'malformed', sources: ['api-key', 'authorization'] })
+    expect(contrast.extract(values([['api-key', ['org']], ['authorization', [b64('no colon')]]]))).toEqual({ type: 'malformed', sources: ['api-key', 'authorization'] })
+  })
+
+  it('names the Contrast header each half or fault comes from', () => {
+    const contrast = schemes.contrast()
+    const pair = b64('ana:svc')
+    expect(contrast.extract(values([['api-key', ['a b']], ['authorization', [pair]]]))).toEqual({ type: 'malformed', sources: ['api-key'] })
+    expect(contrast.extract(values([['api-key', ['org']]]))).toEqual({ type: 'partial', sources: ['api-key'] })
+    expect(contrast.extract(values([['authorization', [pair]]]))).toEqual({ type: 'partial', sources: ['authorization'] })
+    expect(contrast.extract(values([['authorization', ['Bearer x']]]))).toBeUndefined()
+    expect(contrast.extract(values([['api-key', ['org']], ['authorization', [pair]]]))).toEqual({ type: 'pair', tenantKey: 'org', user: 'ana', key: 'svc', sources: ['api-key', 'authorization'] })
+  })
+
+  it('reads the key of each single-header scheme with its source', () => {
+    expect(schemes.basic().extract(values([['authorization', [`Basic ${b64('api:k1')}`]]]))).toEqual({ type: 'key', key: 'k1', sources: ['authorization'] })
+    expect(schemes.bearer().extract(values([['authorization', ['Bearer k2']]]))).toEqual({ type: 'key', key: 'k2', sources: ['authorization'] })
+    expect(schemes.restApiKey().extract(values([['authorization', ['rest_api_key=k3']]]))).toEqual({ type: 'key', key: 'k3', sources: ['authorization'] })
+    expect(schemes.ssapi().extract(values([['x-ssapi-key', ['k4']]]))).toEqual({ type: 'key', key: 'k4', sources: ['x-ssapi-key'] })
+  })
+})
+
+describe('challenges', () => {
+  it('renders an auth-param value as a quoted-string, escaping quotes and backslashes (RFC 9110 §5.6.4)', () => {
+    expect(quoted('api')).toBe('"api"')
+    expect(quoted('a "b" \\ c')).toBe('"a \\"b\\" \\\\ c"')
+  })
+
+  it.each([
+    ['apiKeyHeader', () => schemes.apiKeyHeader(), { 'x-api-key': 'a b' }],
+    ['basic', () => schemes.basic(), { authorization: 'Basic !!!' }],
+    ['restApiKey', () => schemes.restApiKey(), { authorization: 'rest_api_key=' }],
+    ['contrast', () => schemes.contrast(), { 'api-key': 'org', authorization: 'Basic !!!' }],
+  ])('%s answers malformed credentials with 400 and no challenge (RFC 6750 error codes are Bearer\'s alone)', async (_, scheme, headers) => {
+    const auth = harness().authorizer({ schemes: [scheme()] })
+    const d = await auth({ headers })
+    expect(d.allow ? 200 : [d.status, d.headers['www-authenticate']]).toEqual([400, undefined])
+  })
+})
+
+describe('schemes that take no options', () => {
+  /** A factory declared without parameters, called with an options object as untyped JavaScript would. */
+  const withOptions = (factory: () => Scheme, options: object) => () => (factory as (o: object) => Scheme)(options)
+  it.each([
+    ['schemes.basic()', schemes.basic, { realm: 'x' }],
+    ['schemes.bearer()', schemes.bearer, { realm: 'x' }],
+    ['schemes.contrast()', schemes.contrast, { realm: 'x' }],
+    ['schemes.restApiKey()', schemes.restApiKey, { realm: 'x' }],
+    ['schemes.ssapi()', schemes.ssapi, { header: 'X-Other' }],
+  ] as const)('%s accepts an empty options object and refuses a field, naming itself', (what, factory, options) => {
+    const empty = withOptions(factory, {})
+    const field = withOptions(factory, options)
+    expect(() => empty()).not.toThrow()
+    expect(field).toThrow(RangeError)
+    expect(field).toThrow(`(${what} takes no options)`)
   })
 })
 

@@ -140,3 +140,12 @@ describe('jwt and bearer configured together', () => {
     expect([d.status, d.reason]).toEqual([400, 'conflicting_credentials'])
   })
 })
+
+describe('one challenge for the two Bearer schemes', () => {
+  it('answers bearer and jwt configured together with a single Bearer challenge', async () => {
+    for (const list of [[jwtScheme(), schemes.bearer()], [schemes.bearer(), jwtScheme()]]) {
+      const d = asDeny(await harness(list).authorize(undefined))
+      expect(d.headers['www-authenticate']).toBe('Bearer realm="api"')
+    }
+  })
+})

@@ -101,3 +101,75 @@ describe('an HMAC secret that is a key', () => {
     expect(isDerSequence(new Uint8Array(0))).toBe(false)
   })
 })
+
+describe('what keyEncodingOf recognises', () => {
+  const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  const spki = ec.publicKey.export({ type: 'spki', format: 'der' })
+
+  it.each([
+    ['DER', bytes(spki)],
+    ['PEM', bytes(ec.publicKey.export({ type: 'spki', format: 'pem' }) as string)],
+    ['JWK', bytes(JSON.stringify(ec.publicKey.export({ format: 'jwk' })))],
+    ['JWK', bytes(` \n${JSON.stringify({ keys: [] })}`)],
+    ['OpenSSH', bytes('ecdsa-sha2-nistp256 AAAA me@host')],
+    ['OpenSSH', bytes('ssh-rsa AAAA me@host')],
+    ['base64 or hex DER', bytes(spki.toString('base64'))],
+    ['base64 or hex DER', bytes(spki.toString('hex').toUpperCase())],
+    ['base64 or hex DER', bytes(spki.toString('base64url'))],
+    ['base64 or hex DER', bytes(spki.toString('base64').replace(/(.{16})/g, '$1\r\n'))],
+  ])('names %s', (name, b) => {
+    expect(keyEncodingOf(b)).toBe(name)
+  })
+
+  it.each([
+    ['JSON that is no JWK', bytes('{"k":"c2VjcmV0"}')],
+    ['JSON with kty only in a nested object', bytes('{"key":{"kty":"oct"}}')],
+    ['text that is not JSON but opens with a brace', bytes('{kty}')],
+    ['a word that merely starts like OpenSSH', bytes('ssh-rsaAAAA')],
+    ['base64 of bytes that are not DER', bytes(Buffer.from('not a key at all, just text').toString('base64'))],
+    ['hex of bytes that are not DER', bytes(Buffer.from('not a key at all').toString('hex'))],
+    ['hex of DER with an odd digit added', bytes(`${spki.toString('hex')}0`)],
+    ['base64 of DER with a character base64 lacks', bytes(`${spki.toString('base64').slice(0, 20)}!${spki.toString('base64').slice(21)}`)],
+    ['seven hex digits of text', bytes('3003020')],
+  ])('does not name %s', (_, b) => {
+    expect(keyEncodingOf(b)).toBeUndefined()
+  })
+
+  it('looks for text encodings only in the first 16 KiB: longer bytes are a key only as DER', () => {
+    const pem = ec.publicKey.export({ type: 'spki', format: 'pem' }) as string
+    expect(keyEncodingOf(bytes(pem.padEnd(16_384, ' ')))).toBe('PEM')
+    expect(keyEncodingOf(bytes(pem.padEnd(16_385, ' ')))).toBeUndefined()
+  })
+})
+
+describe('isDerSequence, byte by byte', () => {
+  const der = (...b: number[]) => isDerSequence(new Uint8Array(b))
+  const zeros = (n: number) => Array.from({ length: n }, () => 0)
+
+  it('accepts a SEQUENCE of well-formed TLVs that fill it exactly, opening with an INTEGER or a SEQUENCE', () => {
+    expect(der(0x30, 0x03, 0x02, 0x01, 0x00)).toBe(true)
+    expect(der(0x30, 0x05, 0x30, 0x03, 0x02, 0x01, 0x00)).toBe(true)
+    // The last TLV ends exactly at the end, and may be empty.
+    expect(der(0x30, 0x05, 0x02, 0x01, 0x00, 0x05, 0x00)).toBe(true)
+    // A long-form length of one octet, 0x80 and up (X.690 §10.1).
+    expect(der(0x30, 0x81, 0x80, 0x02, 0x7e, ...zeros(126))).toBe(true)
+    expect(der(0x30, 0x82, 0x01, 0x00, 0x02, 0x81, 0xfd, ...zeros(253))).toBe(true)
+  })
+
+  it.each([
+    ['fewer than four bytes', [0x30, 0x01, 0x05]],
+    ['another outer tag', [0x31, 0x03, 0x02, 0x01, 0x00]],
+    ['an OCTET STRING first', [0x30, 0x03, 0x04, 0x01, 0x00]],
+    ['a high-tag-number form inside', [0x30, 0x05, 0x02, 0x01, 0x00, 0x1f, 0x00]],
+    ['a high-tag-number form outside', [0x3f, 0x03, 0x02, 0x01, 0x00]],
+    ['a tag with no length octet at the end', [0x30, 0x04, 0x02, 0x01, 0x00, 0x05]],
+    ['an inner TLV longer than its SEQUENCE', [0x30, 0x03, 0x02, 0x02, 0x00, 0x00]],
+    ['the long form for a length under 0x80', [0x30, 0x81, 0x03, 0x02, 0x01, 0x00]],
+    ['a long-form length with a leading zero octet', [0x30, 0x82, 0x00, 0x80, 0x02, 0x7e, ...zeros(126)]],
+    ['an indefinite length', [0x30, 0x80, 0x02, 0x01, 0x00, 0x00, 0x00]],
+    ['a long-form length cut short', [0x30, 0x03, 0x02, 0x82, 0x01]],
+    ['a length over four octets', [0x30, 0x85, 0x01, 0x00, 0x00, 0x00, 0x00, ...zeros(4)]],
+  ])('refuses %s', (_, b) => {
+    expect(isDerSequence(new Uint8Array(b))).toBe(false)
+  })
+})
