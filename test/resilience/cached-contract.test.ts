@@ -85,6 +85,22 @@ describe('cachedStore writes that cannot name what they changed', () => {
     expect(cache.size).toBe(0)
   })
 
+  it('a group written as null drops everything, whatever the store answers', async () => {
+    for (const write of [(c: ManagedKeyStore) => c.insertGroup(null as never), (c: ManagedKeyStore) => c.updateGroup(null as never)]) {
+      const { cache } = await warm()
+      await write(cache).catch(() => undefined)
+      expect(cache.size).toBe(0)
+    }
+  })
+
+  it('an update with a null guard that the store accepts resolves, and drops the key by its record', async () => {
+    const { inner, cache } = await warm()
+    inner.updateKey = async () => undefined
+    await expect(cache.updateKey(record('key_1', 'h1'), null as never)).resolves.toBeUndefined()
+    expect(cache.peekByHash('h1')).toBeUndefined()
+    expect(cache.size).toBe(3)
+  })
+
   it('a key, group or owner deleted by an id that is not a string drops everything', async () => {
     for (const write of [
       (c: ManagedKeyStore) => c.deleteKey(7 as never),
@@ -96,6 +112,14 @@ describe('cachedStore writes that cannot name what they changed', () => {
       await write(cache).catch(() => undefined)
       expect(cache.size).toBe(0)
     }
+  })
+
+  it('a group inserted through the cache replaces its cached miss', async () => {
+    const inner = new FakeStore()
+    const cache = cachedStore(inner, { now: testClock().now })
+    expect(await cache.findGroup('g1')).toBeUndefined()
+    await cache.insertGroup({ id: 'g1', name: 'G', active: true, createdAt: 0 })
+    expect((await cache.findGroup('g1'))?.active).toBe(true)
   })
 
   it('a write drops cached misses under the new hash and under the previous hash it keeps in grace', async () => {
@@ -110,6 +134,32 @@ describe('cachedStore writes that cannot name what they changed', () => {
 })
 
 describe('cachedStore calls that are forwarded, never cached', () => {
+  it('a write the wrapped store lacks rejects with a TypeError naming the store and the method', async () => {
+    const cache = cachedStore(lookupOnly)
+    const e = await cache.insertKey(record('k', 'h')).catch((error: unknown) => error as Error)
+    expect(e).toBeInstanceOf(TypeError)
+    expect((e as Error).message).toBe('store: the wrapped store does not implement insertKey()')
+  })
+
+  it('updateKey and updateGroup without a guard reach the store as calls without one', async () => {
+    const inner = new FakeStore()
+    const arities: number[] = []
+    inner.updateKey = async function (...args: unknown[]) {
+      arities.push(args.length)
+    } as FakeStore['updateKey']
+    inner.updateGroup = async function (...args: unknown[]) {
+      arities.push(args.length)
+    } as FakeStore['updateGroup']
+    const cache = cachedStore(inner)
+    const r = record('key_1', 'h1')
+    const g = { id: 'g1', name: 'G', active: true, createdAt: 0 }
+    await cache.updateKey(r)
+    await cache.updateKey(r, r)
+    await cache.updateGroup(g)
+    await cache.updateGroup(g, g)
+    expect(arities).toEqual([1, 2, 1, 2])
+  })
+
   it('consumeCredits reaches the wrapped store every time', async () => {
     const inner = new MemoryKeyStore()
     await inner.insertKey(record('key_1', 'h1'))

@@ -115,6 +115,8 @@ const rows: Row[] = [
     },
   },
   { name: 'setOwner inactive (owner locked)', target: 'owner', reason: 'owner_disabled', owner: { role: 'Read Write', active: true }, revoke: (m) => m.setOwner('ana@acme.test', { active: false }) },
+  // The owner lookup in flight reads no entry at all (a miss, which lets the key's own role apply).
+  { name: 'setOwner inactive for an owner without an entry', target: 'owner', reason: 'owner_disabled', revoke: (m) => m.setOwner('ana@acme.test', { active: false }) },
   {
     name: 'setOwner with a lower directory role',
     target: 'owner',
