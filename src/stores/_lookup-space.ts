@@ -317,9 +317,12 @@ export class LookupSpace<V> {
     this.#entries.set(name, { value, id, settled: Promise.resolve(value), at, expires, seq: ++shared.seq })
     if (id !== undefined) {
       const list = this.#namesOf.get(id)
-      if (list === undefined) this.#namesOf.set(id, [name])
-      // Stryker disable next-line ConditionalExpression: equivalent, with no entry for name (above), name is in no id list, since a name leaves its list when its entry is dropped
-      else if (!list.includes(name)) list.push(name)
+      if (list === undefined) {
+        this.#namesOf.set(id, [name])
+      } else {
+        // Stryker disable next-line ConditionalExpression: equivalent, with no entry for name (above), name is in no id list, since a name leaves its list when its entry is dropped
+        if (!list.includes(name)) list.push(name)
+      }
     }
     shared.evict()
   }
