@@ -18,7 +18,6 @@ export function recordId(value: unknown): string | undefined {
     // Stryker disable next-line LogicalOperator: equivalent, with || it reads .id of undefined too, which throws into the catch below and answers undefined as well
     const id: unknown = typeof value === 'object' && value !== null ? (value as { id?: unknown }).id : undefined
     return typeof id === 'string' ? id : undefined
-    // Stryker disable next-line BlockStatement: equivalent, an empty catch falls off the end of the function, which answers undefined too
   } catch {
     return undefined
   }
