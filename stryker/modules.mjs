@@ -66,10 +66,7 @@ export const MODULES = {
   cached: {
     mutate: ['src/stores/cached*.ts', 'src/stores/_cache*.ts', 'src/stores/_lookup*.ts'],
     tests: [
-      'test/resilience/cached-store.test.ts',
-      'test/resilience/cached-invalidation.test.ts',
-      'test/resilience/cached-authorize.test.ts',
-      'test/resilience/cached-pressure.test.ts',
+      'test/resilience/cached-*.test.ts',
       'test/resilience/peek.test.ts',
       'test/resilience/revoke-race.test.ts',
     ],

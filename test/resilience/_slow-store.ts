@@ -5,7 +5,7 @@
  * reads go straight through.
  */
 import { MemoryKeyStore } from '../../src/stores/memory.js'
-import type { KeyGroup, KeyRecord, ManagedKeyStore, OwnerRecord } from '../../src/types.js'
+import type { KeyGroup, KeyRecord, KeyRevoke, ManagedKeyStore, OwnerRecord } from '../../src/types.js'
 import { deferred, settle } from './_helpers.js'
 
 export type LookupKind = 'key' | 'group' | 'owner'
@@ -102,5 +102,25 @@ export class SlowStore implements ManagedKeyStore {
   }
   deleteOwner(id: string) {
     return this.inner.deleteOwner(id)
+  }
+}
+
+/**
+ * A `SlowStore` that also has the one-step writes a database store has (`revokeKey`,
+ * `revokeGroup`, `narrowGroupIps`), so that `KeyManager` revokes through them; counts them.
+ */
+export class OneStepSlowStore extends SlowStore {
+  readonly oneStep: string[] = []
+  revokeKey(id: string, revoke: KeyRevoke, at: number): Promise<KeyRecord | undefined> {
+    this.oneStep.push('revokeKey')
+    return this.inner.revokeKey(id, revoke, at)
+  }
+  revokeGroup(id: string, at: number): Promise<KeyGroup | undefined> {
+    this.oneStep.push('revokeGroup')
+    return this.inner.revokeGroup(id, at)
+  }
+  narrowGroupIps(id: string, keep: readonly string[], at: number): Promise<KeyGroup | undefined> {
+    this.oneStep.push('narrowGroupIps')
+    return this.inner.narrowGroupIps(id, keep, at)
   }
 }

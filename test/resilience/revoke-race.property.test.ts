@@ -6,6 +6,9 @@
  * - started after the revoke settled: denied;
  * - never revoked at all: allowed.
  * Revokes are never undone here (no activate), so "after it settled" needs no further case.
+ * A second property runs the same under pressure: a cache of a few entries (so the in-flight
+ * table fills and entries are evicted), a cache clock that moves (so join windows close and
+ * entries expire while lookups are in flight), and a store with the one-step revokes.
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
@@ -15,7 +18,7 @@ import { KeyManager, type StoreChange } from '../../src/stores/manager.js'
 import type { Decision } from '../../src/types.js'
 import { testClock } from '../_support/clock.js'
 import { req, settle } from './_helpers.js'
-import { SlowStore } from './_slow-store.js'
+import { OneStepSlowStore, SlowStore } from './_slow-store.js'
 
 const OWNERS = ['ana', 'bob'] as const
 const KEYS = 2
@@ -31,6 +34,7 @@ type Command =
   | { t: 'deliver'; shape: Shape }
   | { t: 'noise'; key: number; clear: boolean }
   | { t: 'tick' }
+  | { t: 'age'; ms: number }
 
 const command: fc.Arbitrary<Command> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ t: fc.constant('request' as const), key: fc.nat(KEYS - 1), plain: fc.nat(3), again: fc.boolean() }) },
@@ -49,6 +53,18 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ t: fc.constant('noise' as const), key: fc.nat(KEYS - 1), clear: fc.boolean() }) },
   { weight: 1, arbitrary: fc.constant({ t: 'tick' as const }) },
 )
+
+/** The commands under pressure: the above, and the cache clock moving past join windows. */
+const pressed: fc.Arbitrary<Command> = fc.oneof(
+  { weight: 14, arbitrary: command },
+  { weight: 2, arbitrary: fc.record({ t: fc.constant('age' as const), ms: fc.constantFrom(1, 500, 999, 1_000, 1_500) }) },
+)
+
+/** The cache and store a run uses: defaults, or under pressure. */
+interface Pressure {
+  maxEntries?: number
+  oneStep?: boolean
+}
 
 /** One revoke, as the model knows it. */
 interface Mark {
@@ -94,8 +110,8 @@ const deliver = (cache: CachedStore, change: StoreChange, shape: Shape): void =>
   cache.invalidate(shape === 'idOnly' ? ({ type: 'key', id: change.id } as StoreChange) : { type: 'key', id: change.id, hashes: [] })
 }
 
-async function run(commands: Command[]): Promise<void> {
-  const store = new SlowStore()
+async function run(commands: Command[], pressure: Pressure = {}): Promise<void> {
+  const store = pressure.oneStep === true ? new OneStepSlowStore() : new SlowStore()
   store.slow = new Set()
   const clock = testClock()
   const seed = new KeyManager(store.inner, { now: clock.now })
@@ -109,7 +125,8 @@ async function run(commands: Command[]): Promise<void> {
     keys.push({ id: record.id, owner, group, plains: [{ key, marks: [] }], marks: [], deleted: false })
   }
   store.slow = new Set(['key', 'group', 'owner'])
-  const cache = cachedStore(store, { now: testClock().now })
+  const cacheClock = testClock()
+  const cache = cachedStore(store, { now: cacheClock.now, ...(pressure.maxEntries === undefined ? {} : { maxEntries: pressure.maxEntries }) })
   const authorizer = createAuthorizer({ store: cache, now: clock.now, touchIntervalMs: 0, breaker: false, storeTimeoutMs: 600_000 })
   const local = new KeyManager(cache, { now: clock.now })
   const queue: Pending[] = []
@@ -195,6 +212,9 @@ async function run(commands: Command[]): Promise<void> {
         case 'tick':
           await settle()
           break
+        case 'age':
+          cacheClock.advance(c.ms)
+          break
       }
     }
     await store.drain(asked.map((a) => a.decision))
@@ -212,6 +232,15 @@ async function run(commands: Command[]): Promise<void> {
 
 describe('cachedStore under random schedules of writes, invalidations and slow lookups', () => {
   it('never allows a request that starts after a revoke settled, and always allows a key never revoked', async () => {
-    await fc.assert(fc.asyncProperty(fc.array(command, { minLength: 1, maxLength: 30 }), run), { numRuns: 2000 })
+    await fc.assert(fc.asyncProperty(fc.array(command, { minLength: 1, maxLength: 30 }), (commands) => run(commands)), { numRuns: 2000 })
+  }, 120_000)
+
+  it('the same with a few entries, a moving cache clock and one-step revokes', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(pressed, { minLength: 1, maxLength: 30 }), fc.integer({ min: 1, max: 4 }), fc.boolean(), (commands, maxEntries, oneStep) =>
+        run(commands, { maxEntries, oneStep }),
+      ),
+      { numRuns: 1000 },
+    )
   }, 120_000)
 })

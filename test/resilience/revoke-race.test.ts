@@ -4,7 +4,9 @@
  * with every way its change can reach a cache (a write through the cache itself, or a change
  * delivered from another instance in each shape the bus can deliver), crossed with the lookup
  * that is in flight when the revoke settles (the key's, and the group's or owner's when the
- * revoke is about those). The inner store answers only when released by hand.
+ * revoke is about those). The inner store answers only when released by hand; one delivery runs
+ * on a store with the one-step revokes of a database store (`revokeKey`, `revokeGroup`,
+ * `narrowGroupIps`), which `KeyManager` then writes through instead of a compare-and-swap.
  */
 import { describe, expect, it } from 'vitest'
 import { createAuthorizer } from '../../src/authorize.js'
@@ -13,7 +15,7 @@ import { KeyManager, type StoreChange } from '../../src/stores/manager.js'
 import type { Decision, DenyDecision, KeyRecord, Need, OwnerRecord } from '../../src/types.js'
 import { testClock, type TestClock } from '../_support/clock.js'
 import { record, req, settle } from './_helpers.js'
-import { SlowStore, type LookupKind } from './_slow-store.js'
+import { OneStepSlowStore, SlowStore, type LookupKind } from './_slow-store.js'
 
 const CLIENT = '203.0.113.9'
 const ELSEWHERE = '198.51.100.0/24'
@@ -42,6 +44,8 @@ interface Row {
   owner?: OwnerRecord
   /** Rotations with a grace period before the test; the request presents the first key. */
   rotations?: number
+  /** The one-step write the revoke goes through on a store that has them. */
+  oneStep?: 'revokeKey' | 'revokeGroup' | 'narrowGroupIps'
   /**
    * The revoke. `emit` publishes a change that did not come from `m` (a write straight to the
    * store); it is a no-op for a write through the cache, which sees its own writes.
@@ -53,10 +57,11 @@ const HOUR = 3_600_000
 
 const rows: Row[] = [
   { name: 'delete', target: 'key', reason: 'unknown_key', revoke: (m, s) => m.delete(s.id) },
-  { name: 'deactivate', target: 'key', reason: 'key_disabled', revoke: (m, s) => m.deactivate(s.id) },
+  { name: 'deactivate', target: 'key', reason: 'key_disabled', oneStep: 'revokeKey', revoke: (m, s) => m.deactivate(s.id) },
   { name: 'update active: false', target: 'key', reason: 'key_disabled', revoke: (m, s) => m.update(s.id, { active: false }) },
   { name: 'rotate with no grace', target: 'key', reason: 'key_rotated', revoke: (m, s) => m.rotate(s.id, { graceMs: 0 }) },
   { name: 'rotate again during a grace (ends the first key\'s grace)', target: 'key', reason: 'unknown_key', rotations: 1, revoke: (m, s) => m.rotate(s.id, { graceMs: HOUR }) },
+  { name: 'endGrace (the rotated key presented)', target: 'key', reason: 'key_rotated', rotations: 1, oneStep: 'revokeKey', revoke: (m, s) => m.endGrace(s.id) },
   {
     name: 'update expiresAt (then the time passes)',
     target: 'key',
@@ -89,9 +94,16 @@ const rows: Row[] = [
     need: { permission: 'scans:manage', operation: 'getScans' },
     revoke: (m, s) => m.revokeGrant(s.id, ['getScans']),
   },
-  { name: 'deactivateGroup', target: 'group', reason: 'group_disabled', revoke: (m, s) => m.deactivateGroup(s.group) },
-  { name: 'updateGroup active: false', target: 'group', reason: 'group_disabled', revoke: (m, s) => m.updateGroup(s.group, { active: false }) },
-  { name: 'updateGroup allowedIps elsewhere', target: 'group', reason: 'ip_not_allowed', revoke: (m, s) => m.updateGroup(s.group, { allowedIps: [ELSEWHERE] }) },
+  { name: 'deactivateGroup', target: 'group', reason: 'group_disabled', oneStep: 'revokeGroup', revoke: (m, s) => m.deactivateGroup(s.group) },
+  { name: 'updateGroup active: false', target: 'group', reason: 'group_disabled', oneStep: 'revokeGroup', revoke: (m, s) => m.updateGroup(s.group, { active: false }) },
+  {
+    // The group admits the client's range and ELSEWHERE: keeping only ELSEWHERE is a narrowing.
+    name: 'updateGroup allowedIps narrowed to elsewhere',
+    target: 'group',
+    reason: 'ip_not_allowed',
+    oneStep: 'narrowGroupIps',
+    revoke: (m, s) => m.updateGroup(s.group, { allowedIps: [ELSEWHERE] }),
+  },
   {
     // KeyManager refuses to delete a group that has keys; a store written by other means may not.
     name: 'group deleted under its keys (store write)',
@@ -103,6 +115,8 @@ const rows: Row[] = [
     },
   },
   { name: 'setOwner inactive (owner locked)', target: 'owner', reason: 'owner_disabled', owner: { role: 'Read Write', active: true }, revoke: (m) => m.setOwner('ana@acme.test', { active: false }) },
+  // The owner lookup in flight reads no entry at all (a miss, which lets the key's own role apply).
+  { name: 'setOwner inactive for an owner without an entry', target: 'owner', reason: 'owner_disabled', revoke: (m) => m.setOwner('ana@acme.test', { active: false }) },
   {
     name: 'setOwner with a lower directory role',
     target: 'owner',
@@ -143,11 +157,14 @@ interface Delivery {
   name: string
   /** Whether the write goes through the cache itself (else through another manager, and `deliver`). */
   local: boolean
+  /** Whether the store has the one-step revokes (`revokeKey`, `revokeGroup`, `narrowGroupIps`). */
+  oneStep?: boolean
   deliver?(cache: CachedStore, change: StoreChange): void
 }
 
 const deliveries: Delivery[] = [
   { name: 'a write through the cache', local: true },
+  { name: 'a one-step write through the cache', local: true, oneStep: true },
   { name: 'the change as published, with hashes', local: false, deliver: (c, change) => c.invalidate(change) },
   {
     name: 'an id-only change (no hashes field)',
@@ -174,7 +191,7 @@ function reasonOf(d: Decision): string {
 /** Issues the subject straight on the inner store (nothing cached), with a group and an owner. */
 async function seed(store: SlowStore, row: Row, clock: TestClock): Promise<Subject> {
   const m = new KeyManager(store.inner, { now: clock.now })
-  const group = await m.createGroup({ name: 'Integrations', allowedIps: ['203.0.113.0/24'] })
+  const group = await m.createGroup({ name: 'Integrations', allowedIps: ['203.0.113.0/24', ELSEWHERE] })
   const off = await m.createGroup({ name: 'Retired', active: false })
   if (row.owner !== undefined) await m.setOwner('ana@acme.test', row.owner)
   const issued = await m.issue({
@@ -199,7 +216,7 @@ describe('a settled revoke is never undone by a lookup that was in flight (slow 
   it.each(cases.map((c) => [c.row.name, c.delivery.name, c.inFlight, c] as const))(
     '%s, delivered as %s, with the %s lookup in flight: a request that starts afterwards is denied',
     async (_row, _delivery, _inFlight, { row, delivery, inFlight }) => {
-      const store = new SlowStore()
+      const store = delivery.oneStep === true ? new OneStepSlowStore() : new SlowStore()
       const clock = testClock()
       const subject = await seed(store, row, clock)
       // The cache's own clock stands still: no entry expires and no join window closes during the test.
@@ -233,6 +250,7 @@ describe('a settled revoke is never undone by a lookup that was in flight (slow 
         const changes: StoreChange[] = []
         if (delivery.local) {
           await row.revoke(new KeyManager(cache, { now: clock.now }), subject, clock, () => undefined)
+          if (store instanceof OneStepSlowStore) expect(store.oneStep).toEqual(row.oneStep === undefined ? [] : [row.oneStep])
         } else {
           const elsewhere = new KeyManager(store, { now: clock.now, onWrite: (c) => changes.push(c) })
           await row.revoke(elsewhere, subject, clock, (c) => changes.push(c))
