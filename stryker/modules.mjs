@@ -49,6 +49,9 @@ export const MODULES = {
       'test/resilience/record-faults.test.ts',
       'test/resilience/outage.test.ts',
       'test/resilience/limiter-answers.test.ts',
+      'test/core/record-checks.test.ts',
+      'test/core/owner-access.test.ts',
+      'test/core/credits.test.ts',
     ],
   },
   'roles-keys': {
