@@ -50,6 +50,7 @@ export const MODULES = {
       'test/resilience/outage.test.ts',
       'test/resilience/limiter-answers.test.ts',
       'test/core/record-checks.test.ts',
+      'test/core/decision-events.test.ts',
       'test/core/owner-access.test.ts',
       'test/core/credits.test.ts',
     ],
