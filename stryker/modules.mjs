@@ -51,6 +51,8 @@ export const MODULES = {
       'test/resilience/limiter-answers.test.ts',
       'test/core/record-checks.test.ts',
       'test/core/decision-events.test.ts',
+      'test/core/rate-limit-answers.test.ts',
+      'test/core/tenant-gate.test.ts',
       'test/core/owner-access.test.ts',
       'test/core/credits.test.ts',
     ],
