@@ -54,6 +54,7 @@ export const MODULES = {
       'test/core/rate-limit-answers.test.ts',
       'test/core/tenant-gate.test.ts',
       'test/core/deny-challenges.test.ts',
+      'test/core/corrupt-grants-owners.test.ts',
       'test/core/owner-access.test.ts',
       'test/core/credits.test.ts',
     ],
