@@ -55,6 +55,7 @@ export const MODULES = {
       'test/core/tenant-gate.test.ts',
       'test/core/deny-challenges.test.ts',
       'test/core/corrupt-grants-owners.test.ts',
+      'test/core/credit-answers.test.ts',
       'test/core/owner-access.test.ts',
       'test/core/credits.test.ts',
     ],
