@@ -56,6 +56,7 @@ export const MODULES = {
       'test/core/deny-challenges.test.ts',
       'test/core/corrupt-grants-owners.test.ts',
       'test/core/credit-answers.test.ts',
+      'test/core/token-subjects.test.ts',
       'test/core/owner-access.test.ts',
       'test/core/credits.test.ts',
     ],
