@@ -51,6 +51,7 @@ describe('a 429', () => {
     ['exactly one second', 1, '1'],
     ['under a second, as one', 0.5, '1'],
     ['zero, as one', 0, '1'],
+    ['negative, as one', -5, '1'],
     ['infinite, as one', Number.POSITIVE_INFINITY, '1'],
     ['NaN, as one', Number.NaN, '1'],
     ['a string, as one', '30', '1'],
@@ -68,6 +69,10 @@ describe('a limiter that fails', () => {
     ['throws', () => { throw new Error('redis down') }, 'rate_limiter'],
     ['outlasts storeTimeoutMs', () => new Promise(() => {}), 'rate_limiter_timeout'],
     ['answers allowed: "yes"', () => ({ allowed: 'yes' }), 'rate_limiter_malformed'],
+    ['answers undefined', () => undefined, 'rate_limiter_malformed'],
+    ['answers null', () => null, 'rate_limiter_malformed'],
+    ['answers a promise of null', () => Promise.resolve(null), 'rate_limiter_malformed'],
+    ['answers a string', () => 'allowed', 'rate_limiter_malformed'],
   ])('is a 503 whose event says why when it %s', async (_, answer, detail) => {
     const h = harness()
     const k = await h.issue({ kind: 'org' })

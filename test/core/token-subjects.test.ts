@@ -49,6 +49,22 @@ describe('token scopes', () => {
   })
 })
 
+describe('the checks after a token is verified', () => {
+  it('denies a token of another tenant with tenant_mismatch', async () => {
+    const auth = authWith(() => user({ tenant: 'globex' }), { tenant: () => 'acme' })
+    expect(seen(await auth('scans:read')).reason).toBe('tenant_mismatch')
+    const own = authWith(() => user({ tenant: 'acme' }), { tenant: () => 'acme' })
+    expect((await own('scans:read')).allow).toBe(true)
+  })
+
+  it('denies a route that names no operation under explicitGrants, whatever grants the identity holds', async () => {
+    // A scheme's identity may carry anything: even a grant that is not a string opens nothing.
+    const auth = authWith(() => user({ grants: Object.freeze([undefined as unknown as string, 'getProjects']) }), { explicitGrants: true })
+    expect(seen(await auth('scans:read')).reason).toBe('operation_not_granted')
+    expect((await auth({ permission: 'scans:read', operation: 'getProjects' })).allow).toBe(true)
+  })
+})
+
 describe('the principal of a token', () => {
   it('shows no role for an org token, and the role of a user token', async () => {
     const org = await authWith(() => user({ kind: 'org', role: 'Read Only' }))('global-blackouts:manage')
