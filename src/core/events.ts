@@ -20,7 +20,7 @@ export function pathOf(url: string | undefined): string | undefined {
     const slash = path.indexOf('/', scheme + 3)
     path = slash < 0 ? '/' : path.slice(slash)
   }
-  return path.length > 2048 ? path.slice(0, 2048) : path
+  return path.slice(0, 2048)
 }
 
 /** The event of decision `d` for request `ctx`; optional fields are absent, never `undefined`. */
