@@ -57,6 +57,8 @@ export const MODULES = {
       'test/core/corrupt-grants-owners.test.ts',
       'test/core/credit-answers.test.ts',
       'test/core/token-subjects.test.ts',
+      'test/core/compiled-records.test.ts',
+      'test/core/shown-roles.test.ts',
       'test/core/owner-access.test.ts',
       'test/core/credits.test.ts',
     ],
