@@ -46,7 +46,20 @@ describe('the answer', () => {
   it('allows without a balance header when the key has no limit any more', async () => {
     const { auth } = await answering({ allowed: true })
     const d = await auth()
-    expect(d.allow && 'x-credits-remaining' in d.headers).toBe(false)
+    expect(d.allow).toBe(true)
+    expect('x-credits-remaining' in d.headers).toBe(false)
+  })
+
+  it('fails closed with 503 when reading the answer throws, even after allowed: true was read', async () => {
+    const answer = Object.defineProperty({ allowed: true }, 'remaining', {
+      enumerable: true,
+      get() {
+        throw new Error('connection reset')
+      },
+    }) as CreditResult
+    const { h, auth } = await answering(answer)
+    expect(seen(await auth())).toEqual({ status: 503, code: 'service_unavailable', reason: 'store_unavailable' })
+    expect(h.events.at(-1)!.detail).toBe('credits_malformed')
   })
 
   it.each<[string, unknown]>([
