@@ -201,15 +201,18 @@ export class Records {
    */
   #effective(r: KeyRecord, c: Compiled, owner: OwnerRole): PermissionSet {
     if (c.eff !== undefined && c.effKey === owner) return c.eff
-    let eff: PermissionSet
-    if (r.kind !== 'user' || owner === undefined) eff = this.permissionsFor(r.kind, r.role, c.scopes)
-    // Stryker disable next-line ConditionalExpression: without this branch NO_ROLE (not a string) reaches permissionsOf, which answers undefined: nothing either way
-    else if (owner === NO_ROLE) eff = this.#nothing
-    else if (this.#precedence === 'owner' || r.role === undefined) eff = this.#ofRole(owner, c.scopes)
-    else eff = this.#ofRole(owner, this.#ofRole(r.role, c.scopes))
+    const eff = this.#derive(r, c, owner)
     c.effKey = owner
     c.eff = eff
     return eff
+  }
+
+  #derive(r: KeyRecord, c: Compiled, owner: OwnerRole): PermissionSet {
+    if (r.kind !== 'user' || owner === undefined) return this.permissionsFor(r.kind, r.role, c.scopes)
+    // Stryker disable next-line ConditionalExpression: without this test NO_ROLE (not a string) reaches permissionsOf, which answers undefined: nothing either way
+    if (owner === NO_ROLE) return this.#nothing
+    if (this.#precedence === 'owner' || r.role === undefined) return this.#ofRole(owner, c.scopes)
+    return this.#ofRole(owner, this.#ofRole(r.role, c.scopes))
   }
 
   /** The role name a principal shows: the one whose permissions apply (capped by the owner's, under `'key'`). */
@@ -298,7 +301,8 @@ export class Records {
     const grantList = Object.freeze([...(id.grants ?? [])])
     t = { perms: this.permissionsFor(id.kind, id.role, scoped), grants: new Set(grantList), grantList }
     // Only an identity that cannot change later may be remembered by object.
-    const frozen = Object.isFrozen(id) && (id.scopes === undefined || Object.isFrozen(id.scopes)) && (id.grants === undefined || Object.isFrozen(id.grants))
+    // Object.isFrozen is true for `undefined`: an identity without scopes or grants has nothing there to change.
+    const frozen = Object.isFrozen(id) && Object.isFrozen(id.scopes) && Object.isFrozen(id.grants)
     if (frozen) this.#tokens.set(id, t)
     return t
   }
