@@ -57,6 +57,9 @@ export function finish(ctx: Ctx, subject: Subject): Decision | Promise<Decision>
   return e.limiter ? limited(ctx, subject, e.limiter) : paid(ctx, subject, {})
 }
 
+/** A finite number. `Number.isFinite` converts nothing: a string, `null` or a bigint is not one. */
+const finite = (n: unknown): n is number => Number.isFinite(n)
+
 /**
  * The rate limiter's verdict. Only `allowed === true` allows and only `allowed === false` is a
  * 429: any other answer (not an object, `allowed: 'no'`, a getter that throws), a rejection or a
@@ -71,19 +74,19 @@ async function limited(ctx: Ctx, subject: Subject, l: RateLimiter): Promise<Deci
     // A synchronous answer (the in-memory limiter) needs no timer.
     const pending = l.consume(subject.keyId, subject.rateLimit)
     const r: unknown = pending instanceof Promise ? await within(pending, ctx.e.timeoutMs) : await pending
-    if (typeof r !== 'object' || r === null) throw new TypeError('not a RateLimitResult')
-    const v = r as Record<string, unknown>
-    allowed = v.allowed
-    retryAfter = v.retryAfterSec
+    // Read as a RateLimitResult: an answer that is not an object has no `allowed` (malformed).
+    const v = r as Partial<Record<string, unknown>> | null | undefined
+    allowed = v?.allowed
+    retryAfter = v?.retryAfterSec
     for (const [name, field] of RATE_HEADERS) {
-      const n = v[field]
-      if (typeof n === 'number' && Number.isFinite(n) && n >= 0) headers[name] = String(Math.ceil(n))
+      const n = v?.[field]
+      if (finite(n) && n >= 0) headers[name] = String(Math.ceil(n))
     }
   } catch (err) {
     return deny(ctx, 'store_unavailable', { retryAfterSec: 1, detail: err === TIMEOUT ? 'rate_limiter_timeout' : 'rate_limiter' })
   }
   if (allowed === true) return paid(ctx, subject, headers)
   if (allowed !== false) return deny(ctx, 'store_unavailable', { retryAfterSec: 1, detail: 'rate_limiter_malformed' })
-  const retryAfterSec = typeof retryAfter === 'number' && Number.isFinite(retryAfter) && retryAfter >= 1 ? Math.ceil(retryAfter) : 1
+  const retryAfterSec = finite(retryAfter) ? Math.max(1, Math.ceil(retryAfter)) : 1
   return deny(ctx, 'rate_limited', { retryAfterSec, headers })
 }

@@ -31,10 +31,13 @@ function send(ctx: Ctx, subject: Subject): Promise<CreditResult | undefined> | u
   return store.consumeCredits(subject.keyId, cost, ctx.at)
 }
 
-/** A non-negative safe integer, or `undefined`. */
+/** A non-negative safe integer, or `undefined`. `Number.isSafeInteger` converts nothing. */
 function count(v: unknown): number | undefined {
-  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : undefined
+  return Number.isSafeInteger(v) && (v as number) >= 0 ? (v as number) : undefined
 }
+
+/** A finite number. `Number.isFinite` converts nothing: a string or `null` is not one. */
+const finite = (n: unknown): n is number => Number.isFinite(n)
 
 async function charge(ctx: Ctx, subject: Subject, headers: Record<string, string>): Promise<Decision> {
   let r: unknown
@@ -49,7 +52,7 @@ async function charge(ctx: Ctx, subject: Subject, headers: Record<string, string
   if (r === undefined) return deny(ctx, 'unknown_key')
   let allowed: unknown, remaining: number | undefined, next: unknown, hasRemaining: boolean
   try {
-    if (typeof r !== 'object' || r === null) throw new TypeError('not a CreditResult')
+    // Read as a CreditResult: reading `null` throws, any other answer that is not one has no `allowed`.
     const v = r as Record<string, unknown>
     allowed = v.allowed
     hasRemaining = v.remaining !== undefined
@@ -73,7 +76,7 @@ async function charge(ctx: Ctx, subject: Subject, headers: Record<string, string
  * cover the route's cost; none when no refill will (no refill, or a cost above its amount).
  */
 function retryAfter(ctx: Ctx, subject: Subject, next: unknown): { retryAfterSec?: number } {
-  const refill = subject.credits?.refill
-  if (typeof next !== 'number' || !Number.isFinite(next) || refill === undefined || refill.amount < ctx.need.cost) return {}
+  const refill = subject.credits!.refill
+  if (!finite(next) || refill === undefined || refill.amount < ctx.need.cost) return {}
   return { retryAfterSec: Math.max(1, Math.ceil((next - ctx.at) / 1000)) }
 }

@@ -47,7 +47,7 @@ function challenges(schemes: readonly Scheme[], realm: string, presenting: Schem
   for (const s of schemes) {
     if (seen.has(s.challengeScheme)) continue
     seen.add(s.challengeScheme)
-    const withError = error !== undefined && s.bearerErrors && presenting !== undefined && presenting.challengeScheme === s.challengeScheme
+    const withError = s.bearerErrors && presenting !== undefined && presenting.challengeScheme === s.challengeScheme
     out.push(s.challenge(realm, withError ? error : undefined))
   }
   return out.join(', ')

@@ -23,10 +23,11 @@ export function checkRecord(ctx: Ctx, r: KeyRecord, hash: string): Check | Promi
   return checkOwner(ctx, r, hash)
 }
 
-function groupChecked(ctx: Ctx, r: KeyRecord, hash: string, g: Answer<KeyGroup>): Check | Promise<Check> {
+// A store may resolve `null` for a miss (a SQL driver's "no row"): the same as `undefined`.
+function groupChecked(ctx: Ctx, r: KeyRecord, hash: string, g: Answer<KeyGroup> | null): Check | Promise<Check> {
   if (failed(g)) return storeDown(ctx, g)
   // A group that is missing disables the key: fail closed.
-  if (g === undefined || g.active !== true || (g.tenant !== undefined && g.tenant !== r.tenant)) return deny(ctx, 'group_disabled')
+  if (g === undefined || g === null || g.active !== true || (g.tenant !== undefined && g.tenant !== r.tenant)) return deny(ctx, 'group_disabled')
   ctx.group = g
   return checkOwner(ctx, r, hash)
 }
@@ -39,8 +40,10 @@ function checkOwner(ctx: Ctx, r: KeyRecord, hash: string): Check | Promise<Check
   return checkTime(ctx, r, hash)
 }
 
-function ownerChecked(ctx: Ctx, r: KeyRecord, hash: string, ow: Answer<OwnerRecord>): Check {
-  if (failed(ow)) return storeDown(ctx, ow)
+function ownerChecked(ctx: Ctx, r: KeyRecord, hash: string, answer: Answer<OwnerRecord> | null): Check {
+  if (failed(answer)) return storeDown(ctx, answer)
+  // An owner the directory does not hold (`undefined`, or a store's `null`) sets no ceiling.
+  const ow = answer ?? undefined
   if (ow !== undefined && ow.active !== true) return deny(ctx, 'owner_disabled')
   ctx.owner = ow
   return checkTime(ctx, r, hash)

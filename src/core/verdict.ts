@@ -13,7 +13,8 @@ import type { Failed } from './store-gate.js'
 
 export function deny(ctx: Ctx, reason: DenyReason, extra?: DenyExtra): Decision {
   const d = ctx.e.denies.deny(ctx.scheme, reason, extra)
-  return emit(ctx, d, extra?.detail ?? (reason === 'insufficient_permission' || reason === 'operation_not_granted' ? extra?.subject : undefined))
+  // The event's detail: the one given, else the permission or operation the route names.
+  return emit(ctx, d, extra?.detail ?? extra?.subject)
 }
 
 export function storeDown(ctx: Ctx, f: Failed): Decision {

@@ -13,7 +13,7 @@ const rec = (over: Partial<KeyRecord>): KeyRecord => ({ id: 'k', hash: 'h', kind
 const can = (set: { has(p: string): boolean }, p: string) => set.has(p)
 
 describe('Records.permissionsFor', () => {
-  const r = new Records(roles)
+  const r = new Records(roles, 'key')
   it('gives an org key every permission, whatever role it names', () => {
     expect(can(r.permissionsFor('org', 'Read Only', undefined), 'global-blackouts:manage')).toBe(true)
   })
@@ -35,13 +35,13 @@ describe('Records.permissionsFor', () => {
 
 describe('Records.compile and subjects', () => {
   it('compiles a record object once and a replaced object again', () => {
-    const r = new Records(roles)
+    const r = new Records(roles, 'key')
     const a = rec({ allowedIps: ['10.0.0.0/8'] })
     expect(r.compile(a)).toBe(r.compile(a))
     expect(r.compile({ ...a })).not.toBe(r.compile(a))
   })
   it('makes a corrupt allowlist admit nobody and corrupt scopes grant nothing', () => {
-    const r = new Records(roles)
+    const r = new Records(roles, 'key')
     const c = r.compile(rec({ role: 'Product Admin', allowedIps: ['not an ip'], scopes: ['nope:read'] }))
     expect(c.allow).toBeDefined()
     const addr = createNetPolicy(undefined).clientAddress('10.0.0.1', undefined).addr!
@@ -65,7 +65,7 @@ describe('Records.compile and subjects', () => {
     expect(r.subjectOf(k, c, { ...g1 }, admin, undefined)).not.toBe(s2)
   })
   it('keeps the hot map bounded', () => {
-    const r = new Records(roles)
+    const r = new Records(roles, 'key')
     for (let i = 0; i < 10_001; i++) r.compiledFor(`h${i}`, rec({ id: `k${i}` }), undefined)
     expect(r.hot.size).toBeLessThanOrEqual(10_000)
   })
