@@ -123,7 +123,7 @@ describe('matching the halves of a Contrast pair', () => {
     ['the service key twice', () => [service.key, service.key]],
   ] as const)('denies %s as an unknown key', async (_what, halves) => {
     const { authorizer } = contrast(inner)
-    const [a, b] = halves()
+    const [a, b] = halves() as [string, string]
     const d = await authorizer.authorize(pairRequest(a, b), 'scans:read')
     expect(d.allow ? 'allow' : [d.status, d.reason]).toEqual([401, 'unknown_key'])
   })
