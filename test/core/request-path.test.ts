@@ -6,8 +6,9 @@
  * duration is the time inside `authorize()`.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import { comparesTenants } from '../../src/authorize.js'
 import {
-  createAuthorizer, KeyManager, MemoryKeyStore, schemes, type AuthRequest, type DecisionEvent, type KeyRecord, type KeyStore, type Scheme,
+  createAuthorizer, defineRoles, KeyManager, MemoryKeyStore, schemes, type AuthRequest, type DecisionEvent, type KeyRecord, type KeyStore, type Scheme,
   type TokenOutcome,
 } from '../../src/index.js'
 
@@ -359,5 +360,27 @@ describe('transport and forwarded headers', () => {
     }
     const secure = await a.authorize({ ...get({ 'x-api-key': key }, 12345), secure: true }, 'scans:read')
     expect(secure.allow).toBe(true)
+  })
+})
+
+describe('the authorizer object', () => {
+  it('is frozen and shows its roles, realm, schemes and need()', () => {
+    const roles = defineRoles({ levels: ['read'], roles: { viewer: ['docs:read'] } })
+    const bearer = schemes.bearer()
+    const a = createAuthorizer({ store: new MemoryKeyStore(), roles, realm: 'docs', schemes: [bearer], touchIntervalMs: 0 })
+    expect(Object.isFrozen(a)).toBe(true)
+    expect(a.roles).toBe(roles)
+    expect(a.realm).toBe('docs')
+    expect(a.schemes).toEqual([bearer])
+    expect(a.need('docs:read').permissions).toEqual(['docs:read'])
+  })
+
+  it('says whether it compares key tenants with the request\'s; a wrapper is not known', () => {
+    const store = new MemoryKeyStore()
+    const single = createAuthorizer({ store, touchIntervalMs: 0 })
+    const tenanted = createAuthorizer({ store, tenant: () => 't', touchIntervalMs: 0 })
+    expect(comparesTenants(single)).toBe(false)
+    expect(comparesTenants(tenanted)).toBe(true)
+    expect(comparesTenants({ ...tenanted })).toBeUndefined()
   })
 })
