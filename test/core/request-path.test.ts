@@ -154,6 +154,27 @@ describe('the tenant a request addresses', () => {
     expect((await own.authorize(get({ 'x-api-key': key }), 'scans:read')).allow).toBe(true)
   })
 
+  it('reports the key and its tenant with a tenant mismatch', async () => {
+    const { store, key, record } = await issued({ tenant: 'acme' })
+    const events: DecisionEvent[] = []
+    const a = createAuthorizer({ store, tenant: () => 'globex', touchIntervalMs: 0, now: () => NOW, onDecision: (e) => events.push(e) })
+    const d = await a.authorize(get({ 'x-api-key': key }), 'scans:read')
+    expect(d.allow ? 'allow' : d.reason).toBe('tenant_mismatch')
+    expect(events[0]).toMatchObject({ keyId: record.id, tenant: 'acme' })
+  })
+
+  it('rejects authorize() with what the resolver throws (misuse), whether the key was peeked or looked up', async () => {
+    const { store, key } = await issued({ tenant: 'acme' })
+    const bug = new Error('resolver bug')
+    const throwing = () => {
+      throw bug
+    }
+    for (const s of [store, { findByHash: (h: string) => store.findByHash(h) } as KeyStore]) {
+      const a = createAuthorizer({ store: s, tenant: throwing, touchIntervalMs: 0, now: () => NOW })
+      await expect(a.authorize(get({ 'x-api-key': key }), 'scans:read')).rejects.toBe(bug)
+    }
+  })
+
   it('asks the resolver once per request, before any group lookup', async () => {
     const { store, manager, key, record } = await issued({ tenant: 'acme' })
     const g = await manager.createGroup({ name: 'ops', tenant: 'acme' })
