@@ -51,6 +51,7 @@ export const MODULES = {
       'test/core/request-path.test.ts',
       'test/core/authorizer-options.test.ts',
       'test/core/route-needs.test.ts',
+      'test/core/last-used.test.ts',
       'test/resilience/record-faults.test.ts',
       'test/resilience/outage.test.ts',
       'test/resilience/limiter-answers.test.ts',
