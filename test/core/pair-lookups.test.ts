@@ -195,3 +195,84 @@ describe('the address lists of a Contrast pair', () => {
     expect(d.status).toBe(401)
   })
 })
+
+const badChecksum = (key: string) => key.slice(0, -1) + (key.endsWith('A') ? 'B' : 'A')
+
+describe('a Contrast pair before and after its lookups', () => {
+  it.each([
+    ['the organization key', () => [badChecksum(org.key), service.key]],
+    ['the service key', () => [org.key, badChecksum(service.key)]],
+  ] as const)('denies a wrong checksum in %s with bad_checksum, looking nothing up', async (_which, halves) => {
+    const store = outageStore(inner, new Set())
+    const { authorizer } = contrast(store)
+    const [a, b] = halves() as [string, string]
+    const d = await authorizer.authorize(pairRequest(a, b), 'scans:read')
+    expect(d.allow ? 'allow' : [d.status, d.reason]).toEqual([401, 'bad_checksum'])
+    expect(store.looked).toEqual([])
+  })
+
+  it('decides a pair whose halves are both in memory without waiting, and one with a half in the store after it', async () => {
+    const { authorizer, events } = contrast(inner)
+    const p = authorizer.authorize(pairRequest(org.key, service.key), 'scans:read')
+    expect(events).toHaveLength(1)
+    expect((await p).allow).toBe(true)
+    // The service key's record only in the store: decided once the lookup answered.
+    const half: KeyStore = {
+      findByHash: (h) => inner.findByHash(h),
+      peekByHash: (h) => (h === org.record.hash ? inner.peekByHash(h) : undefined),
+      findGroup: (id) => inner.findGroup(id),
+      findOwner: (id) => inner.findOwner(id),
+    }
+    const late = contrast(half)
+    const q = late.authorizer.authorize(pairRequest(org.key, service.key), 'scans:read')
+    expect(late.events).toHaveLength(0)
+    expect((await q).allow).toBe(true)
+  })
+
+  it('is 503 when reading the organization record fails once, even if a second read would succeed', async () => {
+    let reads = 0
+    const flaky: KeyStore = {
+      async findByHash(h) {
+        const r = await inner.findByHash(h)
+        if (h !== org.record.hash || r === undefined) return r
+        return Object.defineProperty({ ...r }, 'kind', {
+          enumerable: true,
+          get() {
+            if (reads++ === 0) throw new Error('connection reset')
+            return 'tenant'
+          },
+        })
+      },
+      findGroup: (id) => inner.findGroup(id),
+      findOwner: (id) => inner.findOwner(id),
+    }
+    const { authorizer } = contrast(flaky)
+    const d = await authorizer.authorize(pairRequest(org.key, service.key), 'scans:read')
+    expect(d.allow ? 'allow' : [d.status, d.reason]).toEqual([503, 'store_unavailable'])
+  })
+
+  it('denies a pair in another tenant than the request addresses, and allows it in its own', async () => {
+    const other = contrast(inner, { tenant: () => 'org-2' })
+    const d = await other.authorizer.authorize(pairRequest(org.key, service.key), 'scans:read')
+    expect(d.allow ? 'allow' : [d.status, d.reason]).toEqual([401, 'tenant_mismatch'])
+    const none = contrast(inner, { tenant: () => undefined })
+    const n = await none.authorizer.authorize(pairRequest(org.key, service.key), 'scans:read')
+    expect(n.allow ? 'allow' : [n.status, n.reason]).toEqual([401, 'tenant_mismatch'])
+    const own = contrast(inner, { tenant: () => 'org-1' })
+    expect((await own.authorizer.authorize(pairRequest(org.key, service.key), 'scans:read')).allow).toBe(true)
+  })
+
+  it('lets an org key that has an owner and a tenant work alone next to Contrast: only a user key is a half', async () => {
+    const orgWide = await manager.issue({ kind: 'org', tenant: 'org-1' })
+    const withOwner: KeyStore = {
+      findByHash: async (h) => {
+        const r = await inner.findByHash(h)
+        return r && r.id === orgWide.record.id ? { ...r, owner: USER } : r
+      },
+    }
+    const a = createAuthorizer({ store: withOwner, schemes: [schemes.contrast(), schemes.apiKeyHeader()], now: () => NOW, touchIntervalMs: 0 })
+    const d = await a.authorize({ method: 'GET', url: '/scans', headers: { 'x-api-key': orgWide.key }, remoteAddress: '127.0.0.1' }, 'scans:read')
+    expect(d.allow && d.principal.keyId).toBe(orgWide.record.id)
+  })
+})
+

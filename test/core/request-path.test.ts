@@ -228,9 +228,14 @@ describe('a token', () => {
     expect(touch).not.toHaveBeenCalled()
   })
 
-  it('from a scheme without verify is 401 invalid_token', async () => {
+  it('from a scheme without verify is 401 invalid_token, decided without waiting', async () => {
     const { d } = await decideToken(undefined)
     expect(d.allow ? 'allow' : [d.status, d.reason]).toEqual([401, 'invalid_token'])
+    const events: DecisionEvent[] = []
+    const a = createAuthorizer({ store: new MemoryKeyStore(), schemes: [tokenScheme(asToken)], touchIntervalMs: 0, onDecision: (e) => events.push(e) })
+    const p = a.authorize(get({ 'x-token': 'tok-1' }), 'scans:read')
+    expect(events.map((e) => e.reason)).toEqual(['invalid_token'])
+    await p
   })
 
   it('whose verification throws or rejects is 401 invalid_token, never a rejection', async () => {
