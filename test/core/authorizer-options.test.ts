@@ -83,6 +83,11 @@ const BAD: readonly Bad[] = [
   ['a rateLimiter without consume', { store, rateLimiter: { take: () => true } }, TypeError, 'rateLimiter: must implement consume(key)'],
   ['credits that are null', { store, credits: null }, TypeError, 'credits: must implement consume(keyId, credits, cost, at)'],
   ['credits that are a string', { store, credits: SECRET }, TypeError, 'credits: must implement consume(keyId, credits, cost, at)'],
+  ['credits that are a function with consume', { store, credits: Object.assign(() => {}, { consume: async () => ({ allowed: true }) }) }, TypeError,
+    'credits: must implement consume(keyId, credits, cost, at)'],
+  ['a scheme that is a function with every field', { store, schemes: [Object.defineProperties(() => {}, Object.getOwnPropertyDescriptors(scheme))] }, TypeError, `schemes[0]: ${NOT_SCHEME}`],
+  ['roles that are a function with permissionsOf', { store, roles: Object.assign(() => {}, { permissionsOf: () => undefined }) }, TypeError,
+    'roles: must come from defineRoles()'],
   ['credits without consume', { store, credits: { consume: SECRET } }, TypeError, 'credits: must implement consume(keyId, credits, cost, at)'],
   ['onDecision as a string', { store, onDecision: SECRET }, TypeError, 'onDecision: must be a function'],
   ['now as a number', { store, now: NOW }, TypeError, 'now: must be a function'],
@@ -127,6 +132,8 @@ describe('createAuthorizer accepts the edge of every range', () => {
     ['breaker false', { breaker: false }],
     ['an empty breaker', { breaker: {} }],
     ['rolePrecedence owner', { rolePrecedence: 'owner' }],
+    ['a credit ledger', { credits: { consume: async () => ({ allowed: true, remaining: 1 }) } }],
+    ['a rate limiter', { rateLimiter: { consume: () => ({ allowed: true, limit: 1, remaining: 1, resetSec: 1 }) } }],
     ['a store with every peek', { store: { findByHash: async () => undefined, peekByHash: () => undefined, peekGroup: () => undefined, peekOwner: () => undefined } }],
   ])('%s', (_what, extra) => {
     const a = createAuthorizer({ store, ...extra } as AuthorizerOptions)

@@ -73,6 +73,14 @@ describe('misuse', () => {
     expect([(await allowed).allow, (await described).allow, (await denied).allow]).toEqual([true, true, false])
   })
 
+  it('describes the caller under explicitGrants, where a route naming no operation is denied', async () => {
+    const { store, key } = await issued()
+    const a = createAuthorizer({ store, explicitGrants: true, touchIntervalMs: 0, now: () => NOW })
+    expect((await a.describe(get({ 'x-api-key': key }))).allow).toBe(true)
+    const d = await a.authorize(get({ 'x-api-key': key }))
+    expect(d.allow ? 'allow' : d.reason).toBe('operation_not_granted')
+  })
+
   it('passes describe()\'s product on as the need\'s product', async () => {
     const { store, manager, key } = await issued({ role: undefined })
     await store.putOwner('ana', { roles: { appsec: 'Read Only', dast: 'Read Write' }, active: true })

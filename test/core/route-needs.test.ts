@@ -118,6 +118,12 @@ describe('refusing a need', () => {
 })
 
 describe('the cache of needs by string', () => {
+  it('holds strings only: a thousand object needs leave room for strings', () => {
+    const fresh = createAuthorizer({ store, touchIntervalMs: 0 })
+    for (let i = 0; i < 1000; i++) fresh.need({ permission: 'scans:read' })
+    expect(fresh.need('apps:read')).toBe(fresh.need('apps:read'))
+  })
+
   it('keeps the first 1000 strings and compiles any further one afresh each time', () => {
     const perms = Array.from({ length: 1001 }, (_, i) => `r${i}:read`)
     const roles = defineRoles({ levels: ['read'], roles: { all: perms } })
