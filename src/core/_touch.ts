@@ -27,8 +27,9 @@ export class Toucher {
     if (this.#timer === undefined) {
       this.#timer = setTimeout(() => void this.flush(), this.#interval)
       // Never keep a process alive just to write last-used times.
-      // Stryker disable next-line OptionalChaining: equivalent, Node's timers all have unref
+      // Stryker disable OptionalChaining: equivalent, Node's timers all have unref
       ;(this.#timer as { unref?: () => void }).unref?.()
+      // Stryker restore OptionalChaining
     }
   }
 
@@ -50,8 +51,9 @@ export class Toucher {
     let timer: ReturnType<typeof setTimeout> | undefined
     const giveUp = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, this.#timeout)
-      // Stryker disable next-line OptionalChaining: equivalent, Node's timers all have unref
+      // Stryker disable OptionalChaining: equivalent, Node's timers all have unref
       ;(timer as { unref?: () => void }).unref?.()
+      // Stryker restore OptionalChaining
     })
     try {
       await Promise.race([writes, giveUp])
