@@ -256,6 +256,7 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
     let d: Decision | Promise<Decision>
     try {
       const o = opt.options(options, 'options', DESCRIBE_FIELDS, true)
+      // Stryker disable next-line ConditionalExpression: equivalent, a need { product: undefined } compiles to the empty need's checks
       d = decide(engine, request, o.product === undefined ? undefined : { product: o.product }, true)
     } catch (e) {
       return Promise.reject(e)

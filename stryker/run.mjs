@@ -14,6 +14,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { Stryker } from '@stryker-mutator/core'
+import { mergeReports } from './_merge.mjs'
 import { MODULES, THRESHOLD } from './modules.mjs'
 
 process.chdir(fileURLToPath(new URL('..', import.meta.url)))
@@ -96,18 +97,6 @@ for (const name of names) {
 
 function readReport(file) {
   return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : undefined
-}
-
-/** The newer report, plus the older report's files (and their tests) that still exist and the newer one lacks. */
-function mergeReports(older, newer) {
-  if (older === undefined) return newer
-  const files = { ...newer.files }
-  for (const [path, file] of Object.entries(older.files)) {
-    if (!Object.hasOwn(files, path) && existsSync(path)) files[path] = file
-  }
-  const testFiles = { ...(older.testFiles ?? {}), ...(newer.testFiles ?? {}) }
-  for (const path of Object.keys(testFiles)) if (path !== '' && !existsSync(path)) delete testFiles[path]
-  return { ...newer, files, testFiles }
 }
 
 const pad = (s, n) => String(s).padStart(n)

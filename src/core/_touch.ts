@@ -27,12 +27,14 @@ export class Toucher {
     if (this.#timer === undefined) {
       this.#timer = setTimeout(() => void this.flush(), this.#interval)
       // Never keep a process alive just to write last-used times.
+      // Stryker disable OptionalChaining: equivalent, Node's timers all have unref
       ;(this.#timer as { unref?: () => void }).unref?.()
+      // Stryker restore OptionalChaining
     }
   }
 
   async flush(): Promise<void> {
-    if (this.#timer !== undefined) clearTimeout(this.#timer)
+    clearTimeout(this.#timer)
     this.#timer = undefined
     const batch = [...this.#pending]
     this.#pending.clear()
@@ -49,7 +51,9 @@ export class Toucher {
     let timer: ReturnType<typeof setTimeout> | undefined
     const giveUp = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, this.#timeout)
+      // Stryker disable OptionalChaining: equivalent, Node's timers all have unref
       ;(timer as { unref?: () => void }).unref?.()
+      // Stryker restore OptionalChaining
     })
     try {
       await Promise.race([writes, giveUp])

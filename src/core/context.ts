@@ -52,6 +52,7 @@ export class Ctx {
   /** Set once the request's tenant was compared with the key's (right after the key lookup). */
   tenantDone = false
   /** `describe()`: every check but the route's explicit grant (there is no route). */
+  // Stryker disable next-line BooleanLiteral: equivalent, decide() sets it on every context it makes
   describing = false
   constructor(
     readonly e: Engine,
@@ -71,7 +72,9 @@ export type Check = Decision | undefined
 /** The client address of the request, parsed once per request (and once per peer, see `NetPolicy`). */
 export function clientOf(ctx: Ctx): ClientAddress {
   let c = ctx.client
+  // Stryker disable next-line ConditionalExpression: equivalent, a cache: parsing again gives the same address
   if (c === undefined) {
+    // Stryker disable next-line ConditionalExpression: equivalent, NetPolicy parses the peer with socketAddress, which takes a non-string as no address
     const remote = typeof ctx.request.remoteAddress === 'string' ? ctx.request.remoteAddress : undefined
     c = ctx.client = ctx.e.net.clientAddress(remote, ctx.values.get('x-forwarded-for'))
   }

@@ -63,17 +63,21 @@ export function needCompiler(roles: Roles): (need: Need | CompiledNeed | undefin
   const compiledNeeds = new WeakSet<CompiledNeed>([EMPTY_NEED])
   function compileNeed(need: Need | CompiledNeed | undefined): CompiledNeed {
     if (need === undefined) return EMPTY_NEED
-    if (typeof need === 'object' && need !== null && compiledNeeds.has(need as CompiledNeed)) return need as CompiledNeed
-    if (typeof need === 'object' && need !== null && Array.isArray((need as { parsed?: unknown }).parsed)) {
+    // A WeakSet answers false for anything that is not an object.
+    if (compiledNeeds.has(need as CompiledNeed)) return need as CompiledNeed
+    if (need !== null && Array.isArray((need as { parsed?: unknown }).parsed)) {
       // Compiled by another authorizer (perhaps with another role matrix): validate it again here.
       const foreign = need as CompiledNeed
       return compileNeed({
         permission: foreign.permissions,
         cost: foreign.cost ?? 1,
+        // Stryker disable next-line ConditionalExpression: equivalent, an operation given as undefined compiles as one not given
         ...(foreign.operation === undefined ? {} : { operation: foreign.operation }),
+        // Stryker disable next-line ConditionalExpression: equivalent, a product given as undefined compiles as one not given
         ...(foreign.product === undefined ? {} : { product: foreign.product }),
       })
     }
+    // Stryker disable next-line ConditionalExpression: equivalent, the cache is keyed by strings only, so another need never hits
     if (typeof need === 'string') {
       const hit = needCache.get(need)
       if (hit) return hit
@@ -87,7 +91,7 @@ export function needCompiler(roles: Roles): (need: Need | CompiledNeed | undefin
       if (!isPlainObject(need)) throw typeError('need', UNCALLED_GUARD)
       for (const k of Object.keys(need)) if (!NEED_FIELDS.has(k)) throw rangeError('need', `unknown field ${quote(k)}`)
       const p = (need as { permission?: unknown }).permission
-      if (p !== undefined) perms = typeof p === 'string' ? [p] : Array.isArray(p) ? p : [p]
+      if (p !== undefined) perms = Array.isArray(p) ? p : [p]
       operation = operationOf((need as { operation?: unknown }).operation)
       product = productOf((need as { product?: unknown }).product)
       // Validated here, when the route is defined, never per request.
