@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `npm run mutate [-- <module>…] [--only <file glob>] [--full] [--static] [--concurrency N] [--survivors]`
+ * `npm run mutate [-- <module>…] [--only <file glob>] [--full] [--check] [--static] [--concurrency N] [--survivors]`
  *
  * Runs StrykerJS (vitest runner, per-test coverage) on each security module in turn, with only
  * the test files that specify that module, and prints one row per module: score, killed,
@@ -8,9 +8,11 @@
  *
  * Incremental by default: each module's results are kept in stryker/incremental/<module>.json
  * (committed), so a run re-tests only mutants whose code or covering tests changed. `--full`
- * re-tests everything (and rewrites the file).
+ * re-tests everything (and rewrites the file). `--check` (CI) starts from the committed results but
+ * writes the run's to .tmp/stryker/, so that a clean clone stays clean: Stryker renumbers the
+ * file on every run, even when it re-tests nothing.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { Stryker } from '@stryker-mutator/core'
@@ -52,6 +54,12 @@ for (const name of names) {
   const m = MODULES[name]
   // A listed test file that does not exist (yet) is left out rather than failing the run.
   const testFiles = m.tests.filter((f) => f.includes('*') || existsSync(f))
+  const committed = `stryker/incremental/${name}.json`
+  const incrementalFile = flag('--check') ? `.tmp/stryker/${name}.json` : committed
+  if (incrementalFile !== committed) {
+    mkdirSync('.tmp/stryker', { recursive: true })
+    if (existsSync(committed)) copyFileSync(committed, incrementalFile)
+  }
   const stryker = new Stryker({
     packageManager: 'npm',
     testRunner: 'vitest',
@@ -66,7 +74,7 @@ for (const name of names) {
     ignoreStatic: !flag('--static'),
     incremental: true,
     force: flag('--full'),
-    incrementalFile: `stryker/incremental/${name}.json`,
+    incrementalFile,
     ignorePatterns: ['docs', 'examples', 'bench', 'dist', 'api-docs', '.tmp', 'coverage', 'reports'],
     tempDirName: `.stryker-tmp/${name}`,
     cleanTempDir: 'always',
@@ -79,7 +87,6 @@ for (const name of names) {
     thresholds: { high: 95, low: THRESHOLD, break: null },
     logLevel: 'info',
   })
-  const incrementalFile = `stryker/incremental/${name}.json`
   const before = only === undefined ? undefined : readReport(incrementalFile)
   const t0 = performance.now()
   const results = await stryker.runMutationTest()
