@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import { serve, type HttpBindings, type ServerType } from '@hono/node-server'
 import { Hono } from 'hono'
 import { chromium, type BrowserContext, type Page, type Route } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createAuthorizer, KeyManager, MemoryKeyStore, renderDeny } from '../../src/index.js'
 import { createAdminHandler } from '../../src/admin/index.js'
 import { ACTION_TIMEOUT_MS, EXE, FLAGS, HAVE_BROWSER, IN_CI, SETTLE } from './_browser.js'
@@ -101,6 +101,17 @@ describe.skipIf(!HAVE_BROWSER && !IN_CI)('the console in a real browser', () => 
     if (userDataDir) rmSync(userDataDir, { recursive: true, force: true })
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()))
     await authorizer.close()
+  })
+
+  // When a step fails, say what the page showed: an API error in the banner explains most hangs.
+  afterEach(async (ctx) => {
+    if (ctx.task.result?.state !== 'fail' || page === undefined) return
+    const shown = await page.evaluate(() => ({
+      error: document.getElementById('error')?.hidden === false ? document.getElementById('error-text')?.textContent : null,
+      status: document.getElementById('status')?.textContent,
+      focus: document.activeElement?.id,
+    })).catch((e: unknown) => String(e))
+    console.error(`[browser test] page after the failure: ${JSON.stringify(shown)}; last requests: ${requested.slice(-6).join(' ')}`)
   })
 
   async function rowOf(id: string) {
