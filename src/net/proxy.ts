@@ -150,6 +150,7 @@ export function createNetPolicy(trustProxy: readonly unknown[] | undefined, fiel
   let lastRemote: string | undefined
   let lastPeer: ClientAddress = UNRESOLVED
   const peer = (remoteAddress: string | undefined): ClientAddress => {
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, a cache: resolving again gives an equal result, and undefined resolves to UNRESOLVED, what lastPeer holds until a string is seen
     if (remoteAddress === lastRemote && remoteAddress !== undefined) return lastPeer
     const c = resolved(socketAddress(remoteAddress), remoteAddress)
     if (typeof remoteAddress === 'string') {

@@ -279,3 +279,11 @@ describe('NetPolicy properties', () => {
     expect(resolvedCount).toBeGreaterThan(params.numRuns / 4)
   })
 })
+
+describe('createNetPolicy: the words of its errors', () => {
+  it('names a null entry as null and a value that is not an array as such', () => {
+    expect(() => createNetPolicy(['10.0.0.0/8', null] as unknown as string[])).toThrow(TypeError)
+    expect(() => createNetPolicy(['10.0.0.0/8', null] as unknown as string[])).toThrow(/^trustProxy\[1\]: must be a string, got null$/)
+    expect(() => createNetPolicy(null as unknown as string[])).toThrow(/^trustProxy: must be an array of IP addresses or CIDRs$/)
+  })
+})
