@@ -8,7 +8,7 @@ export const THRESHOLD = 90
 export const MODULES = {
   net: {
     mutate: ['src/net/**/*.ts'],
-    tests: ['test/net/*.test.ts', 'test/core/proxy.test.ts'],
+    tests: ['test/net/*.test.ts', 'test/core/proxy.test.ts', 'test/core/peer-cache.test.ts'],
   },
   schemes: {
     mutate: [

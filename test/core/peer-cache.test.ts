@@ -2,7 +2,6 @@
  * The peer address a NetPolicy resolves is cached for the next request from the same peer (one
  * entry), so the object is shared between requests: it must be frozen, or code that changes one
  * request's client address would change it for every later request on that connection.
- * (Outside test/net, whose committed mutation results these tests would invalidate.)
  */
 import { describe, expect, it } from 'vitest'
 import { createNetPolicy } from '../../src/net/proxy.js'
