@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os'
-import { defineConfig } from 'vitest/config'
+import { configDefaults, defineConfig } from 'vitest/config'
 
 /**
  * Test files run in parallel, at least two at once. Vitest's default on a 2-core machine is one
@@ -10,18 +10,40 @@ import { defineConfig } from 'vitest/config'
  */
 const WORKERS = Number(process.env.KEYWARD_TEST_WORKERS) || Math.max(2, availableParallelism() - 1)
 
+/**
+ * Files that need a process of their own: they replace a module for the file (`vi.mock`), load
+ * modules anew (`vi.resetModules`), or register OpenTelemetry's process-wide context manager,
+ * which a process accepts once. Every other file runs in a worker shared with the files before
+ * it: a fresh process and module graph per file cost a third of the suite's CPU (about a second
+ * per file), for isolation those files do not need. test/_support/setup.ts fails a file that
+ * leaves fake timers or a clock spy behind, the one leak seen between them.
+ */
+const ISOLATED = ['test/core/scheme-hot-path.test.ts', 'test/resilience/hash.test.ts', 'test/otel/otel.test.ts', 'test/core/no-leak.test.ts']
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 20_000,
-    // Starts the one tsc run of every scratch-project test's programs (not waited for), then builds
-    // and packs the package once per run, for the tests that install it.
-    globalSetup: ['test/_support/global-typecheck.ts', 'test/package/_global-pack.ts'],
     // Every test must assert something (expect.hasAssertions()). KEYWARD_TEST_COSTS=<file> also
     // records each file's CPU and wall time there (test/_support/costs.ts).
     setupFiles: ['test/_support/setup.ts', ...(process.env.KEYWARD_TEST_COSTS ? ['test/_support/costs.ts'] : [])],
     hookTimeout: 60_000,
     pool: 'forks',
     maxWorkers: WORKERS,
+    projects: [
+      { extends: true, test: { name: 'isolated', include: ISOLATED, isolate: true } },
+      {
+        extends: true,
+        test: {
+          name: 'shared',
+          include: ['test/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, ...ISOLATED],
+          isolate: false,
+          // Starts the one tsc run of every scratch-project test's programs (not waited for), then
+          // builds and packs the package once per run, for the tests that install it. A project's
+          // global setup runs once per project, so only this one has it (no isolated file needs it).
+          globalSetup: ['test/_support/global-typecheck.ts', 'test/package/_global-pack.ts'],
+        },
+      },
+    ],
   },
 })

@@ -32,6 +32,13 @@ let cpu0: number | null = null
 let wall0 = 0
 let file = '?'
 
+// A worker shared by several files (vitest.config.ts) keeps counting: each file is charged from
+// where the previous file of its process ended (its own imports included), so the sum over files
+// is the sum over processes.
+const ENDED = Symbol.for('keyward.test.costs.ended')
+const worker = globalThis as { [ENDED]?: number }
+const minus = (a: number | null, b: number): number | null => (a === null ? null : a - b)
+
 beforeAll(() => {
   cpu0 = cpuMs()
   wall0 = performance.now()
@@ -41,6 +48,8 @@ beforeAll(() => {
 afterAll(() => {
   if (out === undefined || out === '') return
   const cpu1 = cpuMs()
-  // beforeCpuMs: the worker's CPU before the file's first hook (its start-up and imports).
-  appendFileSync(out, `${JSON.stringify({ file, pid: process.pid, cpuMs: cpu1, beforeCpuMs: cpu0, wallMs: Math.round(performance.now() - wall0) })}\n`)
+  const since = worker[ENDED] ?? 0
+  if (cpu1 !== null) worker[ENDED] = cpu1
+  // beforeCpuMs: the CPU before the file's first hook (a new worker's start-up, the file's imports).
+  appendFileSync(out, `${JSON.stringify({ file, pid: process.pid, cpuMs: minus(cpu1, since), beforeCpuMs: minus(cpu0, since), wallMs: Math.round(performance.now() - wall0) })}\n`)
 })

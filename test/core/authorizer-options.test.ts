@@ -18,8 +18,8 @@ const scheme = schemes.apiKeyHeader()
 const get = (headers: Record<string, string>): AuthRequest => ({ method: 'GET', url: '/scans', headers, remoteAddress: '127.0.0.1' })
 
 afterEach(() => {
-  vi.useRealTimers()
   vi.restoreAllMocks()
+  vi.useRealTimers()
 })
 
 function thrown(options: Record<string, unknown>): Error {

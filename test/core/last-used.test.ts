@@ -11,8 +11,8 @@ const NOW = Date.UTC(2030, 0, 1)
 const get = (key: string): AuthRequest => ({ method: 'GET', url: '/scans', headers: { 'x-api-key': key }, remoteAddress: '127.0.0.1' })
 
 afterEach(() => {
-  vi.useRealTimers()
   vi.restoreAllMocks()
+  vi.useRealTimers()
 })
 
 describe('the toucher', () => {

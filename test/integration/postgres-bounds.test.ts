@@ -17,6 +17,8 @@ import { startProxy, type Proxy } from './_proxy.js'
 
 const LIMIT = 300
 const SLACK = 250
+/** How long the lock test waits for the cancels of abandoned reads to reach the server. */
+const CANCELS_LAND_MS = 5_000
 
 async function outcome(op: () => Promise<unknown>): Promise<{ ms: number; error: unknown }> {
   const t = performance.now()
@@ -162,10 +164,12 @@ describe.skipIf(!HAVE_PG)('postgres store: bounds under faults', () => {
           expect(r.ms).toBeLessThan(LIMIT + SLACK)
         }
       }
-      // The cancels are on their way; within one more limit no backend of this pool still waits.
+      // The cancels are on their way: soon no backend of this pool still waits. Without a cancel a
+      // backend would wait for as long as the lock is held, which is past this loop; how soon the
+      // cancels land depends on the machine's load, so the loop allows far more than they take.
       const t = performance.now()
       left = await waiting()
-      while (left > 0 && performance.now() - t < LIMIT + SLACK) {
+      while (left > 0 && performance.now() - t < CANCELS_LAND_MS) {
         await new Promise((r) => setTimeout(r, 20))
         left = await waiting()
       }
