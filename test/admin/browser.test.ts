@@ -264,6 +264,52 @@ describe.skipIf(!HAVE_BROWSER && !IN_CI)('the console in a real browser', () => 
     }
   }, 30_000)
 
+  it('keeps the next address or operation typed while the previous addition still loads its trail', async () => {
+    // An addition shows its chip at once, then reloads the key's usage and trail. What the user
+    // typed next in the meantime is theirs: the field is emptied when the addition is saved,
+    // never later, when the trail arrives.
+    const insight = /\/admin\/api\/(keys\/[^/]+\/usage|audit)\?/
+    const cases = [
+      { field: '#detail-ip', form: '#detail-ip-form', list: '#detail-ips', first: '192.0.2.1', next: '198.51.100.0/24' },
+      { field: '#detail-grant', form: '#detail-grant-form', list: '#detail-grants', first: 'GET /reports', next: 'POST /reports' },
+    ]
+    for (const c of cases) {
+      let release!: () => void
+      const held = new Promise<void>((resolve) => (release = resolve))
+      const passed: Promise<void>[] = []
+      const gate = (route: Route): Promise<void> => {
+        const p = held.then(() => route.fallback())
+        passed.push(p)
+        return p
+      }
+      await page.route(insight, gate)
+      try {
+        await page.fill(c.field, c.first)
+        await page.click(`${c.form} button`)
+        await page.locator(`${c.list} li[data-value="${c.first}"]`).waitFor()
+        await page.fill(c.field, c.next)
+        // The usage shown is the previous load's until this addition's load replaces it.
+        await page.locator('#detail-usage figure').first().evaluate((f) => f.setAttribute('data-stale', ''))
+        release()
+        await page.locator('#detail-usage figure[data-stale]').waitFor({ state: 'detached' })
+        expect(await page.inputValue(c.field)).toBe(c.next)
+        await page.click(`${c.form} button`)
+        await page.locator(`${c.list} li[data-value="${c.next}"]`).waitFor()
+        expect(await page.inputValue(c.field)).toBe('')
+      } finally {
+        release()
+        await Promise.allSettled(passed)
+        await page.unroute(insight, gate)
+      }
+      for (const value of [c.first, c.next]) {
+        await page.click(`${c.list} li[data-value="${value}"] button`)
+        await page.locator(`${c.list} li[data-value="${value}"]`).waitFor({ state: 'detached' })
+      }
+    }
+    const stored = await store.getKey(rotateMe.id)
+    expect([stored?.allowedIps, stored?.grants]).toEqual([['127.0.0.1'], []])
+  }, 30_000)
+
   it('shows API errors in words next to the field at fault, with focus moved there', async () => {
     await page.fill('#detail-ip', '127.1')
     await page.click('#detail-ip-form button')

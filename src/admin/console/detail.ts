@@ -118,6 +118,14 @@ async function loadInsight(id: string): Promise<void> {
   $('detail-audit-empty').textContent = trail.recording ? (trail.items.length === 0 ? 'No changes recorded for this key.' : '') : 'This server keeps no audit trail.'
 }
 
+/**
+ * Empties an add field once its addition is saved, and before the key's usage and trail reload:
+ * what the user typed next while the request was out is theirs, and stays.
+ */
+function emptyUnlessRetyped(id: string, sent: string): void {
+  if (input(id).value === sent) input(id).value = ''
+}
+
 function detailPath(): string {
   return `/keys/${encodeURIComponent(state.detailId ?? '')}`
 }
@@ -186,21 +194,25 @@ export function wireDetail(): void {
   const ipf = form('detail-ip-form')
   ipf.addEventListener('submit', (ev) => {
     ev.preventDefault()
-    const entries = input('detail-ip').value.split(/[\s,]+/).filter((s) => s.length > 0)
+    const typed = input('detail-ip').value
+    const entries = typed.split(/[\s,]+/).filter((s) => s.length > 0)
     void run(async () => {
       if (!entries.length) return fieldError(input('detail-ip'), 'Enter an IPv4 or IPv6 address, optionally with a /prefix.')
-      await afterEdit(await api<Key>('POST', `${detailPath()}/allowed-ips/add`, { entries }), 'Address added.')
-      input('detail-ip').value = ''
+      const record = await api<Key>('POST', `${detailPath()}/allowed-ips/add`, { entries })
+      emptyUnlessRetyped('detail-ip', typed)
+      await afterEdit(record, 'Address added.')
     }, ipf)
   })
   const gf = form('detail-grant-form')
   gf.addEventListener('submit', (ev) => {
     ev.preventDefault()
-    const op = input('detail-grant').value.trim()
+    const typed = input('detail-grant').value
+    const op = typed.trim()
     void run(async () => {
       if (!op) return fieldError(input('detail-grant'), 'Enter an operation name.')
-      await afterEdit(await api<Key>('POST', `${detailPath()}/grants/add`, { operations: [op] }), 'Operation granted.')
-      input('detail-grant').value = ''
+      const record = await api<Key>('POST', `${detailPath()}/grants/add`, { operations: [op] })
+      emptyUnlessRetyped('detail-grant', typed)
+      await afterEdit(record, 'Operation granted.')
     }, gf)
   })
   $('detail-ips-clear').addEventListener('click', () => {
