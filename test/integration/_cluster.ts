@@ -5,6 +5,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { httpGet } from '../_support/http-get.js'
 
 const INSTANCE_FILE = fileURLToPath(new URL('./_instance.ts', import.meta.url))
 
@@ -102,7 +103,6 @@ export interface Answer {
 
 /** Asks the instance on `port` to authorize `key` for `scans:read`. */
 export async function ask(port: number, key: string): Promise<Answer> {
-  const res = await fetch(`http://127.0.0.1:${port}/scans`, { headers: { 'x-api-key': key } })
-  await res.arrayBuffer()
-  return { status: res.status, decided: Number(res.headers.get('x-decided-at')), seq: Number(res.headers.get('x-decided-seq')) }
+  const res = await httpGet(`http://127.0.0.1:${port}/scans`, { 'x-api-key': key })
+  return { status: res.status, decided: Number(res.headers['x-decided-at']), seq: Number(res.headers['x-decided-seq']) }
 }

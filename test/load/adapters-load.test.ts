@@ -25,6 +25,7 @@ import { cachedStore } from '../../src/stores/cached.js'
 import { KeyManager } from '../../src/stores/manager.js'
 import { MemoryKeyStore } from '../../src/stores/memory.js'
 import type { ManagedKeyStore, Principal } from '../../src/types.js'
+import { httpGet } from '../_support/http-get.js'
 import { close, listen } from '../adapters/_http.js'
 
 const TOTAL = 1_500
@@ -190,9 +191,8 @@ async function fire(base: string, plan: readonly Planned[], revoke: Record<Revok
       }
       const order = sent++
       const headers: Record<string, string> = p.key === undefined ? {} : { 'x-api-key': p.key }
-      const res = await fetch(base + p.route, { headers })
-      const text = await res.text()
-      const json = JSON.parse(text) as { code?: string; keyId?: string | null }
+      const res = await httpGet(base + p.route, headers)
+      const json = JSON.parse(res.text) as { code?: string; keyId?: string | null }
       outcomes.push({ plan: p, sent: order, status: res.status, code: json.code, keyId: json.keyId })
     }
   }
