@@ -120,6 +120,30 @@ describe.skipIf(!HAVE_BROWSER && !IN_CI)('the console in a real browser', () => 
     return row
   }
 
+  /** A key's usage and trail requests. */
+  const INSIGHT = /\/admin\/api\/(keys\/[^/]+\/usage|audit)\?/
+
+  /** Holds the page's requests matching `pattern` until `release()`; `restore()` lets them go and stops holding. */
+  async function holdRequests(pattern: RegExp): Promise<{ release: () => void; restore: () => Promise<void> }> {
+    let release!: () => void
+    const held = new Promise<void>((resolve) => (release = resolve))
+    const passed: Promise<void>[] = []
+    const gate = (route: Route): Promise<void> => {
+      const p = held.then(() => route.fallback())
+      passed.push(p)
+      return p
+    }
+    await page.route(pattern, gate)
+    return {
+      release,
+      restore: async () => {
+        release()
+        await Promise.allSettled(passed)
+        await page.unroute(pattern, gate)
+      },
+    }
+  }
+
   async function confirmDialog(): Promise<void> {
     await page.locator('#dialog[open]').waitFor()
     await page.click('#dialog-confirm')
@@ -232,16 +256,7 @@ describe.skipIf(!HAVE_BROWSER && !IN_CI)('the console in a real browser', () => 
     // The usage and the trail arrive after the page is drawn. Content appearing above a control
     // moves it between the moment a pointer aims and the moment it clicks: the click lands on
     // another control (another address's remove button) or on nothing.
-    let release!: () => void
-    const held = new Promise<void>((resolve) => (release = resolve))
-    const passed: Promise<void>[] = []
-    const gate = (route: Route): Promise<void> => {
-      const p = held.then(() => route.fallback())
-      passed.push(p)
-      return p
-    }
-    const insight = /\/admin\/api\/(keys\/[^/]+\/usage|audit)\?/
-    await page.route(insight, gate)
+    const hold = await holdRequests(INSIGHT)
     try {
       await page.click('#detail-close')
       await (await rowOf(rotateMe.id)).locator('button[data-action="edit"]').click()
@@ -253,14 +268,12 @@ describe.skipIf(!HAVE_BROWSER && !IN_CI)('the console in a real browser', () => 
       }))
       const before = await where()
       expect(await page.locator('#detail-usage figure').count()).toBe(0)
-      release()
+      hold.release()
       await page.locator('#detail-usage figure').nth(1).waitFor()
       await expect.poll(() => page.textContent('#detail-audit-empty'), SETTLE).toBe('This server keeps no audit trail.')
       expect(await where()).toEqual(before)
     } finally {
-      release()
-      await Promise.allSettled(passed)
-      await page.unroute(insight, gate)
+      await hold.restore()
     }
   }, 30_000)
 
@@ -268,21 +281,12 @@ describe.skipIf(!HAVE_BROWSER && !IN_CI)('the console in a real browser', () => 
     // An addition shows its chip at once, then reloads the key's usage and trail. What the user
     // typed next in the meantime is theirs: the field is emptied when the addition is saved,
     // never later, when the trail arrives.
-    const insight = /\/admin\/api\/(keys\/[^/]+\/usage|audit)\?/
     const cases = [
       { field: '#detail-ip', form: '#detail-ip-form', list: '#detail-ips', first: '192.0.2.1', next: '198.51.100.0/24' },
       { field: '#detail-grant', form: '#detail-grant-form', list: '#detail-grants', first: 'GET /reports', next: 'POST /reports' },
     ]
     for (const c of cases) {
-      let release!: () => void
-      const held = new Promise<void>((resolve) => (release = resolve))
-      const passed: Promise<void>[] = []
-      const gate = (route: Route): Promise<void> => {
-        const p = held.then(() => route.fallback())
-        passed.push(p)
-        return p
-      }
-      await page.route(insight, gate)
+      const hold = await holdRequests(INSIGHT)
       try {
         await page.fill(c.field, c.first)
         await page.click(`${c.form} button`)
@@ -290,16 +294,14 @@ describe.skipIf(!HAVE_BROWSER && !IN_CI)('the console in a real browser', () => 
         await page.fill(c.field, c.next)
         // The usage shown is the previous load's until this addition's load replaces it.
         await page.locator('#detail-usage figure').first().evaluate((f) => f.setAttribute('data-stale', ''))
-        release()
+        hold.release()
         await page.locator('#detail-usage figure[data-stale]').waitFor({ state: 'detached' })
         expect(await page.inputValue(c.field)).toBe(c.next)
         await page.click(`${c.form} button`)
         await page.locator(`${c.list} li[data-value="${c.next}"]`).waitFor()
         expect(await page.inputValue(c.field)).toBe('')
       } finally {
-        release()
-        await Promise.allSettled(passed)
-        await page.unroute(insight, gate)
+        await hold.restore()
       }
       for (const value of [c.first, c.next]) {
         await page.click(`${c.list} li[data-value="${value}"] button`)
