@@ -34,7 +34,9 @@ beforeEach(() => {
 })
 
 afterAll(() => {
-  const replaced = Object.keys(WATCHED).filter((name) => WATCHED[name]!() !== originals.get(name))
+  const replaced = Object.entries(WATCHED)
+    .filter(([name, read]) => read() !== originals.get(name))
+    .map(([name]) => name)
   if (replaced.length > 0) {
     throw new Error(`this file left ${replaced.join(', ')} replaced (fake timers or a spy not restored; restore spies before vi.useRealTimers())`)
   }
