@@ -6,6 +6,11 @@
  * TypeDoc takes 75 to 180 s of CPU, more than the rest of a test file's budget, so `npm test`
  * skips it and says so; `npm run docs:check` runs it (with `KEYWARD_DOCS_CHECK=1`), and CI
  * (`.ci/run`) runs `npm run docs:check` as a step of its own.
+ *
+ * Source links come from `sourceLinkTemplate` with `disableGit` (typedoc.json), not from the
+ * clone's git remote: a clone with no remote, or one TypeDoc cannot read as a GitHub remote,
+ * would otherwise warn "git remote ... was not valid" and fail this check for a reason that is
+ * not the documentation's.
  */
 import { execFile } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
