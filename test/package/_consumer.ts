@@ -191,8 +191,8 @@ export function copyFixture(consumer: string, name: string, as = name.replace(/\
 }
 
 
-/** Writes a tsconfig for the consumer check: strict, library types checked too. */
-export function writeTsconfig(consumer: string, file: string, resolution: 'nodenext' | 'bundler', files: readonly string[]): void {
+/** Writes a tsconfig for the consumer check: strict, library types checked too, and any `extra` compiler options. */
+export function writeTsconfig(consumer: string, file: string, resolution: 'nodenext' | 'bundler', files: readonly string[], extra: Readonly<Record<string, unknown>> = {}): void {
   const compilerOptions = {
     module: resolution === 'nodenext' ? 'nodenext' : 'esnext',
     moduleResolution: resolution,
@@ -203,6 +203,7 @@ export function writeTsconfig(consumer: string, file: string, resolution: 'noden
     noEmit: true,
     // Our .d.ts files are part of what is checked: a broken declaration must fail here.
     skipLibCheck: false,
+    ...extra,
   }
   writeFileSync(join(consumer, file), `${JSON.stringify({ compilerOptions, files }, null, 2)}\n`)
 }

@@ -199,6 +199,13 @@ describe('the installed package, root entry, no optional peers', () => {
     expect(nodenext).toContain(inConsumer('dist', 'index.d.cts'))
     expect(bundler).toContain(inConsumer('dist', 'index.d.ts'))
   }, SLOW)
+
+  it('type-checks the documented `pepper: process.env.KEYWARD_PEPPER` under exactOptionalPropertyTypes', async () => {
+    copyFixture(consumer, 'exact-optional.ts.in')
+    writeTsconfig(consumer, 'tsconfig.exact.json', 'bundler', ['exact-optional.ts'], { exactOptionalPropertyTypes: true })
+    const [files] = await timed('tsc exactOptionalPropertyTypes', () => tsc('tsconfig.exact.json'))
+    expect(files).toContain(inConsumer('dist', 'index.d.ts'))
+  }, SLOW)
 })
 
 describe('the installed package, every exported subpath, peers linked from the repository', () => {
