@@ -1,5 +1,6 @@
 /**
- * Three API server processes sharing one Postgres and one Redis, requests spread across them.
+ * Three API server processes sharing one Postgres and one Redis, requests spread across them;
+ * each process runs the three configurations below in turn.
  *
  * - A key revoked through one instance's KeyManager is refused by every instance from the moment
  *   the revocation is applied there: on the writing instance once its write returned; on the
@@ -17,10 +18,11 @@
  * long propagation takes is measured, not asserted, by `npm run bench:revocation`
  * (`bench/revocation.ts`), which the documented bound cites.
  */
+import type { ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { deferred } from '../resilience/_helpers.js'
-import { ask, startInstances, stopInstances, type Answer, type Child } from './_cluster.js'
+import { ask, closeProcesses, forkProcesses, startScenario, stopScenario, type Answer, type Child } from './_cluster.js'
 import { HAVE_PG, HAVE_REDIS, PG_URL, REDIS_URL } from './_env.js'
 import { pgFixture, type PgFixture } from './_pg.js'
 
@@ -114,11 +116,16 @@ async function rateLimitRound(children: Child[], n: number): Promise<number[]> {
 
 describe.skipIf(!HAVE_PG || !HAVE_REDIS)('several instances on one Postgres and one Redis', () => {
   let fx: PgFixture
+  /** The instances: each process hosts every configuration below in turn. */
+  let procs: ChildProcess[] = []
   const tag = randomBytes(4).toString('hex')
   beforeAll(async () => {
-    fx = await pgFixture()
-  })
+    const [fixture, forked] = await Promise.all([pgFixture(), forkProcesses(INSTANCES)])
+    fx = fixture
+    procs = forked
+  }, 120_000)
   afterAll(async () => {
+    await closeProcesses(procs)
     await fx?.close()
   })
 
@@ -130,10 +137,10 @@ describe.skipIf(!HAVE_PG || !HAVE_REDIS)('several instances on one Postgres and 
     let children: Child[] = []
     beforeAll(async () => {
       const at = `kwtest:mi:${tag}:${mode}:${ledger ? 'ledger' : 'store'}`
-      children = await startInstances({ mode, pgUrl: PG_URL!, redisUrl: REDIS_URL!, schema: fx.schema, channel: at, prefix: `${at}:rl:`, instances: INSTANCES, ...(ledger ? { creditsPrefix: `${at}:credits:` } : {}) })
+      children = await startScenario(procs, { mode, pgUrl: PG_URL!, redisUrl: REDIS_URL!, schema: fx.schema, channel: at, prefix: `${at}:rl:`, ...(ledger ? { creditsPrefix: `${at}:credits:` } : {}) })
     }, 120_000)
     afterAll(async () => {
-      await stopInstances(children)
+      await stopScenario(children)
     })
 
     it(`refuses a key revoked on one instance on all ${INSTANCES}, from the first request each begins after applying the revocation`, async () => {
