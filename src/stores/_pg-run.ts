@@ -8,8 +8,16 @@ import { createHash } from 'node:crypto'
 import type { Pool, PoolClient, QueryConfig } from 'pg'
 import { sqlStateOf, storeError, Timeout } from './_pg-errors.js'
 
-/** Server-side cancels of abandoned reads in flight at once. */
+/** Server-side cancels of abandoned reads in flight at once; the others wait their turn. */
 const MAX_CANCELS = 4
+/**
+ * Abandoned reads waiting for a cancel. Each is a backend we already disconnected from, so the
+ * queue is bounded by what the server holds; past this many, the oldest waiting is forgotten
+ * (a server that far behind is better served by its own `statement_timeout`).
+ */
+const MAX_PENDING_CANCELS = 1024
+/** Tries to cancel one backend: a cancel that found no connection in time is queued again. */
+const CANCEL_ATTEMPTS = 3
 /** Connections tried for one read whose prepared statement a schema change made stale. */
 const MAX_REPLANS = 8
 
@@ -60,6 +68,8 @@ export class PgRunner {
   readonly #prepared: boolean
   readonly #names = new Map<string, string>()
   #cancelling = 0
+  /** Backends to cancel, oldest first, with the attempts each has left. */
+  readonly #toCancel: { pid: number; attempts: number }[] = []
 
   constructor(pool: Pool, timeoutMs: number, prepared: boolean) {
     this.#pool = pool
@@ -113,28 +123,52 @@ export class PgRunner {
   /**
    * Cancels on the server what a connection we gave up on is still running (a read stuck
    * behind a lock would otherwise keep its backend until the lock goes, and enough of them
-   * exhaust `max_connections`). Fire and forget, bounded in time and in number.
+   * exhaust `max_connections`). Fire and forget, bounded in number at a time: every abandoned
+   * read is cancelled, MAX_CANCELS at once, the rest queued. Dropping the ones over the limit
+   * left their backends waiting as long as the lock was held, under exactly the load (many
+   * reads giving up at once) where it matters.
    */
   #cancel(client: PoolClient): void {
     const pid = (client as PoolClient & { processID?: unknown }).processID
-    if (typeof pid !== 'number' || this.#cancelling >= MAX_CANCELS) return
-    this.#cancelling++
+    if (typeof pid !== 'number') return
+    if (this.#toCancel.length >= MAX_PENDING_CANCELS) this.#toCancel.shift()
+    this.#toCancel.push({ pid, attempts: CANCEL_ATTEMPTS })
+    this.#drainCancels()
+  }
+
+  /** Starts queued cancels while fewer than MAX_CANCELS run; each that ends starts the next. */
+  #drainCancels(): void {
+    while (this.#cancelling < MAX_CANCELS) {
+      const next = this.#toCancel.shift()
+      if (next === undefined) return
+      this.#cancelling++
+      void this.#cancelOne(next)
+        .catch(() => undefined)
+        .finally(() => {
+          this.#cancelling--
+          this.#drainCancels()
+        })
+    }
+  }
+
+  /** One `pg_cancel_backend` within `timeoutMs`; without a connection in time, queued again while attempts remain. */
+  async #cancelOne(target: { pid: number; attempts: number }): Promise<void> {
     const deadline = performance.now() + this.#timeout
-    void (async () => {
-      const c = await this.#connect('cancel', deadline)
-      const guard = watch(c)
-      try {
-        const config: TimedQuery = { text: 'SELECT pg_cancel_backend($1::int)', values: [pid], query_timeout: Math.max(1, Math.ceil(deadline - performance.now())) }
-        await c.query(config)
-        guard.release(false)
-      } catch {
-        guard.release(true)
-      }
-    })()
-      .catch(() => undefined)
-      .finally(() => {
-        this.#cancelling--
-      })
+    let c: PoolClient
+    try {
+      c = await this.#connect('cancel', deadline)
+    } catch {
+      if (target.attempts > 1) this.#toCancel.push({ pid: target.pid, attempts: target.attempts - 1 })
+      return
+    }
+    const guard = watch(c)
+    try {
+      const config: TimedQuery = { text: 'SELECT pg_cancel_backend($1::int)', values: [target.pid], query_timeout: Math.max(1, Math.ceil(deadline - performance.now())) }
+      await c.query(config)
+      guard.release(false)
+    } catch {
+      guard.release(true)
+    }
   }
 
   /**

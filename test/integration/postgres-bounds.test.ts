@@ -142,22 +142,30 @@ describe.skipIf(!HAVE_PG)('postgres store: bounds under faults', () => {
     await pool.end()
   })
 
-  it('a lock held by a migration: reads fail within queryTimeoutMs and leave no backend waiting on the server', async () => {
-    const app = 'kw-bounds-lock'
-    const pool = newPool(undefined, { max: 4, application_name: app })
+  // More reads give up at once than the store cancels at a time (MAX_CANCELS, 4): the cancels
+  // beyond it wait their turn instead of being dropped, which left a backend waiting on the
+  // lock for as long as it was held.
+  it.each([
+    { max: 4, perWave: 8, waves: 3 },
+    { max: 12, perWave: 12, waves: 1 },
+  ])('a lock held by a migration: reads fail within queryTimeoutMs and leave no backend waiting on the server (pool of $max, $waves × $perWave reads)', async ({ max, perWave, waves }) => {
+    const app = `kw-bounds-lock-${max}`
+    const pool = newPool(undefined, { max, application_name: app })
     const store = postgresStore(pool, { schema: fx.schema, queryTimeoutMs: LIMIT })
     const waiting = async (): Promise<number> => {
       const { rows } = await fx.pool.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`, [app])
       return rows[0].n as number
     }
+    // Every connection open before the lock is taken, so the reads all reach the server at once.
+    await Promise.all(Array.from({ length: max }, () => store.findByHash(hash)))
     const locker = await fx.pool.connect()
     let left = -1
     try {
       await locker.query('BEGIN')
       await locker.query(`LOCK TABLE "${fx.schema}".keyward_keys IN ACCESS EXCLUSIVE MODE`)
-      // Three waves of lookups, as requests keep coming during a migration.
-      for (let wave = 0; wave < 3; wave++) {
-        const results = await Promise.all(Array.from({ length: 8 }, () => outcome(() => store.findByHash(hash))))
+      // Waves of lookups, as requests keep coming during a migration.
+      for (let wave = 0; wave < waves; wave++) {
+        const results = await Promise.all(Array.from({ length: perWave }, () => outcome(() => store.findByHash(hash))))
         for (const r of results) {
           record('lookup, lock held', r.ms)
           expect(r.error).toBeInstanceOf(PostgresStoreError)
