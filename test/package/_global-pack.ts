@@ -1,18 +1,24 @@
 /**
  * Vitest globalSetup: builds the package and packs it once per run, for every test that installs
  * the tarball as a user would (`PACK_CONSUMERS`), instead of each of them building and packing on
- * its own. The tarball's path and file list reach those tests through `provide`/`inject`
- * (`inject('keywardPacked')`). A run that selects none of them (`npx vitest run test/core`)
- * builds nothing.
+ * its own. A run that selects none of them (`npx vitest run test/core`) builds nothing.
+ *
+ * The build and the pack run alongside the tests, not before them: the setup starts them, returns
+ * at once and provides the folder where `result.json` appears when they end (written whole, then
+ * renamed); {@link packedPackage} waits for it. A build takes about 40 s on 2 cores, which every
+ * other test waited out when the setup awaited it (`npm test` on a fresh clone, or after any
+ * source change).
  *
  * `dist/` is reused, not rebuilt, when `scripts/build.ts` stamped it as built from exactly the
  * current sources, configuration and lockfile and it is unchanged since (content hashes): CI's
  * `npm run build` before `npm test`, or a second run with no source change, builds once. Any
- * difference rebuilds; a stale `dist/` is never tested.
+ * difference rebuilds; a stale `dist/` is never tested. Only the pack consumers read `dist/`.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, normalize } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { inject } from 'vitest'
 import type { TestProject } from 'vitest/node'
 import { isFresh } from '../../scripts/build.js'
 import { pack, runOk, type Packed } from './_consumer.js'
@@ -21,10 +27,16 @@ import { ROOT } from './_entries.js'
 /** The test files that install the packed package. */
 export const PACK_CONSUMERS = ['test/package/package.test.ts', 'test/testing/jest.test.ts'] as const
 
+/** The tarball `npm pack` wrote this run, its files, and what the build and the pack took. */
+export type PackedPackage = Packed & { readonly timings: Readonly<Record<'build' | 'pack', number>>; readonly reusedBuild: boolean }
+
+/** What `result.json` holds: the package, or why there is none. */
+type Result = { readonly ok: true; readonly packed: PackedPackage } | { readonly ok: false; readonly error: string }
+
 declare module 'vitest' {
   export interface ProvidedContext {
-    /** The tarball `npm pack` wrote this run, and its files; `null` when no selected test needs it. */
-    keywardPacked: (Packed & { readonly timings: Readonly<Record<'build' | 'pack', number>>; readonly reusedBuild: boolean }) | null
+    /** The folder where this run's build and pack write `result.json`; `null` when no selected test needs it. */
+    keywardPack: string | null
   }
 }
 
@@ -38,18 +50,49 @@ async function selectsPackConsumer(project: TestProject): Promise<boolean> {
   return testFiles.some((f) => wanted.includes(normalize(f)))
 }
 
+/** Builds when `dist/` is not fresh, packs into `dir`, and writes the outcome to `dir/result.json`. */
+async function buildAndPack(dir: string): Promise<void> {
+  let result: Result
+  try {
+    const t0 = performance.now()
+    const reusedBuild = isFresh()
+    if (!reusedBuild) await runOk('npm', ['run', 'build'], { cwd: ROOT })
+    const t1 = performance.now()
+    const packed = await pack(dir)
+    result = { ok: true, packed: { ...packed, timings: { build: Math.round(t1 - t0), pack: Math.round(performance.now() - t1) }, reusedBuild } }
+  } catch (e) {
+    result = { ok: false, error: e instanceof Error ? e.message : String(e) }
+  }
+  writeFileSync(join(dir, 'result.json.tmp'), JSON.stringify(result))
+  renameSync(join(dir, 'result.json.tmp'), join(dir, 'result.json'))
+}
+
 export default async function setup(project: TestProject): Promise<() => void> {
   if (!(await selectsPackConsumer(project))) {
-    project.provide('keywardPacked', null)
+    project.provide('keywardPack', null)
     return () => {}
   }
   const dir = mkdtempSync(join(tmpdir(), 'keyward-pack-'))
-  const t0 = performance.now()
-  const reusedBuild = isFresh()
-  if (!reusedBuild) await runOk('npm', ['run', 'build'], { cwd: ROOT })
-  const t1 = performance.now()
-  const packed = await pack(dir)
-  const timings = { build: Math.round(t1 - t0), pack: Math.round(performance.now() - t1) }
-  project.provide('keywardPacked', { ...packed, timings, reusedBuild })
-  return () => rmSync(dir, { recursive: true, force: true })
+  const job = buildAndPack(dir)
+  project.provide('keywardPack', dir)
+  return async () => {
+    // A run stopped early may end before the build does; the folder goes once it has.
+    await job
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/**
+ * The package this run built and packed, once the globalSetup's build and pack have ended (the
+ * calling hook's timeout bounds the wait); throws what made them fail.
+ */
+export async function packedPackage(): Promise<PackedPackage> {
+  const dir = inject('keywardPack')
+  if (dir === null) throw new Error('no packed package: run through vitest.config.ts, whose globalSetup packs it')
+  const file = join(dir, 'result.json')
+  // Polled, not timed: the hook's own timeout bounds the wait.
+  while (!existsSync(file)) await sleep(100)
+  const result = JSON.parse(readFileSync(file, 'utf8')) as Result
+  if (!result.ok) throw new Error(`the package could not be built and packed: ${result.error}`)
+  return result.packed
 }

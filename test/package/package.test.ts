@@ -12,17 +12,16 @@ import { join, normalize } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { publint } from 'publint'
 import { formatMessage } from 'publint/utils'
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { hashKey } from '../../src/index.js'
 import { copyFixture, installConsumer, isolatedTempDir, linkFromRepo, run, runOk, writeTsconfig, type Packed } from './_consumer.js'
+import { packedPackage } from './_global-pack.js'
 import { packageJson, publicEntries, ROOT, type Entry } from './_entries.js'
 import { acceptedAttwProblems, attw } from './_attw.js'
 
 const SLOW = 300_000
 const pkg = packageJson()
 const work = mkdtempSync(join(tmpdir(), 'keyward-package-'))
-/** Built and packed once per run by the globalSetup (`_global-pack.ts`), shared with the Jest test. */
-const provided = inject('keywardPacked')
 const consumer = isolatedTempDir('keyward-consumer-')
 const timings: [string, number][] = []
 
@@ -40,7 +39,8 @@ let entries: Entry[] = []
 
 beforeAll(async () => {
   entries = await publicEntries()
-  if (provided === null) throw new Error('no packed package: run through vitest.config.ts, whose globalSetup packs it')
+  // Built and packed once per run by the globalSetup (`_global-pack.ts`), shared with the Jest test.
+  const provided = await packedPackage()
   packed = provided
   timings.push([provided.reusedBuild ? 'dist/ reused, fresh by content hash (globalSetup)' : 'npm run build (globalSetup)', provided.timings.build], ['npm pack (globalSetup)', provided.timings.pack])
   await timed('npm install (offline)', () => installConsumer(consumer, packed.tarball, Object.keys(pkg.dependencies ?? {})))

@@ -25,8 +25,9 @@
 import { spawn } from 'node:child_process'
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { childEnv, isolatedTempDir, linkFromRepo, type Result } from '../package/_consumer.js'
+import { packedPackage } from '../package/_global-pack.js'
 import { packageJson, ROOT } from '../package/_entries.js'
 
 const BUILD_MS = 240_000
@@ -145,8 +146,7 @@ function filesOf(report: JestReport, dir: string, pattern: RegExp): FileResult[]
 beforeAll(async () => {
   mkdirSync(consumer, { recursive: true })
   // Built and packed once per run by the globalSetup (test/package/_global-pack.ts).
-  const packed = inject('keywardPacked')
-  if (packed === null) throw new Error('no packed package: run through vitest.config.ts, whose globalSetup packs it')
+  const packed = await packedPackage()
   await installExample(packed.tarball)
 }, BUILD_MS)
 
