@@ -24,19 +24,8 @@ export interface Child {
   request<T>(message: object, reply: string): Promise<T>
 }
 
-/** Where the instances keep their state, and how they decide. */
-export interface ClusterOptions {
-  /** `cached`: cachedStore over Postgres, invalidated over Redis; `pg`: Postgres on every request. */
-  mode: 'cached' | 'pg'
-  pgUrl: string
-  redisUrl: string
-  schema: string
-  /** The invalidation channel. */
-  channel: string
-  /** Prefix of the rate limiter's Redis keys. */
-  prefix: string
-  /** When set, credits are kept in a Redis ledger under this prefix. */
-  creditsPrefix?: string
+/** Where the instances keep their state, and how they decide (see `Config`), and how many there are. */
+export interface ClusterOptions extends Omit<Config, 'index' | 'timeoutMs'> {
   instances: number
 }
 
