@@ -16,8 +16,13 @@ const MAX_CANCELS = 4
  * (a server that far behind is better served by its own `statement_timeout`).
  */
 const MAX_PENDING_CANCELS = 1024
-/** Tries to cancel one backend: a cancel that found no connection in time is queued again. */
+/**
+ * Tries to cancel one backend. A cancel that found no connection is queued again after a pause
+ * of `queryTimeoutMs` (at most RETRY_CAP_MS): a refusal is immediate ("too many clients" is one),
+ * and retried at once every attempt would be spent before anything changed.
+ */
 const CANCEL_ATTEMPTS = 3
+const RETRY_CAP_MS = 1000
 /** Connections tried for one read whose prepared statement a schema change made stale. */
 const MAX_REPLANS = 8
 
@@ -151,14 +156,21 @@ export class PgRunner {
     }
   }
 
-  /** One `pg_cancel_backend` within `timeoutMs`; without a connection in time, queued again while attempts remain. */
+  /** One `pg_cancel_backend` within `timeoutMs`; without a connection, queued again after a pause while attempts remain. */
   async #cancelOne(target: { pid: number; attempts: number }): Promise<void> {
     const deadline = performance.now() + this.#timeout
     let c: PoolClient
     try {
       c = await this.#connect('cancel', deadline)
     } catch {
-      if (target.attempts > 1) this.#toCancel.push({ pid: target.pid, attempts: target.attempts - 1 })
+      if (target.attempts > 1) {
+        const again = { pid: target.pid, attempts: target.attempts - 1 }
+        // Unref'd: a pending retry never keeps the process alive.
+        setTimeout(() => {
+          this.#toCancel.push(again)
+          this.#drainCancels()
+        }, Math.min(this.#timeout, RETRY_CAP_MS)).unref()
+      }
       return
     }
     const guard = watch(c)
