@@ -8,18 +8,28 @@
  *
  * To accept a deliberate change: `npx vitest run test/package/exports.test.ts -u`, then review
  * and commit the diff of this file and of the .snap file.
+ *
+ * Documentation is part of the public API, so the same file checks it, from the same
+ * TypeScript program (one parse of the sources instead of two): every export of every entry
+ * point has a TSDoc comment; every exported function and class has an `@example`; every field of
+ * an `…Options` interface is documented with an `@example`, and every optional one with its
+ * `@default` (`undocumented()` in `_surface.ts`).
  */
 import { beforeAll, describe, expect, it } from 'vitest'
 import { publicEntries, type Entry } from './_entries.js'
-import { declaredExports } from './_surface.js'
+import { declaredExports, publicProgram, undocumented } from './_surface.js'
 
 const entries: Entry[] = await publicEntries()
 const withSource = entries.filter((e): e is Entry & { source: string } => e.source !== undefined)
 
 let declared = new Map<string, string[]>()
+let docProblems = new Map<string, string[]>()
 beforeAll(() => {
-  // One TypeScript program for all entries: parsing src and @types/node once.
-  declared = declaredExports(withSource.map((e) => e.source))
+  // One TypeScript program for all entries and both checks: parsing src and @types/node once.
+  const sources = withSource.map((e) => e.source)
+  const program = publicProgram(sources)
+  declared = declaredExports(program, sources)
+  docProblems = undocumented(program, sources)
 })
 
 describe('public entry points', () => {
@@ -60,5 +70,16 @@ describe.each(withSource.map((e) => [e.specifier, e] as const))('%s', (_, entry)
     expect(values.filter((v) => !all.includes(v))).toEqual([])
     const types = all.filter((n) => !values.includes(n))
     expect({ values, types }).toMatchSnapshot()
+  })
+})
+
+describe('TSDoc of the public API', () => {
+  it.each(withSource.map((e) => [e.subpath, e.source] as const))('documents every export of %s', (_, source) => {
+    expect(docProblems.get(source)).toEqual([])
+  })
+
+  it('audits something (the check is not vacuous)', () => {
+    expect(withSource.length).toBeGreaterThanOrEqual(8)
+    expect([...docProblems.keys()]).toEqual(withSource.map((e) => e.source))
   })
 })
