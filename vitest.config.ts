@@ -42,9 +42,10 @@ export default defineConfig({
           include: ['test/**/*.test.ts'],
           exclude: [...configDefaults.exclude, ...ISOLATED],
           isolate: false,
-          // Starts the one tsc run of every scratch-project test's programs (not waited for), then
-          // builds and packs the package once per run, for the tests that install it. A project's
-          // global setup runs once per project, so only this one has it (no isolated file needs it).
+          // Starts the one tsc run of every scratch-project test's programs, and the build and pack
+          // of the package for the tests that install it, once per run; neither is waited for here
+          // (the tests that need them wait). A project's global setup runs once per project, so
+          // only this one has it (no isolated file needs it).
           globalSetup: ['test/_support/global-typecheck.ts', 'test/package/_global-pack.ts'],
         },
       },

@@ -4,21 +4,10 @@
  * for it. A run that selects none of them (`npx vitest run test/net`) starts nothing.
  */
 import { rmSync } from 'node:fs'
-import { join, normalize } from 'node:path'
 import type { TestProject } from 'vitest/node'
 import { isolatedTempDir } from '../package/_consumer.js'
-import { ROOT } from './scratch.js'
+import { selects } from './global-job.js'
 import { startSharedTypecheck, TYPECHECK_CONSUMERS } from './typecheck.js'
-
-/** Whether this run selects one of `files` (every file, when unfiltered). */
-export async function selects(project: TestProject, files: readonly string[]): Promise<boolean> {
-  // The CLI's file filters; where this Vitest keeps them elsewhere, assume selected (slower, never wrong).
-  const filters = (project.vitest as unknown as { filenamePattern?: string[] }).filenamePattern
-  if (!Array.isArray(filters) || filters.length === 0) return true
-  const { testFiles } = await project.globTestFiles(filters)
-  const wanted = files.map((f) => normalize(join(ROOT, f)))
-  return testFiles.some((f) => wanted.includes(normalize(f)))
-}
 
 export default async function setup(project: TestProject): Promise<() => void> {
   if (!(await selects(project, Object.values(TYPECHECK_CONSUMERS)))) {

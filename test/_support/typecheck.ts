@@ -16,10 +16,10 @@
  * another's declarations.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { inject } from 'vitest'
+import { resultIn, writeResult } from './global-job.js'
 import { ROOT, SUBPATHS } from './scratch.js'
 import { EXPRESS as QS_EXPRESS, FASTIFY as QS_FASTIFY, HONO as QS_HONO, KOA as QS_KOA } from '../adapters/_quickstart.js'
 import { EXPRESS as AR_EXPRESS, HONO as AR_HONO, KOA as AR_KOA, SETUP as AR_SETUP } from '../adapters/_admin-readme.js'
@@ -92,10 +92,7 @@ export function startSharedTypecheck(dir: string): ChildProcess {
   let output = ''
   child.stdout.on('data', (d: Buffer) => (output += d.toString()))
   child.stderr.on('data', (d: Buffer) => (output += d.toString()))
-  const done = (result: Result) => {
-    writeFileSync(join(dir, 'result.json.tmp'), JSON.stringify(result))
-    renameSync(join(dir, 'result.json.tmp'), join(dir, 'result.json'))
-  }
+  const done = (result: Result) => writeResult(dir, result)
   child.on('error', (e) => done({ code: -1, output: `could not run tsc: ${e.message}` }))
   child.on('close', (code, signal) => done({ code: code ?? -1, output: signal === null ? output : `${output}\ntsc killed by ${signal}` }))
   return child
@@ -125,10 +122,8 @@ export async function sharedTypecheck(group: TypecheckGroup, programs: Readonly<
   const want = Object.entries(programs).map(([n, code]) => [n.endsWith('.ts') ? n : `${n}.ts`, code] as const).sort(([a], [b]) => (a < b ? -1 : 1))
   const have = readdirSync(join(dir, group)).sort().map((n) => [n, readFileSync(join(dir, group, n), 'utf8')] as const)
   if (JSON.stringify(have) !== JSON.stringify(want)) throw new Error(`the shared type-check of ${group} holds other programs than the test runs: a snippet changed after the run started (run again), or test/_support/typecheck.ts builds them differently from the test`)
-  const file = join(dir, 'result.json')
   // Polled, not timed: the test's own timeout bounds the wait.
-  while (!existsSync(file)) await sleep(100)
-  const result = JSON.parse(readFileSync(file, 'utf8')) as Result
+  const result = await resultIn<Result>(dir)
   const output = shareOf(result.output, group, Object.keys(TYPECHECK_CONSUMERS))
   return { code: output === '' && result.output.trim() !== '' ? 0 : result.code, output }
 }

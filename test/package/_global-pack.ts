@@ -14,13 +14,13 @@
  * `npm run build` before `npm test`, or a second run with no source change, builds once. Any
  * difference rebuilds; a stale `dist/` is never tested. Only the pack consumers read `dist/`.
  */
-import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, normalize } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
+import { join } from 'node:path'
 import { inject } from 'vitest'
 import type { TestProject } from 'vitest/node'
 import { isFresh } from '../../scripts/build.js'
+import { resultIn, selects, writeResult } from '../_support/global-job.js'
 import { pack, runOk, type Packed } from './_consumer.js'
 import { ROOT } from './_entries.js'
 
@@ -40,16 +40,6 @@ declare module 'vitest' {
   }
 }
 
-/** Whether this run selects a test that installs the tarball (every test, when unfiltered). */
-async function selectsPackConsumer(project: TestProject): Promise<boolean> {
-  // The CLI's file filters; where this Vitest keeps them elsewhere, pack (slower, never wrong).
-  const filters = (project.vitest as unknown as { filenamePattern?: string[] }).filenamePattern
-  if (!Array.isArray(filters) || filters.length === 0) return true
-  const { testFiles } = await project.globTestFiles(filters)
-  const wanted = PACK_CONSUMERS.map((f) => normalize(join(ROOT, f)))
-  return testFiles.some((f) => wanted.includes(normalize(f)))
-}
-
 /** Builds when `dist/` is not fresh, packs into `dir`, and writes the outcome to `dir/result.json`. */
 async function buildAndPack(dir: string): Promise<void> {
   let result: Result
@@ -63,12 +53,11 @@ async function buildAndPack(dir: string): Promise<void> {
   } catch (e) {
     result = { ok: false, error: e instanceof Error ? e.message : String(e) }
   }
-  writeFileSync(join(dir, 'result.json.tmp'), JSON.stringify(result))
-  renameSync(join(dir, 'result.json.tmp'), join(dir, 'result.json'))
+  writeResult(dir, result)
 }
 
 export default async function setup(project: TestProject): Promise<() => void> {
-  if (!(await selectsPackConsumer(project))) {
+  if (!(await selects(project, PACK_CONSUMERS))) {
     project.provide('keywardPack', null)
     return () => {}
   }
@@ -89,10 +78,8 @@ export default async function setup(project: TestProject): Promise<() => void> {
 export async function packedPackage(): Promise<PackedPackage> {
   const dir = inject('keywardPack')
   if (dir === null) throw new Error('no packed package: run through vitest.config.ts, whose globalSetup packs it')
-  const file = join(dir, 'result.json')
   // Polled, not timed: the hook's own timeout bounds the wait.
-  while (!existsSync(file)) await sleep(100)
-  const result = JSON.parse(readFileSync(file, 'utf8')) as Result
+  const result = await resultIn<Result>(dir)
   if (!result.ok) throw new Error(`the package could not be built and packed: ${result.error}`)
   return result.packed
 }
