@@ -48,7 +48,8 @@ const onDemandInCjs = {
 export default defineConfig({
   entry: Object.fromEntries(Object.entries(entries).filter(([, file]) => existsSync(file))),
   format: ['esm', 'cjs'],
-  dts: true,
+  // Declarations: scripts/build-types.ts, run by `npm run build` alongside this.
+  dts: false,
   clean: true,
   sourcemap: true,
   target: 'node20',

@@ -1,29 +1,33 @@
 /**
- * `npm run build`: runs tsup, then records which sources the new `dist/` was built from, so that a
- * later test run can reuse `dist/` instead of building again, and only when it is provably fresh.
+ * `npm run build`: runs tsup for the JavaScript and, alongside it, scripts/build-types.ts for the
+ * declarations; then records which sources the new `dist/` was built from, so that a later test
+ * run can reuse `dist/` instead of building again, and only when it is provably fresh.
  *
  * The stamp (`node_modules/.cache/keyward-build/stamp.json`, never packed nor committed) holds two
  * SHA-256 digests: of every build input (`src/`, the tsup, TypeScript and package configuration,
- * the lockfile, which pins tsup, esbuild and TypeScript) and of every file in `dist/`. `dist/` is
- * fresh when both still match: a changed source, a changed config, a dependency update, a partial
- * or hand-edited `dist/` each make it stale. The inputs are hashed before and after tsup, and no
- * stamp is written when they changed during the build (a file saved mid-build).
+ * the declaration step, the lockfile, which pins tsup, esbuild, rollup and TypeScript) and of
+ * every file in `dist/`. `dist/` is fresh when both still match: a changed source, a changed
+ * config, a dependency update, a partial or hand-edited `dist/` each make it stale. The inputs are
+ * hashed before and after the build, and no stamp is written when they changed during the build
+ * (a file saved mid-build).
  *
  * Usage: `tsx scripts/build.ts` builds and stamps; `tsx scripts/build.ts --if-stale` builds only
  * when `dist/` is not fresh (what the test suite's globalSetup runs).
  */
-import { spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
 import { dirname, join, relative, sep } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { bundleDeclarations, emitDeclarations } from './build-types.js'
 
 /** The repository root. */
 export const ROOT = fileURLToPath(new URL('../', import.meta.url))
 const STAMP = join(ROOT, 'node_modules', '.cache', 'keyward-build', 'stamp.json')
-/** Files and folders that decide what tsup writes. */
-const INPUTS = ['src', 'tsup.config.ts', 'tsconfig.json', 'package.json', 'package-lock.json']
+/** Files and folders that decide what the build writes. */
+const INPUTS = ['src', 'tsup.config.ts', 'tsconfig.json', 'scripts/build-types.ts', 'package.json', 'package-lock.json']
 
 /** What a build was made from and what it wrote. */
 export interface Stamp {
@@ -80,13 +84,47 @@ export function isFresh(root = ROOT, stamp = STAMP): boolean {
   }
 }
 
-/** Runs tsup and stamps the result. Returns tsup's exit status. */
-export function build(): number {
+/** tsup's exit status (it cleans `dist/` first, then writes the JavaScript and source maps). */
+function tsup(): Promise<number> {
+  const cli = createRequire(import.meta.url).resolve('tsup/dist/cli-default.js')
+  return new Promise((done) => {
+    spawn(process.execPath, [cli], { cwd: ROOT, stdio: 'inherit' })
+      .on('error', () => done(1))
+      .on('exit', (code) => done(code ?? 1))
+  })
+}
+
+/** The entries tsup builds and the packages it leaves as imports, from its config and package.json. */
+async function typesBuild(): Promise<{ entries: Record<string, string>; external: string[] }> {
+  const config = (await import(pathToFileURL(join(ROOT, 'tsup.config.ts')).href)) as { default: { entry: Record<string, string> } }
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as Record<string, Record<string, string> | undefined>
+  return { entries: config.default.entry, external: [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {})] }
+}
+
+/** Builds `dist/` (tsup and the declarations at once) and stamps the result. Returns an exit status. */
+export async function build(): Promise<number> {
   rmSync(STAMP, { force: true })
   const before = digest(ROOT, INPUTS)
-  const tsup = createRequire(import.meta.url).resolve('tsup/dist/cli-default.js')
-  const r = spawnSync(process.execPath, [tsup], { cwd: ROOT, stdio: 'inherit' })
-  if (r.status !== 0) return r.status ?? 1
+  const js = tsup()
+  const types = await typesBuild()
+  // The compiler runs here while tsup runs in its own process. tsup cleans dist/ when it starts,
+  // so the bundled declarations are written only once it has ended. The one-per-source .d.ts
+  // files go outside node_modules: the bundler takes anything TypeScript resolves inside a
+  // node_modules folder for a package, and leaves it as an import.
+  const declarations = mkdtempSync(join(tmpdir(), 'keyward-types-'))
+  try {
+    const errors = emitDeclarations(ROOT, Object.values(types.entries), declarations)
+    const status = await js
+    if (errors !== '') {
+      console.error(`build: TypeScript errors; no declarations written\n${errors}`)
+      return 1
+    }
+    if (status !== 0) return status
+    await bundleDeclarations(ROOT, types, declarations)
+  } finally {
+    rmSync(declarations, { recursive: true, force: true })
+  }
+  console.log('build: declarations bundled into dist/')
   if (digest(ROOT, INPUTS) !== before) {
     console.warn('build: sources changed during the build; dist/ is not stamped and will be rebuilt by the next test run')
     return 0
@@ -100,6 +138,6 @@ if (script !== undefined && realpathSync(script) === realpathSync(fileURLToPath(
   if (process.argv.includes('--if-stale') && isFresh()) {
     console.log('build: dist/ is fresh for the current sources (content hash); not rebuilt')
   } else {
-    process.exitCode = build()
+    process.exitCode = await build()
   }
 }

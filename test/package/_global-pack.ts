@@ -5,9 +5,9 @@
  *
  * The build and the pack run alongside the tests, not before them: the setup starts them, returns
  * at once and provides the folder where `result.json` appears when they end (written whole, then
- * renamed); {@link packedPackage} waits for it. A build takes about 40 s on 2 cores, which every
- * other test waited out when the setup awaited it (`npm test` on a fresh clone, or after any
- * source change).
+ * renamed); {@link packedPackage} waits for it. Every other test waited out the build (about
+ * 18 s on 2 cores) when the setup awaited it (`npm test` on a fresh clone, or after any source
+ * change).
  *
  * `dist/` is reused, not rebuilt, when `scripts/build.ts` stamped it as built from exactly the
  * current sources, configuration and lockfile and it is unchanged since (content hashes): CI's

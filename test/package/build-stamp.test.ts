@@ -21,7 +21,7 @@ beforeEach(() => {
   stamp = join(root, 'cache', 'stamp.json')
   put('src/index.ts', 'export const a = 1\n')
   put('src/core/engine.ts', 'export const b = 2\n')
-  for (const f of ['tsup.config.ts', 'tsconfig.json', 'package.json', 'package-lock.json']) put(f, `${f}\n`)
+  for (const f of ['tsup.config.ts', 'tsconfig.json', 'scripts/build-types.ts', 'package.json', 'package-lock.json']) put(f, `${f}\n`)
   put('dist/index.js', 'export const a = 1\n')
   put('dist/index.d.ts', 'export declare const a = 1\n')
   writeStamp(currentStamp(root).inputs, root, stamp)
@@ -41,6 +41,7 @@ describe('a dist/ stamped by the build', () => {
     ['a source renamed', () => (unlinkSync(join(root, 'src/core/engine.ts')), put('src/core/engine2.ts', 'export const b = 2\n'))],
     ['tsup.config.ts edited', () => put('tsup.config.ts', 'changed\n')],
     ['tsconfig.json edited', () => put('tsconfig.json', 'changed\n')],
+    ['the declaration step edited', () => put('scripts/build-types.ts', 'changed\n')],
     ['package.json edited', () => put('package.json', 'changed\n')],
     ['the lockfile edited (a tsup, esbuild or TypeScript update)', () => put('package-lock.json', 'changed\n')],
     ['a dist/ file edited', () => put('dist/index.js', 'export const a = 2\n')],
