@@ -16,6 +16,7 @@
  * @module
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
+import { hash } from 'node:crypto'
 import { createServer, type Server } from 'node:http'
 import inspector from 'node:inspector'
 import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks'
@@ -41,7 +42,7 @@ import { MemoryKeyStore } from '../src/stores/memory.js'
 
 /** Frameworks and variants the parent may ask for. */
 export const FRAMEWORKS = ['express', 'koa', 'hono', 'fastify'] as const
-export const VARIANTS = ['bare', 'keyward', 'peer'] as const
+export const VARIANTS = ['bare', 'keyward', 'peer', 'floor'] as const
 /**
  * The steps from bare to keyward, each adding one thing to the one before (`bench/attribution.ts`):
  * `heap`: bare, with the keyward authorizer and its 10,000 keys built and kept alive but never
@@ -106,13 +107,28 @@ async function authorizerFor(variant: Variant): Promise<{ authorizer: GuardAutho
   return { authorizer: { need: (n) => real.authorizer.need(n), authorize: () => answer }, key: real.key }
 }
 
+/**
+ * The `floor` variant's check: the least a check of stored API keys can do, hand-written. The
+ * header's SHA-256 (Node's one-shot hash, which keyward uses too) looked up in a `Map` of
+ * `STORE_KEYS` hashes; nothing else (no format, status, owner, permission or address check).
+ * Its cost over HTTP is what hashing and one lookup cost between real requests, the part of
+ * keyward's overhead that no API-key check stores keys safely without.
+ */
+function floorCheck(key: string): (value: unknown) => boolean {
+  const sha = (v: string) => hash('sha256', v, 'hex')
+  const hashes = new Map<string, { id: string }>([[sha(key), { id: 'ana' }]])
+  while (hashes.size < STORE_KEYS) hashes.set(sha(generateKey()), { id: `user${hashes.size}` })
+  return (value) => typeof value === 'string' && value !== '' && hashes.has(sha(value))
+}
+
 /** The server of a framework's variant, not listening yet (also driven in process by `bench/_framework-loop.ts`). */
 export async function build(framework: Framework, variant: Variant): Promise<Built> {
   // The peers hold plaintext keys in a Map, as their documentation does.
   const peerKey = generateKey()
   const peerKeys = new Map([[peerKey, { id: 'ana' }]])
   // keyward and glue: a guard over that authorizer; heap and layer: keyward's heap, no guard.
-  const kw = variant === 'bare' || variant === 'peer' ? undefined : await authorizerFor(variant)
+  const kw = variant === 'bare' || variant === 'peer' || variant === 'floor' ? undefined : await authorizerFor(variant)
+  const allowed = variant === 'floor' ? floorCheck(peerKey) : undefined
   const layer = variant === 'layer'
   const built = (server: Server): Built => ({ server, header: 'x-api-key', value: kw?.key ?? peerKey })
   switch (framework) {
@@ -123,6 +139,7 @@ export async function build(framework: Framework, variant: Variant): Promise<Bui
       }
       if (kw !== undefined) app.get(PATH, expressGuard(kw.authorizer)('scans:read'), handler)
       else if (layer) app.get(PATH, (_req, _res, next) => next(), handler)
+      else if (allowed) app.get(PATH, (req, res, next) => (allowed(req.get('x-api-key')) ? next() : res.status(401).end()), handler)
       else if (variant !== 'peer') app.get(PATH, handler)
       else {
         passport.use(
@@ -141,7 +158,15 @@ export async function build(framework: Framework, variant: Variant): Promise<Bui
       app.silent = true
       if (kw !== undefined) app.use(koaGuard(kw.authorizer)('scans:read'))
       else if (layer) app.use((_ctx, next) => next())
-      else if (variant === 'peer') {
+      else if (allowed) {
+        app.use(async (ctx, next) => {
+          if (!allowed(ctx.get('x-api-key'))) {
+            ctx.status = 401
+            return
+          }
+          await next()
+        })
+      } else if (variant === 'peer') {
         // The usual hand-written check: look the header up in a Map, 401 otherwise.
         app.use(async (ctx, next) => {
           if (!peerKeys.has(ctx.get('x-api-key'))) {
@@ -161,6 +186,7 @@ export async function build(framework: Framework, variant: Variant): Promise<Bui
       const server = () => createAdaptorServer({ fetch: app.fetch }) as Server
       if (kw !== undefined) app.get(PATH, honoGuard(kw.authorizer)('scans:read'), (c) => c.json(BODY))
       else if (layer) app.get(PATH, (_c, next) => next(), (c) => c.json(BODY))
+      else if (allowed) app.get(PATH, async (c, next) => (allowed(c.req.header('x-api-key')) ? next() : c.body(null, 401)), (c) => c.json(BODY))
       else if (variant !== 'peer') app.get(PATH, (c) => c.json(BODY))
       else {
         app.get(PATH, bearerAuth({ token: peerKey }), (c) => c.json(BODY))
@@ -177,6 +203,7 @@ export async function build(framework: Framework, variant: Variant): Promise<Bui
         await app.register(keywardPlugin, { authorizer: kw.authorizer })
         app.get(PATH, { onRequest: app.requireKey('scans:read') }, handler)
       } else if (layer) app.get(PATH, { onRequest: (_req, _reply, done) => done() }, handler)
+      else if (allowed) app.get(PATH, { onRequest: (req, reply, done) => (allowed(req.headers['x-api-key']) ? done() : void reply.code(401).send()) }, handler)
       else if (variant !== 'peer') app.get(PATH, handler)
       else {
         await app.register(fastifyBearerAuth, { keys: new Set([peerKey]) })

@@ -101,7 +101,7 @@ async function reading(s: Server): Promise<Extract<FromServer, { type: 'cpu' }>>
 }
 
 /** Variants that authenticate: they must refuse a request without a credential. */
-const GUARDED: ReadonlySet<Variant> = new Set(['keyward', 'peer'])
+const GUARDED: ReadonlySet<Variant> = new Set(['keyward', 'peer', 'floor'])
 
 /** Makes sure each server does what its row claims: allows the right credential, and (if it guards) refuses none. */
 async function check(s: Server): Promise<void> {
