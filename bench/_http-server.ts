@@ -111,8 +111,8 @@ async function authorizerFor(variant: Variant): Promise<{ authorizer: GuardAutho
  * The `floor` variant's check: the least a check of stored API keys can do, hand-written. The
  * header's SHA-256 (Node's one-shot hash, which keyward uses too) looked up in a `Map` of
  * `STORE_KEYS` hashes; nothing else (no format, status, owner, permission or address check).
- * Its cost over HTTP is what hashing and one lookup cost between real requests, the part of
- * keyward's overhead that no API-key check stores keys safely without.
+ * Its cost over HTTP is what hashing and one lookup cost between real requests: the part of
+ * keyward's overhead that any check of hashed, stored keys pays too.
  */
 function floorCheck(key: string): (value: unknown) => boolean {
   const sha = (v: string) => hash('sha256', v, 'hex')

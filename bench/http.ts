@@ -7,8 +7,8 @@
  * - every variant is its own server process (`bench/_http-server.ts`), all started up front and
  *   pinned to CPU 1 with `taskset`; `wrk` is pinned to CPU 0, so the load generator never takes
  *   the server's CPU;
- * - variants are interleaved: each round runs every variant once, a framework's three back to
- *   back and the order reversed every other round, so a change in the machine's load hits the
+ * - variants are interleaved: each round runs every variant once, a framework's variants back
+ *   to back and the order reversed every other round, so a change in the machine's load hits the
  *   variants compared alike; many short rounds, medians reported, the per-round spread printed;
  * - the cost of a request is the server's own CPU time (`process.cpuUsage()`, read over IPC before
  *   and after each run) divided by the requests `wrk` completed: on a shared machine that is what
