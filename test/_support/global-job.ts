@@ -10,10 +10,8 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join, normalize } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { fileURLToPath } from 'node:url'
 import type { TestProject } from 'vitest/node'
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+import { ROOT } from './scratch.js'
 
 /** Whether this run selects one of `files` (every file, when unfiltered). */
 export async function selects(project: TestProject, files: readonly string[]): Promise<boolean> {

@@ -24,8 +24,11 @@ export interface Child {
   request<T>(message: object, reply: string): Promise<T>
 }
 
+/** A configuration as the parent gives it: `Config` but for what each instance gets from the cluster. */
+export type ScenarioConfig = Omit<Config, 'index' | 'timeoutMs'>
+
 /** Where the instances keep their state, and how they decide (see `Config`), and how many there are. */
-export interface ClusterOptions extends Omit<Config, 'index' | 'timeoutMs'> {
+export interface ClusterOptions extends ScenarioConfig {
   instances: number
 }
 
@@ -74,12 +77,12 @@ export async function forkProcesses(n: number): Promise<ChildProcess[]> {
 }
 
 /** Starts the configuration `o` on every process of `procs` (instance `i` on `procs[i]`). */
-export async function startScenario(procs: readonly ChildProcess[], o: Omit<ClusterOptions, 'instances'>): Promise<Child[]> {
+export async function startScenario(procs: readonly ChildProcess[], o: ScenarioConfig): Promise<Child[]> {
   const scenario = randomBytes(4).toString('hex')
   return Promise.all(
     procs.map(async (proc, i) => {
       const label = `instance ${i}`
-      const config: Config = { mode: o.mode, pgUrl: o.pgUrl, redisUrl: o.redisUrl, schema: o.schema, channel: o.channel, prefix: o.prefix, index: i, timeoutMs: 30_000, ...(o.creditsPrefix ? { creditsPrefix: o.creditsPrefix } : {}) }
+      const config: Config = { ...o, index: i, timeoutMs: 30_000 }
       const { port } = await command<{ port: number }>(proc, label, scenario, { type: 'start', config }, 'started')
       const request = <T>(message: object, reply: string): Promise<T> => command<T>(proc, label, scenario, message, reply)
       return { proc, port, request }
@@ -116,9 +119,10 @@ function killProcesses(procs: readonly ChildProcess[]): void {
 
 /** Starts `o.instances` processes running the one configuration `o`. */
 export async function startInstances(o: ClusterOptions): Promise<Child[]> {
-  const procs = await forkProcesses(o.instances)
+  const { instances, ...config } = o
+  const procs = await forkProcesses(instances)
   try {
-    return await startScenario(procs, o)
+    return await startScenario(procs, config)
   } catch (e) {
     killProcesses(procs)
     throw e

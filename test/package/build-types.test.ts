@@ -7,8 +7,8 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ROOT } from '../../scripts/build.js'
 import { bundleDeclarations, emitDeclarations } from '../../scripts/build-types.js'
+import { ROOT } from './_entries.js'
 
 let root = ''
 
