@@ -42,11 +42,11 @@ export default defineConfig({
           include: ['test/**/*.test.ts'],
           exclude: [...configDefaults.exclude, ...ISOLATED],
           isolate: false,
-          // Starts the one tsc run of every scratch-project test's programs, and the build and pack
-          // of the package for the tests that install it, once per run; neither is waited for here
-          // (the tests that need them wait). A project's global setup runs once per project, so
+          // Starts the build and pack of the package for the tests that install it, and the one
+          // type-check (against the build) of every scratch-project snippet and type-level test,
+          // once per run; neither is waited for here (the tests that need them wait). A project's global setup runs once per project, so
           // only this one has it (no isolated file needs it).
-          globalSetup: ['test/_support/global-typecheck.ts', 'test/package/_global-pack.ts'],
+          globalSetup: ['test/_support/global-setup.ts'],
         },
       },
     ],

@@ -1,26 +1,31 @@
 /**
- * One `tsc` run for the README, guide and recipe snippets of every scratch-project test, instead
- * of one per test file. Each of those programs imports keyward by package name, with the sources
- * standing in for dist/, so every run used to type-check the whole library again; one program
- * checks it once.
+ * One type-check for the README, guide and recipe snippets of every scratch-project test and for
+ * the type-level tests (`test/types/*.typecheck.ts`), instead of one `tsc` per test file. Each of
+ * those programs imports keyward by package name, and here that name resolves to the built
+ * declarations (`dist/*.d.ts`), as it does in a user's project: a program that compiled against
+ * the sources compiles here, the library is not type-checked again by every program (the build
+ * type-checks it, `scripts/build-types.ts`), and the check costs a third of what it did.
  *
- * The globalSetup (`global-typecheck.ts`) writes one project, with each test file's programs in
- * their own folder (`quickstart/express.ts`, `recipes/contrast-1.ts`, …), starts `tsc` on it
- * without waiting, and provides the folder; {@link sharedTypecheck} waits for the result and
- * returns a test file's share of it: the diagnostics in its own folder, with the folder removed
- * from their paths, and any in the library, which belong to every share.
+ * The globalSetup (`global-setup.ts`) writes one project, with each test file's programs in their
+ * own folder (`quickstart/express.ts`, `recipes/contrast-1.ts`, `types/permissions.typecheck.ts`,
+ * …), and once `dist/` is built starts the check without waiting for it; {@link sharedTypecheck}
+ * waits for the result and returns a test file's share of it: the diagnostics in its own folder,
+ * with the folder removed from their paths, and any outside every folder, which belong to every
+ * share.
  *
- * The compiler options are those of a scratch project (`scratch.ts`): strict, `bundler`
- * resolution, `skipLibCheck`. A program that compiled alone compiles here, and a wrong one is
- * reported in its own share; the programs are modules (each imports keyward), so none sees
- * another's declarations.
+ * Two programs, checked in one process (`check-types.mjs`, files parsed once for both):
+ * - the snippets, with the compiler options of a scratch project (`scratch.ts`): strict,
+ *   `bundler` resolution, `skipLibCheck`. The programs are modules (each imports keyward), so none
+ *   sees another's declarations;
+ * - the type-level tests, with the repository's own options (`tsconfig.json`, whose `paths` map
+ *   the same package names to the sources for an editor and `npm run typecheck`).
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { inject } from 'vitest'
 import { resultIn, writeResult } from './global-job.js'
-import { ROOT, SUBPATHS } from './scratch.js'
+import { ROOT } from './scratch.js'
 import { EXPRESS as QS_EXPRESS, FASTIFY as QS_FASTIFY, HONO as QS_HONO, KOA as QS_KOA } from '../adapters/_quickstart.js'
 import { EXPRESS as AR_EXPRESS, HONO as AR_HONO, KOA as AR_KOA, SETUP as AR_SETUP } from '../adapters/_admin-readme.js'
 import { HONO_AFTER, HONO_BEFORE, PASSPORT_AFTER, PASSPORT_BEFORE } from '../adapters/_migrate.js'
@@ -41,10 +46,17 @@ export const TYPECHECK_CONSUMERS = {
   migrate: 'test/adapters/migrate.test.ts',
   recipes: 'test/core/recipes.test.ts',
   testing: 'test/testing/readme.test.ts',
+  types: 'test/types/typecheck.test.ts',
 } as const
 
 /** A folder of the shared project. */
 export type TypecheckGroup = keyof typeof TYPECHECK_CONSUMERS
+
+/** The type-level test files (`test/types/*.typecheck.ts`): file name to source. */
+export function typeLevelFiles(): Record<string, string> {
+  const dir = join(ROOT, 'test/types')
+  return Object.fromEntries(readdirSync(dir).filter((f) => f.endsWith('.typecheck.ts')).sort().map((f) => [f, readFileSync(join(dir, f), 'utf8')]))
+}
 
 /** Every group's programs: file name (with extension) to source. */
 function groups(): Record<TypecheckGroup, Record<string, string>> {
@@ -55,47 +67,81 @@ function groups(): Record<TypecheckGroup, Record<string, string>> {
     migrate: ts({ 'passport-before': PASSPORT_BEFORE, 'passport-after': PASSPORT_AFTER, 'hono-before': HONO_BEFORE, 'hono-after': HONO_AFTER }),
     recipes: ts(recipePrograms().programs),
     testing: Object.fromEntries(Object.entries(TESTING_SNIPPETS).map(([file, { code }]) => [file, code])),
+    types: typeLevelFiles(),
   }
 }
 
 /** What the programs import besides keyward, linked from the repository's node_modules. */
 const DEPENDENCIES = ['express', 'koa', 'hono', '@hono', 'fastify', 'fastify-plugin', '@types', 'passport', 'passport-headerapikey', 'passport-strategy', 'supertest', 'vitest']
 
-/** The outcome of the shared run, as written to `result.json`. */
+/** The two programs' tsconfig files in the project, and whether a group's files belong to the second. */
+const SNIPPETS_CONFIG = 'tsconfig.json'
+const TYPE_LEVEL_CONFIG = 'tsconfig.types.json'
+const typeLevel = (group: string): boolean => group === 'types'
+
+/** The outcome of the shared run, as written to `result.json`: every diagnostic, as `tsc --pretty false` prints them. */
 interface Result {
   readonly code: number
   readonly output: string
 }
 
-/**
- * Writes the project into `dir` and starts `tsc` on it; `result.json` appears in `dir` when it
- * ends (written whole, then renamed). Returns the child, for the teardown to stop.
- */
-export function startSharedTypecheck(dir: string): ChildProcess {
+/** Writes the project into `dir`: keyward's package.json and `dist/` (linked), the dependencies, the programs and both tsconfig files. */
+function writeProject(dir: string): void {
   const nm = join(dir, 'node_modules')
   mkdirSync(join(nm, 'keyward'), { recursive: true })
-  writeFileSync(join(nm, 'keyward/package.json'), JSON.stringify({ name: 'keyward', type: 'module', exports: { ...SUBPATHS, './testing': './src/testing/index.ts' } }))
-  symlinkSync(join(ROOT, 'src'), join(nm, 'keyward/src'), 'dir')
+  const { name, type, exports } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as Record<string, unknown>
+  writeFileSync(join(nm, 'keyward/package.json'), JSON.stringify({ name, type, exports }))
+  symlinkSync(join(ROOT, 'dist'), join(nm, 'keyward/dist'), 'dir')
   for (const dep of DEPENDENCIES) symlinkSync(join(ROOT, 'node_modules', dep), join(nm, dep), 'dir')
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'fresh', private: true, type: 'module' }))
-  const files: string[] = []
+  const files: Record<string, string[]> = { [SNIPPETS_CONFIG]: [], [TYPE_LEVEL_CONFIG]: [] }
   for (const [group, programs] of Object.entries(groups())) {
     mkdirSync(join(dir, group))
     for (const [file, code] of Object.entries(programs)) {
       writeFileSync(join(dir, group, file), code)
-      files.push(`${group}/${file}`)
+      files[typeLevel(group) ? TYPE_LEVEL_CONFIG : SNIPPETS_CONFIG]!.push(`${group}/${file}`)
     }
   }
-  const compilerOptions = { strict: true, target: 'es2022', module: 'esnext', moduleResolution: 'bundler', types: ['node'], skipLibCheck: true, noEmit: true }
-  writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files }))
-  const child = spawn(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json', '--pretty', 'false'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
-  let output = ''
-  child.stdout.on('data', (d: Buffer) => (output += d.toString()))
-  child.stderr.on('data', (d: Buffer) => (output += d.toString()))
-  const done = (result: Result) => writeResult(dir, result)
-  child.on('error', (e) => done({ code: -1, output: `could not run tsc: ${e.message}` }))
-  child.on('close', (code, signal) => done({ code: code ?? -1, output: signal === null ? output : `${output}\ntsc killed by ${signal}` }))
-  return child
+  const scratch = { strict: true, target: 'es2022', module: 'esnext', moduleResolution: 'bundler', types: ['node'], skipLibCheck: true, noEmit: true }
+  writeFileSync(join(dir, SNIPPETS_CONFIG), JSON.stringify({ compilerOptions: scratch, files: files[SNIPPETS_CONFIG] }))
+  // The repository's options, without the `paths` that point keyward at the sources.
+  writeFileSync(join(dir, TYPE_LEVEL_CONFIG), JSON.stringify({ extends: join(ROOT, 'tsconfig.json'), compilerOptions: { paths: {} }, include: [], files: files[TYPE_LEVEL_CONFIG] }))
+}
+
+/** Runs both programs' check; `output` lists every diagnostic, `code` is 0 when there is none. */
+function check(dir: string, signal: AbortSignal): Promise<Result> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(ROOT, 'test/_support/check-types.mjs'), dir, SNIPPETS_CONFIG, TYPE_LEVEL_CONFIG], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], signal })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    child.on('error', (e) => resolve({ code: -1, output: `could not run the type-check: ${e.message}` }))
+    child.on('close', (code, signal) => {
+      if (code !== 0 || signal !== null) return resolve({ code: code ?? -1, output: `the type-check ended with ${signal ?? `exit ${code}`}\n${stderr}` })
+      const report = JSON.parse(stdout) as Record<string, { diagnostics: string[] }>
+      const diagnostics = Object.values(report).flatMap((r) => r.diagnostics)
+      resolve({ code: diagnostics.length === 0 ? 0 : 2, output: diagnostics.join('\n') })
+    })
+  })
+}
+
+/**
+ * Writes the project into `dir` and, once `built` resolves (`dist/` is built), checks it;
+ * `result.json` appears in `dir` when the check ends (written whole, then renamed). A failed build
+ * is the result of every share. Returns the job, for the teardown to wait for; `signal` stops it.
+ */
+export async function sharedTypecheckJob(dir: string, built: Promise<unknown>, signal: AbortSignal): Promise<void> {
+  let result: Result
+  try {
+    writeProject(dir)
+    await built
+    signal.throwIfAborted()
+    result = await check(dir, signal)
+  } catch (e) {
+    result = { code: -1, output: `no type-check: ${e instanceof Error ? e.message : String(e)}` }
+  }
+  writeResult(dir, result)
 }
 
 /** Lines of `output` (diagnostics with their indented continuation lines) in `group`'s folder or outside every group's. */
@@ -111,9 +157,11 @@ export function shareOf(output: string, group: string, all: readonly string[]): 
 }
 
 /**
- * This test file's share of the shared run, after checking that it type-checked exactly `programs`: `output` holds only its own and the library's
- * diagnostics (paths relative to its folder, as in a project of its own); `code` is tsc's exit
- * status, or 0 when every diagnostic belongs to other files (their tests fail for them).
+ * This test file's share of the shared run, after checking that it type-checked exactly
+ * `programs`: `output` holds only its own diagnostics (paths relative to its folder, as in a
+ * project of its own) and those outside every folder (in keyward's declarations, a configuration
+ * error, a failed build); `code` is the run's, or 0 when every diagnostic belongs to other files
+ * (their tests fail for them).
  */
 export async function sharedTypecheck(group: TypecheckGroup, programs: Readonly<Record<string, string>>): Promise<Result> {
   const dir = inject('keywardTypecheck')

@@ -1,7 +1,9 @@
 /**
- * Vitest globalSetup: builds the package and packs it once per run, for every test that installs
- * the tarball as a user would (`PACK_CONSUMERS`), instead of each of them building and packing on
- * its own. A run that selects none of them (`npx vitest run test/core`) builds nothing.
+ * The build and the pack of the package, once per run, for every test that installs the tarball
+ * as a user would (`PACK_CONSUMERS`) and for the shared type-check, which reads the built
+ * declarations (`test/_support/typecheck.ts`), instead of each of them building on its own.
+ * Started by the globalSetup (`test/_support/global-setup.ts`); a run that selects none of those
+ * files (`npx vitest run test/core`) builds nothing.
  *
  * The build and the pack run alongside the tests, not before them: the setup starts them, returns
  * at once and provides the folder where `result.json` appears when they end (written whole, then
@@ -12,20 +14,22 @@
  * `dist/` is reused, not rebuilt, when `scripts/build.ts` stamped it as built from exactly the
  * current sources, configuration and lockfile and it is unchanged since (content hashes): CI's
  * `npm run build` before `npm test`, or a second run with no source change, builds once. Any
- * difference rebuilds; a stale `dist/` is never tested. Only the pack consumers read `dist/`.
+ * difference rebuilds; a stale `dist/` is never tested.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { inject } from 'vitest'
-import type { TestProject } from 'vitest/node'
 import { isFresh } from '../../scripts/build.js'
-import { resultIn, selects, writeResult } from '../_support/global-job.js'
+import { resultIn, writeResult } from '../_support/global-job.js'
 import { pack, runOk, type Packed } from './_consumer.js'
 import { ROOT } from './_entries.js'
 
 /** The test files that install the packed package. */
 export const PACK_CONSUMERS = ['test/package/package.test.ts', 'test/testing/jest.test.ts'] as const
+
+/** What making `dist/` took, and whether it was reused as it was. */
+export interface Built {
+  readonly ms: number
+  readonly reused: boolean
+}
 
 /** The tarball `npm pack` wrote this run, its files, and what the build and the pack took. */
 export type PackedPackage = Packed & { readonly timings: Readonly<Record<'build' | 'pack', number>>; readonly reusedBuild: boolean }
@@ -40,35 +44,26 @@ declare module 'vitest' {
   }
 }
 
-/** Builds when `dist/` is not fresh, packs into `dir`, and writes the outcome to `dir/result.json`. */
-async function buildAndPack(dir: string): Promise<void> {
+/** Builds `dist/` unless it is fresh; rejects with the build's output when it fails. */
+export async function buildDist(): Promise<Built> {
+  const t0 = performance.now()
+  const reused = isFresh()
+  if (!reused) await runOk('npm', ['run', 'build'], { cwd: ROOT })
+  return { ms: Math.round(performance.now() - t0), reused }
+}
+
+/** Once `built` resolves, packs into `dir`, and writes the outcome to `dir/result.json`. */
+export async function packJob(dir: string, built: Promise<Built>): Promise<void> {
   let result: Result
   try {
-    const t0 = performance.now()
-    const reusedBuild = isFresh()
-    if (!reusedBuild) await runOk('npm', ['run', 'build'], { cwd: ROOT })
+    const build = await built
     const t1 = performance.now()
     const packed = await pack(dir)
-    result = { ok: true, packed: { ...packed, timings: { build: Math.round(t1 - t0), pack: Math.round(performance.now() - t1) }, reusedBuild } }
+    result = { ok: true, packed: { ...packed, timings: { build: build.ms, pack: Math.round(performance.now() - t1) }, reusedBuild: build.reused } }
   } catch (e) {
     result = { ok: false, error: e instanceof Error ? e.message : String(e) }
   }
   writeResult(dir, result)
-}
-
-export default async function setup(project: TestProject): Promise<() => void> {
-  if (!(await selects(project, PACK_CONSUMERS))) {
-    project.provide('keywardPack', null)
-    return () => {}
-  }
-  const dir = mkdtempSync(join(tmpdir(), 'keyward-pack-'))
-  const job = buildAndPack(dir)
-  project.provide('keywardPack', dir)
-  return async () => {
-    // A run stopped early may end before the build does; the folder goes once it has.
-    await job
-    rmSync(dir, { recursive: true, force: true })
-  }
 }
 
 /**

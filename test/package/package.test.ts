@@ -55,22 +55,32 @@ afterAll(() => {
 
 const inConsumer = (...parts: string[]) => join(consumer, 'node_modules', 'keyward', ...parts)
 
+/** One consumer project's type-check: its program's files, and the diagnostics reported. */
+interface Checked {
+  readonly project: string
+  readonly files: string[]
+  readonly diagnostics: string[]
+}
+
 /**
  * Type-checks consumer projects (`tsconfig` files in the consumer), all in one child process
- * (`_check-types.mjs`). Returns each project's program files. Fails on any diagnostic in the
- * consumer's files or in keyward's declarations. Other packages' declarations (e.g. an @types/*
- * out of step with its package) are in the program but their insides are not checked: they are
- * not ours to fix, and a consumer with `skipLibCheck` never sees them.
+ * (`test/_support/check-types.mjs`), and returns each project's program files and diagnostics:
+ * those in the consumer's files and in keyward's declarations. Other packages' declarations (e.g.
+ * an @types/* out of step with its package) are in the program but their insides are not
+ * checked: they are not ours to fix, and a consumer with `skipLibCheck` never sees them. Throws
+ * when the check itself fails.
  */
-async function tsc(...projects: string[]): Promise<string[][]> {
-  const r = await run(process.execPath, [join(ROOT, 'test/package/_check-types.mjs'), consumer, ...projects], { cwd: ROOT })
-  expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: '' })
+async function tsc(...projects: string[]): Promise<Checked[]> {
+  const r = await run(process.execPath, [join(ROOT, 'test/_support/check-types.mjs'), consumer, ...projects], { cwd: ROOT })
+  if (r.status !== 0 || r.stderr !== '') throw new Error(`the type-check exited ${r.status}\n${r.stderr}`)
   const report = JSON.parse(r.stdout) as Record<string, { files: string[]; diagnostics: string[] }>
-  return projects.map((project) => {
-    const { files, diagnostics } = report[project]!
-    expect({ project, diagnostics }).toEqual({ project, diagnostics: [] })
-    return files.map((f) => normalize(f))
-  })
+  return projects.map((project) => ({ project, files: report[project]!.files.map((f) => normalize(f)), diagnostics: report[project]!.diagnostics }))
+}
+
+/** A project's program files, after failing on any diagnostic it has. */
+function compiled({ project, files, diagnostics }: Checked): string[] {
+  expect({ project, diagnostics }).toEqual({ project, diagnostics: [] })
+  return files
 }
 
 describe('the tarball', () => {
@@ -186,14 +196,24 @@ describe('the installed package, root entry, no optional peers', () => {
     expect(usage.status).toBe(2)
   }, SLOW)
 
+  /**
+   * The root entry's consumer programs, checked in one run (the files they share parsed once):
+   * nodenext (ESM and CJS), bundler, and the documented `pepper` under exactOptionalPropertyTypes.
+   */
+  let rootRun: Promise<Checked[]> | undefined
+  const rootChecks = () =>
+    (rootRun ??= (() => {
+      copyFixture(consumer, 'consumer.ts.in')
+      copyFixture(consumer, 'consumer.cts.in')
+      copyFixture(consumer, 'exact-optional.ts.in')
+      writeTsconfig(consumer, 'tsconfig.nodenext.json', 'nodenext', ['consumer.ts', 'consumer.cts'])
+      writeTsconfig(consumer, 'tsconfig.bundler.json', 'bundler', ['consumer.ts'])
+      writeTsconfig(consumer, 'tsconfig.exact.json', 'bundler', ['exact-optional.ts'], { exactOptionalPropertyTypes: true })
+      return timed('tsc root (nodenext + bundler + exactOptionalPropertyTypes)', () => tsc('tsconfig.nodenext.json', 'tsconfig.bundler.json', 'tsconfig.exact.json'))
+    })())
+
   it('type-checks a TypeScript consumer under nodenext (ESM and CJS) and bundler', async () => {
-    copyFixture(consumer, 'consumer.ts.in')
-    copyFixture(consumer, 'consumer.cts.in')
-    writeTsconfig(consumer, 'tsconfig.nodenext.json', 'nodenext', ['consumer.ts', 'consumer.cts'])
-    writeTsconfig(consumer, 'tsconfig.bundler.json', 'bundler', ['consumer.ts'])
-    const [nodenext, bundler] = await timed('tsc root (nodenext + bundler)', () =>
-      tsc('tsconfig.nodenext.json', 'tsconfig.bundler.json'),
-    )
+    const [nodenext, bundler] = (await rootChecks()).slice(0, 2).map(compiled)
     // The types came from the installed tarball: ESM types for import, CJS types for require.
     expect(nodenext).toContain(inConsumer('dist', 'index.d.ts'))
     expect(nodenext).toContain(inConsumer('dist', 'index.d.cts'))
@@ -201,10 +221,8 @@ describe('the installed package, root entry, no optional peers', () => {
   }, SLOW)
 
   it('type-checks the documented `pepper: process.env.KEYWARD_PEPPER` under exactOptionalPropertyTypes', async () => {
-    copyFixture(consumer, 'exact-optional.ts.in')
-    writeTsconfig(consumer, 'tsconfig.exact.json', 'bundler', ['exact-optional.ts'], { exactOptionalPropertyTypes: true })
-    const [files] = await timed('tsc exactOptionalPropertyTypes', () => tsc('tsconfig.exact.json'))
-    expect(files).toContain(inConsumer('dist', 'index.d.ts'))
+    const exact = compiled((await rootChecks())[2]!)
+    expect(exact).toContain(inConsumer('dist', 'index.d.ts'))
   }, SLOW)
 })
 
@@ -238,9 +256,7 @@ describe('the installed package, every exported subpath, peers linked from the r
     writeFileSync(join(consumer, 'subpaths.cts'), `${cjs}export {}\n`)
     writeTsconfig(consumer, 'tsconfig.sub-nodenext.json', 'nodenext', ['subpaths.ts', 'subpaths.cts'])
     writeTsconfig(consumer, 'tsconfig.sub-bundler.json', 'bundler', ['subpaths.ts'])
-    const [nodenext, bundler] = await timed('tsc subpaths (nodenext + bundler)', () =>
-      tsc('tsconfig.sub-nodenext.json', 'tsconfig.sub-bundler.json'),
-    )
+    const [nodenext, bundler] = (await timed('tsc subpaths (nodenext + bundler)', () => tsc('tsconfig.sub-nodenext.json', 'tsconfig.sub-bundler.json'))).map(compiled)
     for (const e of subpaths) {
       expect(nodenext).toContain(inConsumer(e.target!.import!.types!))
       expect(nodenext).toContain(inConsumer(e.target!.require!.types!))

@@ -1,15 +1,17 @@
 /**
  * Type-level test of the adapters' typed principal. Never run, only type-checked:
- * `test/types/typecheck.test.ts` runs `tsc --noEmit` on this file, and every `@ts-expect-error`
- * line must really be an error (tsc fails on an unused one), so wrong uses are proven to fail.
+ * `test/types/typecheck.test.ts` type-checks it against the built declarations, and every
+ * `@ts-expect-error` line must really be an error (an unused one is reported), so wrong uses are
+ * proven to fail. It imports keyward by package name, as a user does (`tsconfig.json` maps the
+ * names to the sources for an editor and `npm run typecheck`).
  */
 import express from 'express'
 import { Hono } from 'hono'
 import Koa from 'koa'
-import { guard as expressGuard } from '../../src/adapters/express.js'
-import { guard as honoGuard, type KeywardEnv } from '../../src/adapters/hono.js'
-import { guard as koaGuard, type KeywardState } from '../../src/adapters/koa.js'
-import { createAuthorizer, MemoryKeyStore, type Principal } from '../../src/index.js'
+import { guard as expressGuard } from 'keyward/express'
+import { guard as honoGuard, type KeywardEnv } from 'keyward/hono'
+import { guard as koaGuard, type KeywardState } from 'keyward/koa'
+import { createAuthorizer, MemoryKeyStore, type Principal } from 'keyward'
 
 const authorizer = createAuthorizer({ store: new MemoryKeyStore() })
 

@@ -1,14 +1,15 @@
 /**
- * Type-level test of typed permissions. Never run, only type-checked: `typecheck.test.ts` runs
- * `tsc --noEmit` on this file, and every `@ts-expect-error` line must really be an error (tsc
- * fails on an unused one), so a misspelt permission is proven not to compile.
+ * Type-level test of typed permissions. Never run, only type-checked: `typecheck.test.ts` checks
+ * it against the built declarations, and every `@ts-expect-error` line must really be an error
+ * (an unused one is reported), so a misspelt permission is proven not to compile. It imports
+ * keyward by package name, as a user does (`tsconfig.json` maps the names to the sources).
  */
 import { Hono } from 'hono'
-import { guard as expressGuard } from '../../src/adapters/express.js'
-import { guard as fastifyGuard } from '../../src/adapters/fastify.js'
-import { guard as honoGuard } from '../../src/adapters/hono.js'
-import { guard as koaGuard } from '../../src/adapters/koa.js'
-import { createAuthorizer, defineRoles, insightAppSecRoles, MemoryKeyStore, type Need, type Roles, type RolesDefinition } from '../../src/index.js'
+import { guard as expressGuard } from 'keyward/express'
+import { guard as fastifyGuard } from 'keyward/fastify'
+import { guard as honoGuard } from 'keyward/hono'
+import { guard as koaGuard } from 'keyward/koa'
+import { createAuthorizer, defineRoles, insightAppSecRoles, MemoryKeyStore, type Need, type Roles, type RolesDefinition } from 'keyward'
 
 const store = new MemoryKeyStore()
 const request = { method: 'GET', url: '/scans', headers: {} }

@@ -1,25 +1,25 @@
 /**
- * Runs the type-level tests (`*.typecheck.ts`) through `tsc`, with the project's strict settings
- * but only those files and what they import, so other work in progress elsewhere in the tree
- * cannot make them pass or fail.
+ * The type-level tests (`*.typecheck.ts`), type-checked with the repository's strict options
+ * against the built declarations, as a user's project sees keyward: they import it by package
+ * name, which `tsconfig.json` maps to the sources for an editor and `npm run typecheck`, and which
+ * resolves to `dist/` here.
  *
- * The files checked with the same options share one `tsc` run (one program: the library is
- * checked once, not once per file), and each test reads the diagnostics of its own file from it.
- * Every `@ts-expect-error` must still be an error in the shared program (tsc reports an unused
- * one), so sharing cannot hide a wrong use; a diagnostic outside the test files (in the library)
- * fails every test of that run, as it did when each file had its own run.
+ * They are checked in the shared type-check of the run (`test/_support/typecheck.ts`), one
+ * program for every type-level file, and each test reads the diagnostics of its own file from it.
+ * Every `@ts-expect-error` must still be an error in that program (an unused one is reported), so
+ * sharing cannot hide a wrong use; a diagnostic outside the test files (in keyward's declarations,
+ * the configuration, a failed build) fails every test.
  *
  * A consumer's `exactOptionalPropertyTypes` is checked by the package test, against the installed
- * declarations (`test/package/fixtures/exact-optional.ts.in`): the library's sources do not
- * compile under it, and need not, so a program of its own over them was a second full check.
+ * declarations (`test/package/fixtures/exact-optional.ts.in`).
  */
 import { describe, expect, it } from 'vitest'
-import { TSC_FLAGS, tsc } from './_tsc.js'
+import { sharedTypecheck, typeLevelFiles } from '../_support/typecheck.js'
 
-const STRICT_FILES = ['test/types/adapters.typecheck.ts', 'test/types/permissions.typecheck.ts'] as const
-let strictRun: ReturnType<typeof tsc> | undefined
-/** One `tsc` over every file checked with TSC_FLAGS alone, started by the first test that needs it. */
-const strict = () => (strictRun ??= tsc([...TSC_FLAGS, ...STRICT_FILES]))
+const FILES = typeLevelFiles()
+let run: ReturnType<typeof sharedTypecheck> | undefined
+/** This file's share of the run's type-check, read once. */
+const share = () => (run ??= sharedTypecheck('types', FILES))
 
 /** The diagnostics (with their continuation lines) of `file`, and of files that are none of `files`. */
 function diagnosticsOf(output: string, file: string, files: readonly string[]): string[] {
@@ -34,18 +34,28 @@ function diagnosticsOf(output: string, file: string, files: readonly string[]): 
   return out
 }
 
+/** Fails on a diagnostic of `file` (or outside every type-level file); another file's diagnostics fail that file's test. */
+async function expectCompiles(file: string): Promise<void> {
+  const { code, output } = await share()
+  const names = Object.keys(FILES)
+  expect(diagnosticsOf(output, file, names)).toEqual([])
+  expect(code === 0 || names.some((other) => other !== file && diagnosticsOf(output, other, names).length > 0), `the type-check ended with code ${code}`).toBe(true)
+}
+
 describe('typed principal (type-level)', () => {
   it('type-checks req.principal, ctx.state.principal and c.get("principal"), and rejects the wrong uses', async () => {
-    const { code, output } = await strict()
-    expect(diagnosticsOf(output, 'test/types/adapters.typecheck.ts', STRICT_FILES)).toEqual([])
-    expect(code === 0 || diagnosticsOf(output, 'test/types/permissions.typecheck.ts', STRICT_FILES).length > 0, `tsc exited ${code}`).toBe(true)
+    await expectCompiles('adapters.typecheck.ts')
   }, 120_000)
 })
 
 describe('typed permissions (type-level)', () => {
   it('rejects a misspelt permission in need(), authorize(), every guard and principal.can(), and takes any string where roles are not static', async () => {
-    const { code, output } = await strict()
-    expect(diagnosticsOf(output, 'test/types/permissions.typecheck.ts', STRICT_FILES)).toEqual([])
-    expect(code === 0 || diagnosticsOf(output, 'test/types/adapters.typecheck.ts', STRICT_FILES).length > 0, `tsc exited ${code}`).toBe(true)
+    await expectCompiles('permissions.typecheck.ts')
   }, 120_000)
+})
+
+describe('the type-level files', () => {
+  it('are the ones this file tests, each by name', () => {
+    expect(Object.keys(FILES)).toEqual(['adapters.typecheck.ts', 'permissions.typecheck.ts'])
+  })
 })

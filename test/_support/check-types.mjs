@@ -1,12 +1,16 @@
-// Type-checks consumer projects against the installed package, in one process: for each
-// `tsconfig` named on the command line, the program tsc would build, and the diagnostics tsc would
-// report for the consumer's own files and for keyward's declarations (with `skipLibCheck: false`,
-// as the projects set). Other packages' declarations (lib.*.d.ts, @types/node, the peers) are part
-// of each program, so every type they give is checked where it is used, but their own insides are
-// not checked: they are not ours to fix, and checking them was most of the time of a tsc run.
-// Parsed files are shared between the programs (keyed by path and options, as tsc -b does).
+// Type-checks projects against keyward's built declarations, in one process: for each `tsconfig`
+// named on the command line, the program tsc would build, and the diagnostics tsc would report for
+// the project's own files and for keyward's declarations where a project checks them
+// (`skipLibCheck: false`). Other packages' declarations (lib.*.d.ts, @types/node, the peers) are
+// part of each program, so every type they give is checked where it is used, but their own
+// insides are not checked: they are not ours to fix, and checking them was most of the time of a
+// tsc run. Parsed files are shared between the programs (keyed by path and options, as tsc -b
+// does), so the second program of a run parses little beyond its own files.
 //
-// Usage: node _check-types.mjs <dir> <tsconfig>...   Prints JSON: { [tsconfig]: { files, diagnostics } }.
+// Used by the package test (consumers of the installed tarball) and by the shared type-check of
+// the snippets and type-level tests (`typecheck.ts`, against dist/).
+//
+// Usage: node check-types.mjs <dir> <tsconfig>...   Prints JSON: { [tsconfig]: { files, diagnostics } }.
 import { createRequire } from 'node:module'
 import { resolve } from 'node:path'
 

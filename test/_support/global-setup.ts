@@ -1,0 +1,51 @@
+/**
+ * Vitest globalSetup: starts the work a few test files share and returns at once, so that it
+ * overlaps with the tests; each of those files waits for its result.
+ *
+ * - The build of `dist/` (unless fresh) and `npm pack`, for the tests that install the package
+ *   (`test/package/_global-pack.ts`).
+ * - The one type-check of every scratch-project snippet and type-level test, which reads the
+ *   built declarations, so it starts once the build has ended (`typecheck.ts`).
+ *
+ * A run that selects none of those files (`npx vitest run test/net`) starts nothing.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { TestProject } from 'vitest/node'
+import { isolatedTempDir } from '../package/_consumer.js'
+import { buildDist, packJob, PACK_CONSUMERS } from '../package/_global-pack.js'
+import { selects } from './global-job.js'
+import { sharedTypecheckJob, TYPECHECK_CONSUMERS } from './typecheck.js'
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const [packs, typechecks] = await Promise.all([selects(project, PACK_CONSUMERS), selects(project, Object.values(TYPECHECK_CONSUMERS))])
+  const built = packs || typechecks ? buildDist() : undefined
+  // Awaited by the jobs that need it; this keeps a failed build from being an unhandled rejection meanwhile.
+  built?.catch(() => {})
+  const stop = new AbortController()
+  const jobs: Promise<void>[] = []
+  const dirs: string[] = []
+  let packDir: string | null = null
+  let typecheckDir: string | null = null
+  if (packs && built !== undefined) {
+    packDir = mkdtempSync(join(tmpdir(), 'keyward-pack-'))
+    jobs.push(packJob(packDir, built))
+    dirs.push(packDir)
+  }
+  if (typechecks && built !== undefined) {
+    // Outside the repository, with no node_modules above it: only the linked packages resolve.
+    typecheckDir = isolatedTempDir('keyward-typecheck-')
+    jobs.push(sharedTypecheckJob(typecheckDir, built, stop.signal))
+    dirs.push(typecheckDir)
+  }
+  project.provide('keywardPack', packDir)
+  project.provide('keywardTypecheck', typecheckDir)
+  return async () => {
+    // A run stopped early may end before the jobs do: the type-check is stopped, a build is
+    // waited for (stopping it could leave dist/ half written), then the folders go.
+    stop.abort()
+    await Promise.allSettled([built, ...jobs])
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+  }
+}
