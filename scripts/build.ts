@@ -21,7 +21,6 @@ import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { dirname, join, relative, sep } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { bundleDeclarations, emitDeclarations } from './build-types.js'
 
 /** The repository root. */
 export const ROOT = fileURLToPath(new URL('../', import.meta.url))
@@ -106,6 +105,9 @@ export async function build(): Promise<number> {
   rmSync(STAMP, { force: true })
   const before = digest(ROOT, INPUTS)
   const js = tsup()
+  // Loaded here, not at the top: TypeScript and rollup are for building, and the test run imports
+  // this module for isFresh() alone.
+  const { bundleDeclarations, emitDeclarations } = await import('./build-types.js')
   const types = await typesBuild()
   // The compiler runs here while tsup runs in its own process. tsup cleans dist/ when it starts,
   // so the bundled declarations are written only once it has ended. The one-per-source .d.ts
