@@ -5,15 +5,14 @@
  * so the server the other suites share keeps working.
  *
  * Every operation must fail within `queryTimeoutMs` (+ SLACK for timers, + however late this
- * process's timers ran meanwhile: on a 2-core machine busy with other test files, a process can
- * go unscheduled for longer than the slack, which delays the timeout as it delays any timer; the
- * previous bounds were 1000 ms and more beyond it), and a read the store gave up on must not stay
- * on the server. Measured times are printed for the README.
+ * process's timers ran meanwhile: `test/_support/timer-delay.ts`; the previous bounds were
+ * 1000 ms and more beyond it), and a read the store gave up on must not stay on the server.
+ * Measured times are printed for the README.
  */
-import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { KeyManager } from '../../src/stores/manager.js'
 import { PostgresStoreError, postgresStore, type PostgresKeyStore } from '../../src/stores/postgres.js'
+import { watchTimerDelay } from '../_support/timer-delay.js'
 import { HAVE_PG, PG_URL } from './_env.js'
 import { newPool, pgFixture, type PgFixture } from './_pg.js'
 import { startProxy, type Proxy } from './_proxy.js'
@@ -28,13 +27,11 @@ const CANCELS_LAND_MS = 5_000
  * process's timers meanwhile (the machine's share of `ms`, not the store's).
  */
 async function outcome(op: () => Promise<unknown>): Promise<{ ms: number; error: unknown; bound: number }> {
-  const delay = monitorEventLoopDelay({ resolution: 10 })
-  delay.enable()
+  const delay = watchTimerDelay()
   const t = performance.now()
   const error = await op().then(() => undefined, (e: unknown) => e)
   const ms = performance.now() - t
-  delay.disable()
-  return { ms, error, bound: LIMIT + SLACK + delay.max / 1e6 }
+  return { ms, error, bound: LIMIT + SLACK + delay.stop() }
 }
 
 const worst = new Map<string, number>()
