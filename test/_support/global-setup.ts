@@ -2,7 +2,8 @@
  * Vitest globalSetup: starts the work a few test files share and returns at once, so that it
  * overlaps with the tests; each of those files waits for its result.
  *
- * - The build of `dist/` (unless fresh) and `npm pack`, for the tests that install the package
+ * - The build of `dist/` (unless fresh), for the scratch projects that run snippets against it
+ *   (`scratch.ts`), and `npm pack`, for the tests that install the package
  *   (`test/package/_global-pack.ts`).
  * - The one type-check of every scratch-project snippet and type-level test, which reads the
  *   built declarations, so it starts once the build has ended (`typecheck.ts`).
@@ -14,7 +15,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestProject } from 'vitest/node'
 import { isolatedTempDir } from '../package/_consumer.js'
-import { buildDist, packJob, PACK_CONSUMERS } from '../package/_global-pack.js'
+import { buildDist, buildJob, packJob, PACK_CONSUMERS } from '../package/_global-pack.js'
 import { selects } from './global-job.js'
 import { sharedTypecheckJob, TYPECHECK_CONSUMERS } from './typecheck.js'
 
@@ -26,8 +27,14 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const stop = new AbortController()
   const jobs: Promise<void>[] = []
   const dirs: string[] = []
+  let buildDir: string | null = null
   let packDir: string | null = null
   let typecheckDir: string | null = null
+  if (built !== undefined) {
+    buildDir = mkdtempSync(join(tmpdir(), 'keyward-build-'))
+    jobs.push(buildJob(buildDir, built))
+    dirs.push(buildDir)
+  }
   if (packs && built !== undefined) {
     packDir = mkdtempSync(join(tmpdir(), 'keyward-pack-'))
     jobs.push(packJob(packDir, built))
@@ -39,6 +46,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     jobs.push(sharedTypecheckJob(typecheckDir, built, stop.signal))
     dirs.push(typecheckDir)
   }
+  project.provide('keywardBuild', buildDir)
   project.provide('keywardPack', packDir)
   project.provide('keywardTypecheck', typecheckDir)
   return async () => {

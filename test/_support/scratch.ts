@@ -1,36 +1,37 @@
 /**
- * A scratch project, as a user would have after `npm i keyward` plus their framework, with
- * keyward's sources standing in for dist/: README snippets are type-checked and run in it,
- * importing keyward by package name.
+ * A scratch project, as a user would have after `npm i keyward` plus their framework: README
+ * snippets are run in it with tsx, as the README says (`npx tsx server.ts`), importing keyward by
+ * package name. keyward there is this run's build (`dist/`, with package.json's `exports`), what
+ * `npm i` installs, so a snippet runs the code a user gets; the globalSetup builds it once per run
+ * for the files that use a scratch project (`TYPECHECK_CONSUMERS` in `typecheck.ts`, whose shared
+ * type-check reads the same build). Running against the sources instead cost tsx a transform of
+ * every source module in each of the projects' processes.
  */
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { builtDist } from '../package/_global-pack.js'
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 
-/** The subpaths of the stand-in package, each to its source. */
-export const SUBPATHS: Record<string, string> = {
-  '.': './src/index.ts',
-  './admin': './src/admin/index.ts',
-  './express': './src/adapters/express.ts',
-  './koa': './src/adapters/koa.ts',
-  './hono': './src/adapters/hono.ts',
-  './fastify': './src/adapters/fastify.ts',
-}
+/** How long a hook that makes a scratch project may wait for the build (a fresh clone builds first). */
+export const BUILD_MS = 240_000
 
 /**
- * Creates the project with one `<name>.ts` per program and a strict tsconfig listing them;
- * `extraDeps` names more of keyward's dev dependencies to link in (a peer a program migrates from).
+ * Creates the project, once `dist/` is built, with one `<name>.ts` per program and a strict
+ * tsconfig listing them; `extraDeps` names more of keyward's dev dependencies to link in (a peer a
+ * program migrates from).
  */
-export function scratchProject(prefix: string, programs: Readonly<Record<string, string>>, extraDeps: readonly string[] = []): string {
+export async function scratchProject(prefix: string, programs: Readonly<Record<string, string>>, extraDeps: readonly string[] = []): Promise<string> {
+  await builtDist()
   const project = mkdtempSync(join(tmpdir(), prefix))
   const nm = join(project, 'node_modules')
   mkdirSync(join(nm, 'keyward'), { recursive: true })
-  writeFileSync(join(nm, 'keyward/package.json'), JSON.stringify({ name: 'keyward', type: 'module', exports: SUBPATHS }))
-  symlinkSync(join(ROOT, 'src'), join(nm, 'keyward/src'), 'dir')
+  const { name, type, exports } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as Record<string, unknown>
+  writeFileSync(join(nm, 'keyward/package.json'), JSON.stringify({ name, type, exports }))
+  symlinkSync(join(ROOT, 'dist'), join(nm, 'keyward/dist'), 'dir')
   for (const dep of ['express', 'koa', 'hono', '@hono', 'fastify', 'fastify-plugin', '@types', 'tsx', ...extraDeps]) symlinkSync(join(ROOT, 'node_modules', dep), join(nm, dep), 'dir')
   writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'fresh', private: true, type: 'module' }))
   writeFileSync(
@@ -40,7 +41,7 @@ export function scratchProject(prefix: string, programs: Readonly<Record<string,
       files: Object.keys(programs).map((f) => `${f}.ts`),
     }),
   )
-  for (const [name, code] of Object.entries(programs)) writeFileSync(join(project, `${name}.ts`), code)
+  for (const [file, code] of Object.entries(programs)) writeFileSync(join(project, `${file}.ts`), code)
   return project
 }
 

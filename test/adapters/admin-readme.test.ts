@@ -1,8 +1,8 @@
 /**
  * The README's admin mounting snippets work when copied into a fresh project: the set-up block
  * joined with each framework's mount block is type-checked with strict settings, importing
- * `keyward`, `keyward/admin`, `keyward/express` and `keyward/koa` by package name (sources
- * standing in for dist/), then run with tsx and called over HTTP on 127.0.0.1.
+ * `keyward`, `keyward/admin`, `keyward/express` and `keyward/koa` by package name (this run's
+ * build, as installed), then run with tsx and called over HTTP on 127.0.0.1.
  */
 import { spawn } from 'node:child_process'
 import { readFileSync, rmSync } from 'node:fs'
@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CONSOLE_CSP } from '../../src/admin/_http.js'
-import { freePort, ROOT, scratchProject } from '../_support/scratch.js'
+import { BUILD_MS, freePort, ROOT, scratchProject } from '../_support/scratch.js'
 import { sharedTypecheck } from '../_support/typecheck.js'
 import { EXPRESS, HONO, KOA, SETUP } from './_admin-readme.js'
 
@@ -24,9 +24,9 @@ describe('the README admin mounting snippets', () => {
   })
 })
 
-beforeAll(() => {
-  project = scratchProject('keyward-admin-readme-', PROGRAMS)
-})
+beforeAll(async () => {
+  project = await scratchProject('keyward-admin-readme-', PROGRAMS)
+}, BUILD_MS)
 
 afterAll(() => rmSync(project, { recursive: true, force: true }))
 

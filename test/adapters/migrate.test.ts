@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process'
 import { readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { freePort, ROOT, scratchProject } from '../_support/scratch.js'
+import { BUILD_MS, freePort, ROOT, scratchProject } from '../_support/scratch.js'
 import { sharedTypecheck } from '../_support/typecheck.js'
 import { HONO_AFTER, HONO_BEFORE, PASSPORT_AFTER, PASSPORT_BEFORE } from './_migrate.js'
 
@@ -22,9 +22,9 @@ const PROGRAMS = {
 const EXISTING = 'legacy-4f1c9a0e-7b2d-4e8a-9c3f-1a2b3c4d5e6f'
 let project = ''
 
-beforeAll(() => {
-  project = scratchProject('keyward-migrate-', PROGRAMS, ['passport', 'passport-headerapikey', 'passport-strategy'])
-})
+beforeAll(async () => {
+  project = await scratchProject('keyward-migrate-', PROGRAMS, ['passport', 'passport-headerapikey', 'passport-strategy'])
+}, BUILD_MS)
 
 afterAll(() => rmSync(project, { recursive: true, force: true }))
 

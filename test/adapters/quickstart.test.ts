@@ -1,23 +1,23 @@
 /**
  * The README quick starts work when copied into a fresh project: a scratch project (in the OS
- * temp dir) has `keyward` in node_modules, resolved by package name through an `exports` map like
- * the published one, plus the frameworks. Each snippet is type-checked with strict settings, then
+ * temp dir) has `keyward` in node_modules (this run's build, with the published `exports` map),
+ * resolved by package name, plus the frameworks. Each snippet is type-checked with strict settings, then
  * run with tsx and called over HTTP on 127.0.0.1.
  */
 import { spawn } from 'node:child_process'
 import { readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { freePort, ROOT, scratchProject } from '../_support/scratch.js'
+import { BUILD_MS, freePort, ROOT, scratchProject } from '../_support/scratch.js'
 import { sharedTypecheck } from '../_support/typecheck.js'
 import { EXPRESS, FASTIFY, HONO, KOA } from './_quickstart.js'
 
 const SNIPPETS = { express: EXPRESS, koa: KOA, hono: HONO, fastify: FASTIFY } as const
 let project = ''
 
-beforeAll(() => {
-  project = scratchProject('keyward-fresh-', SNIPPETS)
-})
+beforeAll(async () => {
+  project = await scratchProject('keyward-fresh-', SNIPPETS)
+}, BUILD_MS)
 
 afterAll(() => rmSync(project, { recursive: true, force: true }))
 

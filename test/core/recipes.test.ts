@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process'
 import { readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ROOT, scratchProject } from '../_support/scratch.js'
+import { BUILD_MS, ROOT, scratchProject } from '../_support/scratch.js'
 import { sharedTypecheck } from '../_support/typecheck.js'
 import { blocks, COVERAGE, firstDrift, recipePrograms, toPageLines, tsBlocks } from './_recipes.js'
 
@@ -40,9 +40,9 @@ describe('the product recipes, in a fresh project', () => {
   let project = ''
   const { programs, origins } = recipePrograms()
 
-  beforeAll(() => {
-    project = scratchProject('keyward-recipes-', programs)
-  })
+  beforeAll(async () => {
+    project = await scratchProject('keyward-recipes-', programs)
+  }, BUILD_MS)
 
   afterAll(() => rmSync(project, { recursive: true, force: true }))
 

@@ -41,8 +41,13 @@ declare module 'vitest' {
   export interface ProvidedContext {
     /** The folder where this run's build and pack write `result.json`; `null` when no selected test needs it. */
     keywardPack: string | null
+    /** The folder where this run's build writes `result.json`; `null` when no selected test needs it. */
+    keywardBuild: string | null
   }
 }
+
+/** What the build's `result.json` holds. */
+type BuildResult = ({ readonly ok: true } & Built) | { readonly ok: false; readonly error: string }
 
 /** Builds `dist/` unless it is fresh; rejects with the build's output when it fails. */
 export async function buildDist(): Promise<Built> {
@@ -50,6 +55,30 @@ export async function buildDist(): Promise<Built> {
   const reused = isFresh()
   if (!reused) await runOk('npm', ['run', 'build'], { cwd: ROOT })
   return { ms: Math.round(performance.now() - t0), reused }
+}
+
+/** Once `built` settles, writes its outcome to `dir/result.json`, for {@link builtDist}. */
+export async function buildJob(dir: string, built: Promise<Built>): Promise<void> {
+  let result: BuildResult
+  try {
+    result = { ok: true, ...(await built) }
+  } catch (e) {
+    result = { ok: false, error: e instanceof Error ? e.message : String(e) }
+  }
+  writeResult(dir, result)
+}
+
+/**
+ * Resolves once this run's `dist/` is built (or found fresh) by the globalSetup, for the tests
+ * that run or type-check against it; throws what made the build fail.
+ */
+export async function builtDist(): Promise<Built> {
+  const dir = inject('keywardBuild')
+  if (dir === null) throw new Error('no build: run through vitest.config.ts, whose globalSetup builds dist/ for the files it lists (test/_support/typecheck.ts, PACK_CONSUMERS)')
+  // Polled, not timed: the hook's own timeout bounds the wait.
+  const result = await resultIn<BuildResult>(dir)
+  if (!result.ok) throw new Error(`dist/ could not be built: ${result.error}`)
+  return result
 }
 
 /** Once `built` resolves, packs into `dir`, and writes the outcome to `dir/result.json`. */
