@@ -1,8 +1,7 @@
 /**
- * What the two globalSetups that start work for a few test files share (`global-typecheck.ts`
- * with the shared `tsc` run, `test/package/_global-pack.ts` with the build and pack): whether
- * the run selects any of those files, and a result file the setup's background job writes and
- * those files wait for.
+ * What the globalSetup's background jobs (`global-setup.ts`: the build, the pack, the shared
+ * type-check) and the test files that wait for them share: whether the run selects any of those
+ * files, and a result file each job writes and those files wait for.
  *
  * The result is written whole, then renamed into place, so a reader never sees half of it; the
  * reader polls for it, and its test or hook timeout bounds the wait.
@@ -11,7 +10,7 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join, normalize } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { TestProject } from 'vitest/node'
-import { ROOT } from './scratch.js'
+import { ROOT } from '../package/_entries.js'
 
 /** Whether this run selects one of `files` (every file, when unfiltered). */
 export async function selects(project: TestProject, files: readonly string[]): Promise<boolean> {

@@ -26,25 +26,21 @@ export default async function setup(project: TestProject): Promise<() => Promise
   built?.catch(() => {})
   const stop = new AbortController()
   const jobs: Promise<void>[] = []
-  const dirs: string[] = []
   let buildDir: string | null = null
   let packDir: string | null = null
   let typecheckDir: string | null = null
   if (built !== undefined) {
     buildDir = mkdtempSync(join(tmpdir(), 'keyward-build-'))
     jobs.push(buildJob(buildDir, built))
-    dirs.push(buildDir)
-  }
-  if (packs && built !== undefined) {
-    packDir = mkdtempSync(join(tmpdir(), 'keyward-pack-'))
-    jobs.push(packJob(packDir, built))
-    dirs.push(packDir)
-  }
-  if (typechecks && built !== undefined) {
-    // Outside the repository, with no node_modules above it: only the linked packages resolve.
-    typecheckDir = isolatedTempDir('keyward-typecheck-')
-    jobs.push(sharedTypecheckJob(typecheckDir, built, stop.signal))
-    dirs.push(typecheckDir)
+    if (packs) {
+      packDir = mkdtempSync(join(tmpdir(), 'keyward-pack-'))
+      jobs.push(packJob(packDir, built))
+    }
+    if (typechecks) {
+      // Outside the repository, with no node_modules above it: only the linked packages resolve.
+      typecheckDir = isolatedTempDir('keyward-typecheck-')
+      jobs.push(sharedTypecheckJob(typecheckDir, built, stop.signal))
+    }
   }
   project.provide('keywardBuild', buildDir)
   project.provide('keywardPack', packDir)
@@ -54,6 +50,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
     // waited for (stopping it could leave dist/ half written), then the folders go.
     stop.abort()
     await Promise.allSettled([built, ...jobs])
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+    for (const dir of [buildDir, packDir, typecheckDir]) if (dir !== null) rmSync(dir, { recursive: true, force: true })
   }
 }

@@ -1,6 +1,7 @@
 /**
  * The build and the pack of the package, once per run, for every test that installs the tarball
- * as a user would (`PACK_CONSUMERS`) and for the shared type-check, which reads the built
+ * as a user would (`PACK_CONSUMERS`), for the scratch projects that run snippets against the
+ * build (`test/_support/scratch.ts`) and for the shared type-check, which reads the built
  * declarations (`test/_support/typecheck.ts`), instead of each of them building on its own.
  * Started by the globalSetup (`test/_support/global-setup.ts`); a run that selects none of those
  * files (`npx vitest run test/core`) builds nothing.
