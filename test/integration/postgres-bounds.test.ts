@@ -66,11 +66,20 @@ describe.skipIf(!HAVE_PG)('postgres store: bounds under faults', () => {
     console.log(`[postgres bounds, queryTimeoutMs ${LIMIT}] worst case per row (ms): ${[...worst].map(([k, v]) => `${k}=${v.toFixed(0)}`).join('; ')}`)
   })
 
+  /**
+   * Opens `n` connections of `pool` and leaves them idle in it. Through the pool, not the store: a
+   * warm-up is not a request under test, and the store's limit (LIMIT) would fail it when opening
+   * a connection takes longer on a saturated machine.
+   */
+  async function warm(pool: ReturnType<typeof newPool>, n: number): Promise<void> {
+    await Promise.all(Array.from({ length: n }, () => pool.query('SELECT 1')))
+  }
+
   /** A store through the proxy on a pool of its own, warmed up (one idle connection per slot used). */
   async function proxied(max: number, app: string): Promise<{ store: PostgresKeyStore; pool: ReturnType<typeof newPool>; close(): Promise<void> }> {
     const pool = newPool(proxy.via(PG_URL!), { max, application_name: app })
     const store = postgresStore(pool, { schema: fx.schema, queryTimeoutMs: LIMIT })
-    await Promise.all(Array.from({ length: max }, () => store.getKey(keyId)))
+    await warm(pool, max)
     return {
       store,
       pool,
@@ -129,7 +138,7 @@ describe.skipIf(!HAVE_PG)('postgres store: bounds under faults', () => {
   it('paused backends (SIGSTOP): requests fail within queryTimeoutMs, and work again after SIGCONT', async () => {
     const pool = newPool(undefined, { max: 2, application_name: 'kw-bounds-sigstop' })
     const store = postgresStore(pool, { schema: fx.schema, queryTimeoutMs: LIMIT })
-    await Promise.all([store.getKey(keyId), store.getKey(keyId)])
+    await warm(pool, 2)
     const { rows } = await fx.pool.query(`SELECT pid FROM pg_stat_activity WHERE application_name = 'kw-bounds-sigstop'`)
     const pids = rows.map((r: { pid: number }) => r.pid)
     expect(pids.length).toBe(2)
@@ -165,7 +174,7 @@ describe.skipIf(!HAVE_PG)('postgres store: bounds under faults', () => {
       return rows[0].n as number
     }
     // Every connection open before the lock is taken, so the reads all reach the server at once.
-    await Promise.all(Array.from({ length: max }, () => store.findByHash(hash)))
+    await warm(pool, max)
     const locker = await fx.pool.connect()
     let left = -1
     try {
