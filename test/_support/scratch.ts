@@ -20,6 +20,22 @@ export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 export const BUILD_MS = 240_000
 
 /**
+ * Makes `dir` a user's project (`package.json` of an ES module package) with this run's build
+ * installed as keyward, as `npm i` would (package.json's name, type and `exports`, `dist/` linked),
+ * and `deps` linked from the repository's node_modules beside it. `dist/` is linked by its path,
+ * so the project may be written before the build ends; run or check it only after.
+ */
+export function installBuild(dir: string, deps: readonly string[]): void {
+  const nm = join(dir, 'node_modules')
+  mkdirSync(join(nm, 'keyward'), { recursive: true })
+  const { name, type, exports } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as Record<string, unknown>
+  writeFileSync(join(nm, 'keyward/package.json'), JSON.stringify({ name, type, exports }))
+  symlinkSync(join(ROOT, 'dist'), join(nm, 'keyward/dist'), 'dir')
+  for (const dep of deps) symlinkSync(join(ROOT, 'node_modules', dep), join(nm, dep), 'dir')
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'fresh', private: true, type: 'module' }))
+}
+
+/**
  * Creates the project, once `dist/` is built, with one `<name>.ts` per program and a strict
  * tsconfig listing them; `extraDeps` names more of keyward's dev dependencies to link in (a peer a
  * program migrates from).
@@ -27,13 +43,7 @@ export const BUILD_MS = 240_000
 export async function scratchProject(prefix: string, programs: Readonly<Record<string, string>>, extraDeps: readonly string[] = []): Promise<string> {
   await builtDist()
   const project = mkdtempSync(join(tmpdir(), prefix))
-  const nm = join(project, 'node_modules')
-  mkdirSync(join(nm, 'keyward'), { recursive: true })
-  const { name, type, exports } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as Record<string, unknown>
-  writeFileSync(join(nm, 'keyward/package.json'), JSON.stringify({ name, type, exports }))
-  symlinkSync(join(ROOT, 'dist'), join(nm, 'keyward/dist'), 'dir')
-  for (const dep of ['express', 'koa', 'hono', '@hono', 'fastify', 'fastify-plugin', '@types', 'tsx', ...extraDeps]) symlinkSync(join(ROOT, 'node_modules', dep), join(nm, dep), 'dir')
-  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'fresh', private: true, type: 'module' }))
+  installBuild(project, ['express', 'koa', 'hono', '@hono', 'fastify', 'fastify-plugin', '@types', 'tsx', ...extraDeps])
   writeFileSync(
     join(project, 'tsconfig.json'),
     JSON.stringify({

@@ -22,11 +22,11 @@
  *   the same package names to the sources for an editor and `npm run typecheck`).
  */
 import { spawn } from 'node:child_process'
-import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { inject } from 'vitest'
 import { resultIn, writeResult } from './global-job.js'
-import { ROOT } from './scratch.js'
+import { installBuild, ROOT } from './scratch.js'
 import { EXPRESS as QS_EXPRESS, FASTIFY as QS_FASTIFY, HONO as QS_HONO, KOA as QS_KOA } from '../adapters/_quickstart.js'
 import { EXPRESS as AR_EXPRESS, HONO as AR_HONO, KOA as AR_KOA, SETUP as AR_SETUP } from '../adapters/_admin-readme.js'
 import { HONO_AFTER, HONO_BEFORE, PASSPORT_AFTER, PASSPORT_BEFORE } from '../adapters/_migrate.js'
@@ -88,13 +88,7 @@ interface Result {
 
 /** Writes the project into `dir`: keyward's package.json and `dist/` (linked), the dependencies, the programs and both tsconfig files. */
 function writeProject(dir: string): void {
-  const nm = join(dir, 'node_modules')
-  mkdirSync(join(nm, 'keyward'), { recursive: true })
-  const { name, type, exports } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as Record<string, unknown>
-  writeFileSync(join(nm, 'keyward/package.json'), JSON.stringify({ name, type, exports }))
-  symlinkSync(join(ROOT, 'dist'), join(nm, 'keyward/dist'), 'dir')
-  for (const dep of DEPENDENCIES) symlinkSync(join(ROOT, 'node_modules', dep), join(nm, dep), 'dir')
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'fresh', private: true, type: 'module' }))
+  installBuild(dir, DEPENDENCIES)
   const files: Record<string, string[]> = { [SNIPPETS_CONFIG]: [], [TYPE_LEVEL_CONFIG]: [] }
   for (const [group, programs] of Object.entries(groups())) {
     mkdirSync(join(dir, group))
@@ -145,16 +139,28 @@ export async function sharedTypecheckJob(dir: string, built: Promise<unknown>, s
   writeResult(dir, result)
 }
 
-/** Lines of `output` (diagnostics with their indented continuation lines) in `group`'s folder or outside every group's. */
-export function shareOf(output: string, group: string, all: readonly string[]): string {
+/**
+ * The diagnostics of `output` (each with its indented continuation lines) whose path starts with
+ * `mine`, and those whose path starts with none of `all`: one file's or folder's share of a run.
+ */
+export function diagnosticsOf(output: string, mine: string, all: readonly string[]): string[] {
   const out: string[] = []
-  let mine = false
+  let kept = false
   for (const line of output.split('\n')) {
     if (line === '') continue
-    if (!/^\s/.test(line)) mine = line.startsWith(`${group}/`) || !all.some((g) => line.startsWith(`${g}/`))
-    if (mine) out.push(line.startsWith(`${group}/`) ? line.slice(group.length + 1) : line)
+    // A diagnostic starts `path(line,col): error TS…`; indented lines continue it.
+    if (!/^\s/.test(line)) kept = line.startsWith(mine) || !all.some((p) => line.startsWith(p))
+    if (kept) out.push(line)
   }
-  return out.join('\n')
+  return out
+}
+
+/** Lines of `output` in `group`'s folder (that folder taken off their paths) or outside every group's. */
+export function shareOf(output: string, group: string, all: readonly string[]): string {
+  const folder = `${group}/`
+  return diagnosticsOf(output, folder, all.map((g) => `${g}/`))
+    .map((line) => (line.startsWith(folder) ? line.slice(folder.length) : line))
+    .join('\n')
 }
 
 /**

@@ -14,25 +14,12 @@
  * declarations (`test/package/fixtures/exact-optional.ts.in`).
  */
 import { describe, expect, it } from 'vitest'
-import { sharedTypecheck, typeLevelFiles } from '../_support/typecheck.js'
+import { diagnosticsOf, sharedTypecheck, typeLevelFiles } from '../_support/typecheck.js'
 
 const FILES = typeLevelFiles()
 let run: ReturnType<typeof sharedTypecheck> | undefined
 /** This file's share of the run's type-check, read once. */
 const share = () => (run ??= sharedTypecheck('types', FILES))
-
-/** The diagnostics (with their continuation lines) of `file`, and of files that are none of `files`. */
-function diagnosticsOf(output: string, file: string, files: readonly string[]): string[] {
-  const out: string[] = []
-  let mine = false
-  for (const line of output.split('\n')) {
-    if (line === '') continue
-    // A diagnostic starts `path(line,col): error TS…`; indented lines continue it.
-    if (!/^\s/.test(line)) mine = line.startsWith(file) || !files.some((f) => line.startsWith(f))
-    if (mine) out.push(line)
-  }
-  return out
-}
 
 /** Fails on a diagnostic of `file` (or outside every type-level file); another file's diagnostics fail that file's test. */
 async function expectCompiles(file: string): Promise<void> {
