@@ -15,8 +15,10 @@
  * an `…Options` interface is documented with an `@example`, and every optional one with its
  * `@default` (`undocumented()` in `_surface.ts`).
  */
+import { readFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { publicEntries, type Entry } from './_entries.js'
+import { publicEntries, ROOT, type Entry } from './_entries.js'
 import { declaredExports, publicProgram, undocumented } from './_surface.js'
 
 const entries: Entry[] = await publicEntries()
@@ -53,6 +55,12 @@ describe('public entry points', () => {
   it('builds every exported subpath: each has a tsup entry whose source exists', () => {
     const unbuilt = entries.filter((e) => e.source === undefined).map((e) => e.subpath)
     expect(unbuilt, 'package.json exports these, but tsup builds nothing for them').toEqual([])
+  })
+
+  it('maps each public entry to its source in tsconfig.json paths (for an editor and npm run typecheck), and nothing else', () => {
+    const { compilerOptions } = JSON.parse(readFileSync(join(ROOT, 'tsconfig.json'), 'utf8')) as { compilerOptions: { paths?: Record<string, string[]> } }
+    const mapped = Object.entries(compilerOptions.paths ?? {}).map(([specifier, [target]]) => [specifier, target === undefined ? undefined : resolve(ROOT, target)])
+    expect(Object.fromEntries(mapped)).toEqual(Object.fromEntries(withSource.map((e) => [e.specifier, e.source])))
   })
 
   it('exports every built entry: each tsup entry (but the CLI) is in package.json exports', () => {
