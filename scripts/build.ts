@@ -12,7 +12,8 @@
  * (a file saved mid-build).
  *
  * Usage: `tsx scripts/build.ts` builds and stamps; `tsx scripts/build.ts --if-stale` builds only
- * when `dist/` is not fresh (what the test suite's globalSetup runs).
+ * when `dist/` is not fresh. The test suite's globalSetup asks {@link isFresh} itself and runs
+ * `npm run build` when it is not (test/package/_global-pack.ts).
  */
 import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'

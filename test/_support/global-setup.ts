@@ -47,9 +47,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('keywardTypecheck', typecheckDir)
   return async () => {
     // A run stopped early may end before the jobs do: the type-check is stopped, a build is
-    // waited for (stopping it could leave dist/ half written), then the folders go.
+    // waited for (stopping it could leave dist/ half written; the build job waits for it), then
+    // the folders go.
     stop.abort()
-    await Promise.allSettled([built, ...jobs])
+    await Promise.allSettled(jobs)
     for (const dir of [buildDir, packDir, typecheckDir]) if (dir !== null) rmSync(dir, { recursive: true, force: true })
   }
 }
