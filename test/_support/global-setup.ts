@@ -3,8 +3,8 @@
  * overlaps with the tests; each of those files waits for its result.
  *
  * - The build of `dist/` (unless fresh), for the scratch projects that run snippets against it
- *   (`scratch.ts`), and `npm pack`, for the tests that install the package
- *   (`test/package/_global-pack.ts`).
+ *   (`scratch.ts`) and the CLI test, which runs the built bin, and `npm pack`, for the tests that
+ *   install the package (`test/package/_global-pack.ts`).
  * - The one type-check of every scratch-project snippet and type-level test, which reads the
  *   built declarations, so it starts once the build has ended (`typecheck.ts`).
  *
@@ -15,13 +15,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestProject } from 'vitest/node'
 import { isolatedTempDir } from '../package/_consumer.js'
-import { buildDist, buildJob, packJob, PACK_CONSUMERS } from '../package/_global-pack.js'
+import { BUILD_CONSUMERS, buildDist, buildJob, packJob, PACK_CONSUMERS } from '../package/_global-pack.js'
 import { selects } from './global-job.js'
 import { sharedTypecheckJob, TYPECHECK_CONSUMERS } from './typecheck.js'
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const [packs, typechecks] = await Promise.all([selects(project, PACK_CONSUMERS), selects(project, Object.values(TYPECHECK_CONSUMERS))])
-  const built = packs || typechecks ? buildDist() : undefined
+  const [packs, typechecks, runsBuild] = await Promise.all([selects(project, PACK_CONSUMERS), selects(project, Object.values(TYPECHECK_CONSUMERS)), selects(project, BUILD_CONSUMERS)])
+  const built = packs || typechecks || runsBuild ? buildDist() : undefined
   // Awaited by the jobs that need it; this keeps a failed build from being an unhandled rejection meanwhile.
   built?.catch(() => {})
   const stop = new AbortController()

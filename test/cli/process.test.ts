@@ -1,19 +1,25 @@
 /**
- * The CLI as a real process (through tsx, on the source): exit statuses, stdin that stays open,
- * a closed stdout, the entry-point guard, the `bin` symlink, and echo on a real terminal.
- * The built `dist/cli.js` is exercised by the package test through the installed `bin`.
+ * The CLI as a real process, as a user runs it: the package's `bin`, the built `dist/cli.js`, on
+ * plain Node (this run's build, made or found fresh by the globalSetup). Exit statuses, stdin that
+ * stays open, a closed stdout, the entry-point guard, the `bin` symlink, and echo on a real
+ * terminal. The package test runs the same bin installed from the tarball; `cli.test.ts` tests
+ * the commands in-process, on the source.
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generateKey, hashKey } from '../../src/index.js'
+import { builtDist } from '../package/_global-pack.js'
+import { BUILD_MS } from '../_support/scratch.js'
 import { PEPPER } from './_io.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
-const CLI = join(ROOT, 'src/cli.ts')
+const CLI = join(ROOT, 'dist/cli.js')
+
+beforeAll(builtDist, BUILD_MS)
 const KEY = generateKey({ environment: 'live' })
 
 function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -29,12 +35,12 @@ interface Run {
 }
 
 /**
- * Runs `node --import tsx <script> …args`. `input` is written to stdin; stdin is then closed
+ * Runs `node <script> …args`. `input` is written to stdin; stdin is then closed
  * unless `keepOpen`, which leaves it open until the child exits (a writer that never finishes).
  */
 function run(args: string[], options: { input?: string; keepOpen?: boolean; env?: Record<string, string>; script?: string; closeStdout?: boolean } = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', options.script ?? CLI, ...args], { cwd: ROOT, env: childEnv(options.env) })
+    const child = spawn(process.execPath, [options.script ?? CLI, ...args], { cwd: ROOT, env: childEnv(options.env) })
     let stdout = ''
     let stderr = ''
     if (options.closeStdout === true) child.stdout.destroy()
@@ -51,8 +57,8 @@ function run(args: string[], options: { input?: string; keepOpen?: boolean; env?
 const tmp = mkdtempSync(join(tmpdir(), 'keyward-cli-'))
 afterAll(() => rmSync(tmp, { recursive: true, force: true }))
 
-// Generous timeouts: each case starts Node with tsx, slow on a loaded CI machine. A CLI that
-// waits for EOF instead of stopping at the first line fails by timing out.
+// Generous timeouts: each case starts Node, slow on a loaded CI machine. A CLI that waits for
+// EOF instead of stopping at the first line fails by timing out.
 describe.concurrent('keyward as a process', { timeout: 60_000 }, () => {
   it('exits 0, 1 and 2 for success, an invalid key and a usage error', async () => {
     const [help, invalid, usage] = await Promise.all([run(['--help']), run(['check', 'not-a-key']), run(['frobnicate'])])
@@ -92,7 +98,7 @@ describe.concurrent('keyward as a process', { timeout: 60_000 }, () => {
   })
 
   it('does nothing when imported as a module rather than run', async () => {
-    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', `await import(${JSON.stringify(CLI)})`], {
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', `await import(${JSON.stringify(CLI)})`], {
       cwd: ROOT,
       env: childEnv(),
       encoding: 'utf8',
@@ -118,7 +124,7 @@ const hasScript = process.platform === 'linux' && spawnSync('script', ['--versio
 
 describe('keyward hash on a real terminal', { timeout: 60_000 }, () => {
   it.skipIf(!hasScript)('does not echo the typed key (needs util-linux script)', async () => {
-    const command = `${JSON.stringify(process.execPath)} --import tsx ${JSON.stringify(CLI)} hash`
+    const command = `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} hash`
     const child = spawn('script', ['-qefc', command, '/dev/null'], { cwd: ROOT, env: childEnv() })
     let transcript = ''
     let typed = false

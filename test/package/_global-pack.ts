@@ -26,6 +26,9 @@ import { ROOT } from './_entries.js'
 /** The test files that install the packed package. */
 export const PACK_CONSUMERS = ['test/package/package.test.ts', 'test/testing/jest.test.ts'] as const
 
+/** The test files that run the build itself (besides the pack's and the type-check's): the CLI's `dist/cli.js`, the package's bin. */
+export const BUILD_CONSUMERS = ['test/cli/process.test.ts'] as const
+
 /** What making `dist/` took, and whether it was reused as it was. */
 export interface Built {
   readonly ms: number
@@ -75,7 +78,7 @@ export async function buildJob(dir: string, built: Promise<Built>): Promise<void
  */
 export async function builtDist(): Promise<Built> {
   const dir = inject('keywardBuild')
-  if (dir === null) throw new Error('no build: run through vitest.config.ts, whose globalSetup builds dist/ for the files it lists (test/_support/typecheck.ts, PACK_CONSUMERS)')
+  if (dir === null) throw new Error('no build: run through vitest.config.ts, whose globalSetup builds dist/ for the files it lists (test/_support/typecheck.ts, PACK_CONSUMERS, BUILD_CONSUMERS)')
   // Polled, not timed: the hook's own timeout bounds the wait.
   const result = await resultIn<BuildResult>(dir)
   if (!result.ok) throw new Error(`dist/ could not be built: ${result.error}`)
