@@ -1,13 +1,12 @@
 /**
- * `npm run demo`: starts every example server on a free loopback port with the in-memory store,
- * issues keys, sends real HTTP requests for every reference product (allowed, 400, 401, 403,
- * 429 and 503), plays two scenes (a trial key that runs out of credits; a leaked key reported to
- * the leak handler and then refused), and prints what came back. Exits 0 only if every request got the expected answer.
- * Keys are never printed in full: only their prefix.
+ * The demo's tour and its `--serve` server, for `examples/demo.ts` (which reads its arguments
+ * before loading any of this, so a mistyped one is answered at once).
  *
- * `npm run demo -- --serve`: the same tour, then one server on loopback (PORT, or a free port)
- * with the InsightAppSec-like example API and the admin console, and a demo admin Org key printed
- * so it can be pasted into the console. Runs until Ctrl-C.
+ * The tour starts every example server on a free loopback port with the in-memory store, issues
+ * keys, sends real HTTP requests for every reference product (allowed, 400, 401, 403, 429 and
+ * 503), plays two scenes (a trial key that runs out of credits; a leaked key reported to the leak
+ * handler and then refused), and records what came back. Keys are never printed in full: only
+ * their prefix.
  */
 import { createServer, request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
@@ -22,7 +21,7 @@ import { start as startHono } from './hono.js'
 import { makeAuthorizer, rapid7Roles, seedKeys } from './_insightappsec.js'
 import { start as startIvanti, tenantHost } from './ivanti.js'
 import { start as startKoa } from './koa.js'
-import { closeServer, isMain, listen, switchableStore, type Started, type StartOptions } from './_shared.js'
+import { closeServer, listen, switchableStore, type Started, type StartOptions } from './_shared.js'
 import { startScenes, type SceneCase } from './_scenes.js'
 import { memoryMetrics } from './_telemetry.js'
 
@@ -340,7 +339,7 @@ export async function serveConsole(options: StartOptions = {}): Promise<Served> 
 }
 
 /** `--serve`: prints where the console is and the key to sign in with, then runs until Ctrl-C. */
-async function serveUntilStopped(): Promise<void> {
+export async function serveUntilStopped(): Promise<void> {
   const served = await serveConsole({ port: Number(process.env.PORT ?? 0), log: (l) => console.log(`  [decision] ${l}`) })
   console.log('')
   console.log('keyward demo server: the example API and the admin console, on loopback, in memory.')
@@ -355,25 +354,4 @@ async function serveUntilStopped(): Promise<void> {
   }
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)
-}
-
-if (isMain(import.meta.url)) {
-  const args = process.argv.slice(2)
-  const serve = args.includes('--serve')
-  const unknown = args.filter((a) => a !== '--serve')
-  if (unknown.length > 0) {
-    console.error(`demo: unknown argument ${JSON.stringify(unknown[0])}; usage: npm run demo [-- --serve]`)
-    process.exitCode = 2
-  } else {
-    try {
-      const results = await runDemo()
-      const ok = results.every((r) => r.ok)
-      process.exitCode = ok ? 0 : 1
-      // A tour with a wrong answer is a bug to look at, not a server to keep running.
-      if (serve && ok) await serveUntilStopped()
-    } catch (e) {
-      console.error('demo failed:', e instanceof Error ? e.message : e)
-      process.exitCode = 1
-    }
-  }
 }
