@@ -2,7 +2,8 @@
  * The README's admin mounting snippets work when copied into a fresh project: the set-up block
  * joined with each framework's mount block is type-checked with strict settings, importing
  * `keyward`, `keyward/admin`, `keyward/express` and `keyward/koa` by package name (this run's
- * build, as installed), then run with tsx and called over HTTP on 127.0.0.1.
+ * build, as installed), then run as compiled by esbuild (`programArgs`) and called over HTTP on
+ * 127.0.0.1.
  */
 import { spawn } from 'node:child_process'
 import { readFileSync, rmSync } from 'node:fs'
@@ -10,7 +11,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CONSOLE_CSP } from '../../src/admin/_http.js'
-import { BUILD_MS, freePort, ROOT, scratchProject } from '../_support/scratch.js'
+import { BUILD_MS, freePort, programArgs, ROOT, scratchProject } from '../_support/scratch.js'
 import { sharedTypecheck } from '../_support/typecheck.js'
 import { EXPRESS, HONO, KOA, SETUP } from './_admin-readme.js'
 
@@ -30,9 +31,9 @@ beforeAll(async () => {
 
 afterAll(() => rmSync(project, { recursive: true, force: true }))
 
-/** Starts `<name>.ts` with tsx on `port`; resolves once it answers HTTP, with its output and a way to stop it. */
+/** Starts program `name`, compiled, on `port`; resolves once it answers HTTP, with its output and a way to stop it. */
 async function start(name: string, port: number): Promise<{ output: () => string; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', `${name}.ts`], { cwd: project, env: { ...process.env, PORT: String(port) } })
+  const child = spawn(process.execPath, programArgs(name, 'compiled'), { cwd: project, env: { ...process.env, PORT: String(port) } })
   let out = ''
   let exited = false
   const closed = new Promise<void>((r) => child.on('close', () => ((exited = true), r())))

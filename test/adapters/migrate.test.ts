@@ -1,14 +1,14 @@
 /**
  * The migration guides' before/after programs run and answer alike: each is type-checked with
  * strict settings in a scratch project (keyward imported by package name, the library migrated
- * from installed beside it), started with tsx, and called over HTTP on 127.0.0.1 with the same
+ * from installed beside it), started as compiled by esbuild (`programArgs`), and called over HTTP on 127.0.0.1 with the same
  * existing key, a wrong key and no key. And the guides hold them verbatim.
  */
 import { spawn } from 'node:child_process'
 import { readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { BUILD_MS, freePort, ROOT, scratchProject } from '../_support/scratch.js'
+import { BUILD_MS, freePort, programArgs, ROOT, scratchProject } from '../_support/scratch.js'
 import { sharedTypecheck } from '../_support/typecheck.js'
 import { HONO_AFTER, HONO_BEFORE, PASSPORT_AFTER, PASSPORT_BEFORE } from './_migrate.js'
 
@@ -28,10 +28,10 @@ beforeAll(async () => {
 
 afterAll(() => rmSync(project, { recursive: true, force: true }))
 
-/** Starts `<name>.ts` with tsx; resolves once it printed that it listens, with a way to stop it. */
+/** Starts program `name`, compiled; resolves once it printed that it listens, with a way to stop it. */
 function start(name: string, port: number): Promise<() => Promise<void>> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', `${name}.ts`], {
+    const child = spawn(process.execPath, programArgs(name, 'compiled'), {
       cwd: project,
       env: { ...process.env, PORT: String(port), API_KEY: EXISTING },
     })

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process'
 import { readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { BUILD_MS, freePort, ROOT, scratchProject } from '../_support/scratch.js'
+import { BUILD_MS, freePort, programArgs, ROOT, scratchProject } from '../_support/scratch.js'
 import { sharedTypecheck } from '../_support/typecheck.js'
 import { EXPRESS, FASTIFY, HONO, KOA } from './_quickstart.js'
 
@@ -24,7 +24,7 @@ afterAll(() => rmSync(project, { recursive: true, force: true }))
 /** Starts `<name>.ts` with tsx; resolves once it printed its key, with a way to stop it. */
 function startSnippet(name: string, port: number): Promise<{ key: string; stop: () => Promise<number | null> }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', `${name}.ts`], { cwd: project, env: { ...process.env, PORT: String(port) } })
+    const child = spawn(process.execPath, programArgs(name, 'tsx'), { cwd: project, env: { ...process.env, PORT: String(port) } })
     const exited = new Promise<number | null>((r) => child.on('close', (code, signal) => r(code ?? (signal ? 0 : null))))
     let out = ''
     const timer = setTimeout(() => {

@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process'
 import { readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { BUILD_MS, ROOT, scratchProject } from '../_support/scratch.js'
+import { BUILD_MS, programArgs, ROOT, scratchProject } from '../_support/scratch.js'
 import { sharedTypecheck } from '../_support/typecheck.js'
 import { blocks, COVERAGE, firstDrift, recipePrograms, toPageLines, tsBlocks } from './_recipes.js'
 
@@ -58,7 +58,7 @@ describe('the product recipes, in a fresh project', () => {
     const runs = Object.keys(programs).map(
       (name) =>
         new Promise<[string, string]>((resolve) => {
-          execFile(process.execPath, ['--import', 'tsx', `${name}.ts`], { cwd: project, timeout: 60_000 }, (err, stdout, stderr) =>
+          execFile(process.execPath, programArgs(name, 'compiled'), { cwd: project, timeout: 60_000 }, (err, stdout, stderr) =>
             resolve([name, err ? toPageLines(`exit ${String(err.code)}: ${stdout}${stderr}`, origins) : 'ok']),
           )
         }),
