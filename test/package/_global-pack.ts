@@ -26,8 +26,8 @@ import { ROOT } from './_entries.js'
 /** The test files that install the packed package. */
 export const PACK_CONSUMERS = ['test/package/package.test.ts', 'test/testing/jest.test.ts'] as const
 
-/** The test files that run the build itself (besides the pack's and the type-check's): the CLI's `dist/cli.js`, the package's bin. */
-export const BUILD_CONSUMERS = ['test/cli/process.test.ts'] as const
+/** The test files that use the build itself (besides the pack's and the type-check's): the package's bin (`dist/cli.js`), and what a bundler keeps of `dist/`. */
+export const BUILD_CONSUMERS = ['test/cli/process.test.ts', 'test/package/weight.test.ts'] as const
 
 /** What making `dist/` took, and whether it was reused as it was. */
 export interface Built {
