@@ -100,6 +100,15 @@ describe('the tarball', () => {
     }
   })
 
+  it('names its repository, homepage and issue tracker, and SECURITY.md sends reports to that repository', () => {
+    const installed = JSON.parse(readFileSync(inConsumer('package.json'), 'utf8')) as { repository?: { url?: string }; homepage?: string; bugs?: { url?: string } }
+    const repo = /^git\+(https:\/\/github\.com\/[\w.-]+\/[\w.-]+?)\.git$/.exec(installed.repository?.url ?? '')?.[1]
+    expect(repo, 'repository.url is not a git+https GitHub URL').toBeDefined()
+    expect(installed.homepage).toBe(`${repo}#readme`)
+    expect(installed.bugs?.url).toBe(`${repo}/issues`)
+    expect(readFileSync(join(ROOT, 'SECURITY.md'), 'utf8')).toContain(`<${repo}/security/advisories/new>`)
+  })
+
   it('passes publint with no errors or warnings', async () => {
     const tarball = readFileSync(packed.tarball)
     const { messages, pkg: linted } = await timed('publint', () =>
