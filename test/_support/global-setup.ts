@@ -3,8 +3,9 @@
  * overlaps with the tests; each of those files waits for its result.
  *
  * - The build of `dist/` (unless fresh), for the scratch projects that run snippets against it
- *   (`scratch.ts`) and the CLI test, which runs the built bin, and `npm pack`, for the tests that
- *   install the package (`test/package/_global-pack.ts`).
+ *   (`scratch.ts`) and the tests that use it themselves (`BUILD_CONSUMERS`: the CLI's bin, what a
+ *   bundler keeps), and `npm pack`, for the tests that install the package
+ *   (`test/package/_global-pack.ts`).
  * - The one type-check of every scratch-project snippet and type-level test, which reads the
  *   built declarations, so it starts once the build has ended (`typecheck.ts`).
  *

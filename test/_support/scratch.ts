@@ -1,11 +1,12 @@
 /**
  * A scratch project, as a user would have after `npm i keyward` plus their framework: README
  * snippets are run in it, importing keyward by package name; the quick starts with tsx, as the
- * README says (`npx tsx server.ts`), the others compiled ahead ({@link programArgs}). keyward there is this run's build (`dist/`, with package.json's `exports`), what
- * `npm i` installs, so a snippet runs the code a user gets; the globalSetup builds it once per run
- * for the files that use a scratch project (`TYPECHECK_CONSUMERS` in `typecheck.ts`, whose shared
- * type-check reads the same build). Running against the sources instead cost tsx a transform of
- * every source module in each of the projects' processes.
+ * README says (`npx tsx server.ts`), the others compiled ahead ({@link programArgs}). keyward
+ * there is this run's build (`dist/`, with package.json's `exports`), what `npm i` installs, so a
+ * snippet runs the code a user gets; the globalSetup builds it once per run for the files that
+ * use a scratch project (`TYPECHECK_CONSUMERS` in `typecheck.ts`, whose shared type-check reads
+ * the same build). Running against the sources instead cost tsx a transform of every source
+ * module in each of the projects' processes.
  */
 import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { createServer, type AddressInfo } from 'node:net'

@@ -1,8 +1,9 @@
 /**
  * The migration guides' before/after programs run and answer alike: each is type-checked with
  * strict settings in a scratch project (keyward imported by package name, the library migrated
- * from installed beside it), started as compiled by esbuild (`programArgs`), and called over HTTP on 127.0.0.1 with the same
- * existing key, a wrong key and no key. And the guides hold them verbatim.
+ * from installed beside it), started as compiled by esbuild (`programArgs`), and called over HTTP
+ * on 127.0.0.1 with the same existing key, a wrong key and no key. And the guides hold them
+ * verbatim.
  */
 import { spawn } from 'node:child_process'
 import { readFileSync, rmSync } from 'node:fs'

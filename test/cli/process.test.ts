@@ -2,8 +2,8 @@
  * The CLI as a real process, as a user runs it: the package's `bin`, the built `dist/cli.js`, on
  * plain Node (this run's build, made or found fresh by the globalSetup). Exit statuses, stdin that
  * stays open, a closed stdout, the entry-point guard, the `bin` symlink, and echo on a real
- * terminal. The package test runs the same bin installed from the tarball; `cli.test.ts` tests
- * the commands in-process, on the source.
+ * terminal. The package test runs the same bin installed from the tarball; the other files
+ * here test the commands in-process, on the source.
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs'
@@ -18,9 +18,9 @@ import { PEPPER } from './_io.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const CLI = join(ROOT, 'dist/cli.js')
+const KEY = generateKey({ environment: 'live' })
 
 beforeAll(builtDist, BUILD_MS)
-const KEY = generateKey({ environment: 'live' })
 
 function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, ...extra }
