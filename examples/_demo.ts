@@ -241,21 +241,16 @@ export async function runDemo(out: (line: string) => void = console.log): Promis
     configure: telemetry.options,
   })
   const servers: { close(): Promise<void> }[] = []
+  // Each server is closed at the end, whatever happens after it started.
+  const kept = <T extends { close(): Promise<void> }>(server: T): T => (servers.push(server), server)
   try {
-    const express = await startExpress(opts(0))
-    servers.push(express)
-    const koa = await startKoa(opts(1))
-    servers.push(koa)
-    const hono = await startHono(opts(2))
-    servers.push(hono)
-    const attackforge = await startAttackForge(opts(3))
-    servers.push(attackforge)
-    const ivanti = await startIvanti(opts(4))
-    servers.push(ivanti)
-    const contrast = await startContrast(opts(5))
-    servers.push(contrast)
-    const scenes = await startScenes(redact)
-    servers.push(scenes)
+    const express = kept(await startExpress(opts(0)))
+    const koa = kept(await startKoa(opts(1)))
+    const hono = kept(await startHono(opts(2)))
+    const attackforge = kept(await startAttackForge(opts(3)))
+    const ivanti = kept(await startIvanti(opts(4)))
+    const contrast = kept(await startContrast(opts(5)))
+    const scenes = kept(await startScenes(redact))
     // A well-formed key that was never issued, for the 401 rows.
     const withUnknown = <T extends Started>(s: T, prefix?: string): T => ({ ...s, keys: { ...s.keys, unknown: generateKey(prefix ? { prefix } : {}) } })
 

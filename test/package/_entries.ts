@@ -41,6 +41,7 @@ interface PackageJson {
   readonly peerDependencies?: Record<string, string>
   readonly devDependencies?: Record<string, string>
   readonly bin?: Record<string, string>
+  readonly scripts?: Record<string, string>
 }
 
 /** The repository's package.json, read fresh. */

@@ -1,8 +1,8 @@
 /**
  * Every dependency package.json declares is used: each runtime dependency and peer by `src/`, and
  * each dev dependency by the repository's code (an import, a `require`, a plugin or a config naming
- * it in quotes, a path into `node_modules/<name>/`) or by an npm script that runs its command. An `@types/x` package is used when `x`
- * is (`@types/node` always). A dependency nobody uses is weight for every `npm ci` and a supply
+ * it in quotes, a path into `node_modules/<name>/`) or by an npm script that runs its command. An
+ * `@types/x` package is used when `x` is (`@types/node` always). A dependency nobody uses is weight for every `npm ci` and a supply
  * chain to trust for nothing.
  */
 import { execFileSync } from 'node:child_process'
@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { packageJson, ROOT } from './_entries.js'
 
-const pkg = packageJson() as ReturnType<typeof packageJson> & { scripts?: Record<string, string> }
+const pkg = packageJson()
 
 /** This file, whose examples name packages nothing uses. */
 const SELF = 'test/package/dependencies.test.ts'
